@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "backend.hpp"
+#include "parallel.hpp"
+
+namespace gaussot::cpu {
+
+template <typename T>
+void gemm(Context& ctx, Transpose transpose_a, Transpose transpose_b, T alpha,
+          MatrixBatch<const T> a, MatrixBatch<const T> b, T beta, MatrixBatch<T> c) {
+  for_each_item(ctx, c.count, [&](std::int64_t i) {
+    auto ci = item(c, i);
+    if (beta == T(0)) {
+      ci.setZero();  // BLAS semantics: c is not read when beta == 0
+    } else if (beta != T(1)) {
+      ci *= beta;
+    }
+    const auto ai = item(a, i);
+    const auto bi = item(b, i);
+    const bool ta = transpose_a == Transpose::yes;
+    const bool tb = transpose_b == Transpose::yes;
+    if (ta && tb) {
+      ci.noalias() += alpha * ai.transpose() * bi.transpose();
+    } else if (ta) {
+      ci.noalias() += alpha * ai.transpose() * bi;
+    } else if (tb) {
+      ci.noalias() += alpha * ai * bi.transpose();
+    } else {
+      ci.noalias() += alpha * ai * bi;
+    }
+  });
+}
+
+template <typename T>
+void sandwich(Context& ctx, MatrixBatch<const T> s, MatrixBatch<const T> b, MatrixBatch<T> out) {
+  const std::int64_t d = s.rows;
+  for_each_item(
+      ctx, out.count, [d] { return Matrix<T>(d, d); },
+      [&](Matrix<T>& sb, std::int64_t i) {
+        const auto si = item(s, i);
+        auto oi = item(out, i);
+        sb.noalias() = si * item(b, i);
+        oi.noalias() = sb * si;
+        // Average the two triangles: exact symmetry, and the better of both roundings.
+        for (std::int64_t col = 1; col < d; ++col) {
+          for (std::int64_t row = 0; row < col; ++row) {
+            const T mean = (oi(row, col) + oi(col, row)) / T(2);
+            oi(row, col) = mean;
+            oi(col, row) = mean;
+          }
+        }
+      });
+}
+
+template <typename T>
+void trace(Context& ctx, MatrixBatch<const T> a, VectorBatch<T> out) {
+  for_each_item(ctx, a.count, [&](std::int64_t i) { out.at(i, 0) = item(a, i).trace(); });
+}
+
+template <typename T>
+void frobenius_inner(Context& ctx, MatrixBatch<const T> a, MatrixBatch<const T> b,
+                     VectorBatch<T> out) {
+  for_each_item(ctx, a.count, [&](std::int64_t i) {
+    out.at(i, 0) = item(a, i).cwiseProduct(item(b, i)).sum();
+  });
+}
+
+template <typename T>
+void axpby(Context& ctx, T alpha, MatrixBatch<const T> x, T beta, MatrixBatch<T> y) {
+  for_each_item(ctx, y.count, [&](std::int64_t i) {
+    auto yi = item(y, i);
+    if (beta == T(0)) {
+      yi = alpha * item(x, i);  // y is not read: in place (x == y) too
+    } else {
+      yi = alpha * item(x, i) + beta * yi;
+    }
+  });
+}
+
+#define GAUSSOT_INSTANTIATE(T)                                                                  \
+  template void gemm<T>(Context&, Transpose, Transpose, T, MatrixBatch<const T>,                \
+                        MatrixBatch<const T>, T, MatrixBatch<T>);                               \
+  template void sandwich<T>(Context&, MatrixBatch<const T>, MatrixBatch<const T>,               \
+                            MatrixBatch<T>);                                                    \
+  template void trace<T>(Context&, MatrixBatch<const T>, VectorBatch<T>);                       \
+  template void frobenius_inner<T>(Context&, MatrixBatch<const T>, MatrixBatch<const T>,        \
+                                   VectorBatch<T>);                                             \
+  template void axpby<T>(Context&, T, MatrixBatch<const T>, T, MatrixBatch<T>);
+GAUSSOT_INSTANTIATE(float)
+GAUSSOT_INSTANTIATE(double)
+#undef GAUSSOT_INSTANTIATE
+
+}  // namespace gaussot::cpu

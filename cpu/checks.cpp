@@ -1,0 +1,28 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <cmath>
+
+#include "backend.hpp"
+#include "parallel.hpp"
+
+namespace gaussot::cpu {
+
+template <typename T>
+std::int64_t first_nonfinite(Context& ctx, MatrixBatch<const T> a, bool lower_only) {
+  FirstItem first;
+  for_each_item(ctx, a.count, [&](std::int64_t i) {
+    for (std::int64_t c = 0; c < a.cols; ++c) {
+      for (std::int64_t r = lower_only ? c : 0; r < a.rows; ++r) {
+        if (!std::isfinite(a.at(i, r, c))) {
+          first.record(i);
+          return;
+        }
+      }
+    }
+  });
+  return first.get();
+}
+
+template std::int64_t first_nonfinite<float>(Context&, MatrixBatch<const float>, bool);
+template std::int64_t first_nonfinite<double>(Context&, MatrixBatch<const double>, bool);
+
+}  // namespace gaussot::cpu

@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: Apache-2.0
+// Private to cpu/: running a loop over batch items on the context's OpenMP threads, and Eigen maps
+// of batch items.
+#pragma once
+
+#include <Eigen/Dense>
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <exception>
+#include <optional>
+
+#include "gaussot/context.hpp"
+#include "gaussot/views.hpp"
+
+namespace gaussot::cpu {
+
+template <typename T>
+using Matrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>;
+template <typename T>
+using Vector = Eigen::Matrix<T, Eigen::Dynamic, 1>;
+template <typename T>
+using MatrixMap = Eigen::Map<Matrix<std::remove_const_t<T>>, 0, Eigen::OuterStride<>>;
+template <typename T>
+using ConstMatrixMap = Eigen::Map<const Matrix<std::remove_const_t<T>>, 0, Eigen::OuterStride<>>;
+template <typename T>
+using VectorMap = Eigen::Map<Vector<T>>;
+
+/// Item i of a batch as an Eigen matrix map.
+template <typename T>
+MatrixMap<T> item(const MatrixBatch<T>& batch, std::int64_t i) {
+  return MatrixMap<T>(batch.item(i), batch.rows, batch.cols, Eigen::OuterStride<>(batch.ld));
+}
+template <typename T>
+ConstMatrixMap<T> item(const MatrixBatch<const T>& batch, std::int64_t i) {
+  return ConstMatrixMap<T>(batch.item(i), batch.rows, batch.cols, Eigen::OuterStride<>(batch.ld));
+}
+template <typename T>
+VectorMap<T> item(const VectorBatch<T>& batch, std::int64_t i) {
+  return VectorMap<T>(batch.item(i), batch.size);
+}
+
+/// The smallest batch index recorded by any thread (-1 when none was).
+class FirstItem {
+ public:
+  void record(std::int64_t i) {
+    std::int64_t seen = first_.load();
+    while ((seen < 0 || i < seen) && !first_.compare_exchange_weak(seen, i)) {
+    }
+  }
+  std::int64_t get() const { return first_.load(); }
+
+ private:
+  std::atomic<std::int64_t> first_{-1};
+};
+
+/// Copies the strictly lower triangle of a square matrix onto its strictly upper triangle.
+template <typename Derived>
+void mirror_lower(Eigen::MatrixBase<Derived>& m) {
+  for (Eigen::Index c = 1; c < m.cols(); ++c) {
+    for (Eigen::Index r = 0; r < c; ++r) m(r, c) = m(c, r);
+  }
+}
+
+/// Calls body(state, i) for every i in [0, count) on up to ctx.num_threads() threads, with one
+/// `state = make_state()` per thread (solver objects, scratch matrices). A single item runs on the
+/// calling thread outside any parallel region, so Eigen's own GEMM threading can serve it. The
+/// first exception thrown by any item is rethrown after the loop.
+template <typename MakeState, typename Body>
+void for_each_item(const Context& ctx, std::int64_t count, MakeState make_state, Body body) {
+  if (count <= 0) return;
+  if (count == 1 || ctx.num_threads() <= 1) {
+    auto state = make_state();
+    for (std::int64_t i = 0; i < count; ++i) body(state, i);
+    return;
+  }
+  const int threads = static_cast<int>(std::min<std::int64_t>(ctx.num_threads(), count));
+  std::exception_ptr error;
+#pragma omp parallel num_threads(threads)
+  {
+    std::optional<decltype(make_state())> state;
+    try {
+      state.emplace(make_state());
+    } catch (...) {
+#pragma omp critical(gaussot_for_each_item)
+      if (!error) error = std::current_exception();
+    }
+#pragma omp for schedule(static)
+    for (std::int64_t i = 0; i < count; ++i) {
+      if (!state) continue;
+      try {
+        body(*state, i);
+      } catch (...) {
+#pragma omp critical(gaussot_for_each_item)
+        if (!error) error = std::current_exception();
+      }
+    }
+  }
+  if (error) std::rethrow_exception(error);
+}
+
+/// for_each_item without per-thread state.
+template <typename Body>
+void for_each_item(const Context& ctx, std::int64_t count, Body body) {
+  for_each_item(
+      ctx, count, [] { return 0; }, [&](int&, std::int64_t i) { body(i); });
+}
+
+}  // namespace gaussot::cpu

@@ -1,0 +1,45 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <cmath>
+#include <limits>
+
+#include "backend.hpp"
+#include "parallel.hpp"
+
+namespace gaussot::cpu {
+
+template <typename T>
+std::int64_t qr_retraction(Context& ctx, MatrixBatch<const T> x, MatrixBatch<T> q) {
+  const std::int64_t m = x.rows;
+  const std::int64_t r = x.cols;
+  FirstItem first_dependent;
+  struct State {
+    Eigen::HouseholderQR<Matrix<T>> qr;
+    Matrix<T> thin_identity;
+  };
+  for_each_item(
+      ctx, x.count,
+      [&] { return State{Eigen::HouseholderQR<Matrix<T>>(m, r), Matrix<T>::Identity(m, r)}; },
+      [&](State& s, std::int64_t i) {
+        const auto xi = item(x, i);
+        s.qr.compute(xi);
+        auto qi = item(q, i);
+        qi.noalias() = s.qr.householderQ() * s.thin_identity;
+        // Sign fix: make diag(R) positive by flipping the matching columns of Q.
+        const T tolerance = T(8) * T(m) * std::numeric_limits<T>::epsilon() * xi.norm();
+        for (std::int64_t j = 0; j < r; ++j) {
+          const T rjj = s.qr.matrixQR()(j, j);
+          if (!(std::abs(rjj) > tolerance)) {
+            first_dependent.record(i);
+          }
+          if (rjj < T(0)) qi.col(j) = -qi.col(j);
+        }
+      });
+  return first_dependent.get();
+}
+
+template std::int64_t qr_retraction<float>(Context&, MatrixBatch<const float>,
+                                           MatrixBatch<float>);
+template std::int64_t qr_retraction<double>(Context&, MatrixBatch<const double>,
+                                            MatrixBatch<double>);
+
+}  // namespace gaussot::cpu

@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "backend.hpp"
+#include "parallel.hpp"
+
+namespace gaussot::cpu {
+
+// Chunk merge of statistics.hpp (Chan, Golub & LeVeque): the chunk is centred on its own mean,
+// its scatter added with a symmetric rank-m update, and the means reconciled by a rank-one term.
+template <typename T>
+void accumulate_moments(Context& ctx, MatrixBatch<const T> chunk, std::int64_t samples_before,
+                        VectorBatch<T> mean, MatrixBatch<T> scatter) {
+  const std::int64_t d = chunk.rows;
+  const std::int64_t m = chunk.cols;
+  const std::int64_t n = samples_before + m;
+  struct State {
+    Matrix<T> centred;
+    Vector<T> chunk_mean;
+    Vector<T> delta;
+  };
+  for_each_item(
+      ctx, chunk.count, [&] { return State{Matrix<T>(d, m), Vector<T>(d), Vector<T>(d)}; },
+      [&](State& s, std::int64_t i) {
+        const auto x = item(chunk, i);
+        auto mu = item(mean, i);
+        auto scatter_i = item(scatter, i);
+        s.chunk_mean = x.rowwise().sum() / T(m);
+        s.centred = x.colwise() - s.chunk_mean;
+        if (samples_before == 0) {
+          mu = s.chunk_mean;
+          scatter_i.setZero();
+        } else {
+          s.delta = s.chunk_mean - mu;
+          mu += s.delta * (T(m) / T(n));
+          scatter_i.template selfadjointView<Eigen::Lower>().rankUpdate(
+              s.delta, T(samples_before) * T(m) / T(n));
+        }
+        scatter_i.template selfadjointView<Eigen::Lower>().rankUpdate(s.centred);
+        mirror_lower(scatter_i);
+      });
+}
+
+template void accumulate_moments<float>(Context&, MatrixBatch<const float>, std::int64_t,
+                                        VectorBatch<float>, MatrixBatch<float>);
+template void accumulate_moments<double>(Context&, MatrixBatch<const double>, std::int64_t,
+                                         VectorBatch<double>, MatrixBatch<double>);
+
+}  // namespace gaussot::cpu

@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "backend.hpp"
+#include "kernels.cuh"
+
+namespace gaussot::cuda {
+namespace {
+
+template <typename T>
+__global__ void flag_nonfinite_kernel(MatrixBatch<const T> a, bool lower_only,
+                                      unsigned long long* flag) {
+  const std::int64_t per_item = a.rows * a.cols;
+  const std::int64_t total = per_item * a.count;
+  for (std::int64_t idx = thread_index(); idx < total; idx += grid_step()) {
+    const std::int64_t i = idx / per_item;
+    const std::int64_t rc = idx - i * per_item;
+    const std::int64_t c = rc / a.rows;
+    const std::int64_t r = rc - c * a.rows;
+    if (lower_only && r < c) continue;
+    if (!isfinite(a.item(i)[r + c * a.ld])) flag_item(flag, i);
+  }
+}
+
+__global__ void flag_nonzero_kernel(const int* info, std::int64_t count, unsigned long long* flag) {
+  for (std::int64_t i = thread_index(); i < count; i += grid_step()) {
+    if (info[i] != 0) flag_item(flag, i);
+  }
+}
+
+}  // namespace
+
+void flag_first_nonzero(detail::CudaResources& res, const int* info, std::int64_t count) {
+  if (count == 0) return;
+  flag_nonzero_kernel<<<grid_for(count), kThreads, 0, res.stream>>>(info, count, res.flag);
+  GAUSSOT_KERNEL_CHECK();
+}
+
+template <typename T>
+std::int64_t first_nonfinite(Context& ctx, MatrixBatch<const T> a, bool lower_only) {
+  detail::CudaResources& res = ctx.cuda_resources();
+  const DeviceGuard guard(res.device);
+  reset_flag(res);
+  const std::int64_t total = a.rows * a.cols * a.count;
+  if (total > 0) {
+    flag_nonfinite_kernel<T><<<grid_for(total), kThreads, 0, res.stream>>>(a, lower_only, res.flag);
+    GAUSSOT_KERNEL_CHECK();
+  }
+  return read_flag(res);
+}
+
+template std::int64_t first_nonfinite<float>(Context&, MatrixBatch<const float>, bool);
+template std::int64_t first_nonfinite<double>(Context&, MatrixBatch<const double>, bool);
+
+}  // namespace gaussot::cuda

@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: Apache-2.0
+// Private to cuda/: small kernels shared by several primitives. All use grid-stride loops over
+// 64-bit indices and are launched on the context's stream.
+#pragma once
+
+#include <cstdint>
+
+#include "cuda_common.hpp"
+#include "gaussot/views.hpp"
+
+namespace gaussot::cuda {
+
+/// Index of the calling thread in a grid-stride loop, and the loop's step.
+__device__ inline std::int64_t thread_index() {
+  return static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+}
+__device__ inline std::int64_t grid_step() {
+  return static_cast<std::int64_t>(gridDim.x) * blockDim.x;
+}
+
+/// Records batch item `item` in the flag if it is smaller than what is there.
+__device__ inline void flag_item(unsigned long long* flag, std::int64_t item) {
+  atomicMin(flag, static_cast<unsigned long long>(item));
+}
+
+/// dst = src for device matrices of any layout (src may broadcast).
+template <typename T>
+__global__ void copy_matrices_kernel(MatrixBatch<const T> src, MatrixBatch<T> dst) {
+  const std::int64_t per_item = dst.rows * dst.cols;
+  const std::int64_t total = per_item * dst.count;
+  for (std::int64_t idx = thread_index(); idx < total; idx += grid_step()) {
+    const std::int64_t i = idx / per_item;
+    const std::int64_t rc = idx - i * per_item;
+    const std::int64_t c = rc / dst.rows;
+    const std::int64_t r = rc - c * dst.rows;
+    dst.item(i)[r + c * dst.ld] = src.item(i)[r + c * src.ld];
+  }
+}
+
+template <typename T>
+void copy_on_device(detail::CudaResources& res, MatrixBatch<const T> src, MatrixBatch<T> dst) {
+  const std::int64_t total = dst.rows * dst.cols * dst.count;
+  if (total == 0) return;
+  copy_matrices_kernel<T><<<grid_for(total), kThreads, 0, res.stream>>>(src, dst);
+  GAUSSOT_KERNEL_CHECK();
+}
+
+/// a_i = (a_i + a_iᵀ) / 2 in place, for square items.
+template <typename T>
+__global__ void symmetrize_kernel(MatrixBatch<T> a) {
+  const std::int64_t d = a.rows;
+  const std::int64_t per_item = d * d;
+  const std::int64_t total = per_item * a.count;
+  for (std::int64_t idx = thread_index(); idx < total; idx += grid_step()) {
+    const std::int64_t i = idx / per_item;
+    const std::int64_t rc = idx - i * per_item;
+    const std::int64_t c = rc / d;
+    const std::int64_t r = rc - c * d;
+    if (r <= c) continue;  // one thread per pair below the diagonal
+    T* m = a.item(i);
+    const T mean = (m[r + c * a.ld] + m[c + r * a.ld]) / T(2);
+    m[r + c * a.ld] = mean;
+    m[c + r * a.ld] = mean;
+  }
+}
+
+template <typename T>
+void symmetrize(detail::CudaResources& res, MatrixBatch<T> a) {
+  const std::int64_t total = a.rows * a.rows * a.count;
+  if (total == 0) return;
+  symmetrize_kernel<T><<<grid_for(total), kThreads, 0, res.stream>>>(a);
+  GAUSSOT_KERNEL_CHECK();
+}
+
+/// Fills pointers[i] = base + i * stride (the pointer arrays of cuBLAS/cuSOLVER batched calls).
+template <typename T>
+__global__ void fill_pointers_kernel(T** pointers, T* base, std::int64_t stride,
+                                     std::int64_t count) {
+  for (std::int64_t i = thread_index(); i < count; i += grid_step()) {
+    pointers[i] = base + i * stride;
+  }
+}
+
+template <typename T>
+void fill_pointers(detail::CudaResources& res, T** pointers, T* base, std::int64_t stride,
+                   std::int64_t count) {
+  fill_pointers_kernel<T><<<grid_for(count), kThreads, 0, res.stream>>>(pointers, base, stride,
+                                                                        count);
+  GAUSSOT_KERNEL_CHECK();
+}
+
+}  // namespace gaussot::cuda

@@ -1,0 +1,100 @@
+// SPDX-License-Identifier: Apache-2.0
+// Built instead of the CUDA backend when GAUSSOT_ENABLE_CUDA is OFF: every entry point throws
+// NotCompiled, so backend-neutral code needs no #ifdef.
+#include "backend.hpp"
+#include "gaussot/error.hpp"
+
+namespace gaussot {
+
+
+namespace cuda {
+namespace {
+[[noreturn]] void not_compiled(const char* what) {
+  GAUSSOT_THROW(NotCompiled, std::string(what) +
+                                 ": gaussot was built without the CUDA backend "
+                                 "(configure with -DGAUSSOT_ENABLE_CUDA=ON and a CUDA toolkit)");
+}
+}  // namespace
+
+detail::CudaResources* create_resources(int, CUstream_st*) { not_compiled("Context::cuda"); }
+void destroy_resources(detail::CudaResources*) noexcept {}
+CUstream_st* stream(const detail::CudaResources&) noexcept { return nullptr; }
+void synchronize(const detail::CudaResources&) { not_compiled("Context::synchronize"); }
+int device_count() noexcept { return 0; }
+std::vector<std::string> device_names() { return {}; }
+void* allocate(int, std::int64_t) { not_compiled("Array"); }
+void deallocate(int, void*) noexcept {}
+
+template <typename T>
+std::int64_t first_nonfinite(Context&, MatrixBatch<const T>, bool) {
+  not_compiled("first_nonfinite");
+}
+template <typename T>
+void copy(Context&, MatrixBatch<const T>, MatrixBatch<T>) {
+  not_compiled("copy");
+}
+template <typename T>
+void eigh(Context&, MatrixBatch<const T>, VectorBatch<T>, MatrixBatch<T>, EighAlgorithm) {
+  not_compiled("eigh");
+}
+template <typename T>
+SpectralFailure spectral(Context&, MatrixBatch<const T>, const std::vector<SpectralRequest<T>>&,
+                         ClampRule, EighAlgorithm) {
+  not_compiled("spectral");
+}
+template <typename T>
+void gemm(Context&, Transpose, Transpose, T, MatrixBatch<const T>, MatrixBatch<const T>, T,
+          MatrixBatch<T>) {
+  not_compiled("gemm");
+}
+template <typename T>
+void sandwich(Context&, MatrixBatch<const T>, MatrixBatch<const T>, MatrixBatch<T>) {
+  not_compiled("sandwich");
+}
+template <typename T>
+void trace(Context&, MatrixBatch<const T>, VectorBatch<T>) {
+  not_compiled("trace");
+}
+template <typename T>
+void frobenius_inner(Context&, MatrixBatch<const T>, MatrixBatch<const T>, VectorBatch<T>) {
+  not_compiled("frobenius_inner");
+}
+template <typename T>
+void axpby(Context&, T, MatrixBatch<const T>, T, MatrixBatch<T>) {
+  not_compiled("axpby");
+}
+template <typename T>
+void accumulate_moments(Context&, MatrixBatch<const T>, std::int64_t, VectorBatch<T>,
+                        MatrixBatch<T>) {
+  not_compiled("accumulate_moments");
+}
+template <typename T>
+std::int64_t qr_retraction(Context&, MatrixBatch<const T>, MatrixBatch<T>) {
+  not_compiled("qr_retraction");
+}
+
+#define GAUSSOT_INSTANTIATE(T)                                                                  \
+  template std::int64_t first_nonfinite<T>(Context&, MatrixBatch<const T>, bool);               \
+  template void copy<T>(Context&, MatrixBatch<const T>, MatrixBatch<T>);                        \
+  template void eigh<T>(Context&, MatrixBatch<const T>, VectorBatch<T>, MatrixBatch<T>,         \
+                        EighAlgorithm);                                                         \
+  template SpectralFailure spectral<T>(Context&, MatrixBatch<const T>,                          \
+                                       const std::vector<SpectralRequest<T>>&, ClampRule,          \
+                                       EighAlgorithm);                                          \
+  template void gemm<T>(Context&, Transpose, Transpose, T, MatrixBatch<const T>,                \
+                        MatrixBatch<const T>, T, MatrixBatch<T>);                               \
+  template void sandwich<T>(Context&, MatrixBatch<const T>, MatrixBatch<const T>,               \
+                            MatrixBatch<T>);                                                    \
+  template void trace<T>(Context&, MatrixBatch<const T>, VectorBatch<T>);                       \
+  template void frobenius_inner<T>(Context&, MatrixBatch<const T>, MatrixBatch<const T>,        \
+                                   VectorBatch<T>);                                             \
+  template void axpby<T>(Context&, T, MatrixBatch<const T>, T, MatrixBatch<T>);                 \
+  template void accumulate_moments<T>(Context&, MatrixBatch<const T>, std::int64_t,             \
+                                      VectorBatch<T>, MatrixBatch<T>);                          \
+  template std::int64_t qr_retraction<T>(Context&, MatrixBatch<const T>, MatrixBatch<T>);
+GAUSSOT_INSTANTIATE(float)
+GAUSSOT_INSTANTIATE(double)
+#undef GAUSSOT_INSTANTIATE
+
+}  // namespace cuda
+}  // namespace gaussot

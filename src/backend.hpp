@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: Apache-2.0
+// Private: the backend primitives, declared once and implemented twice, in cpu/ (Eigen) and in
+// cuda/ (cuBLAS, cuSOLVER, own kernels; stubs throwing NotCompiled when CUDA is not built).
+// Primitives assume validated arguments: every view is in the context's memory space and shapes
+// agree. Public functions validate, then call GAUSSOT_DISPATCH.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "gaussot/blas.hpp"
+#include "gaussot/context.hpp"
+#include "gaussot/eigh.hpp"
+#include "gaussot/spectral.hpp"
+#include "gaussot/views.hpp"
+
+namespace gaussot {
+
+/// One output of the spectral primitive: out = V diag(f(w)) Vᵀ.
+template <typename T>
+struct SpectralRequest {
+  SpectralFunction function;
+  MatrixBatch<T> out;
+};
+
+/// The clamping rule's parameters (spectral.hpp): tolerance τ and the floor of the scale.
+struct ClampRule {
+  double tolerance = 0;
+  double scale_floor = 0;
+};
+
+/// The first batch item that breaks the clamping rule of spectral.hpp (item < 0: none).
+struct SpectralFailure {
+  std::int64_t item = -1;
+  bool not_psd = false;       ///< true: an eigenvalue below -τ·scale; false: not positive definite
+  double eigenvalue = 0;      ///< the offending eigenvalue
+  double scale = 0;           ///< max(max |eigenvalue| of the item, scale_floor)
+};
+
+// clang-format off
+#define GAUSSOT_BACKEND_PRIMITIVES                                                                 \
+  /* Index of the first item with a non-finite entry (lower triangle only if lower_only), or -1. */ \
+  template <typename T> std::int64_t first_nonfinite(Context& ctx, MatrixBatch<const T> a,         \
+                                                     bool lower_only);                             \
+  /* dst = src; the CPU backend copies host to host, the CUDA backend any pair of spaces. */       \
+  template <typename T> void copy(Context& ctx, MatrixBatch<const T> src, MatrixBatch<T> dst);     \
+  /* Decreasing eigenvalues; eigenvectors too unless v.count == 0. Throws ConvergenceError. */     \
+  template <typename T> void eigh(Context& ctx, MatrixBatch<const T> a, VectorBatch<T> w,          \
+                                  MatrixBatch<T> v, EighAlgorithm algorithm);                      \
+  /* out_r = V diag(f_r(w)) Vᵀ for each request r, applying the clamping rule. */                 \
+  template <typename T> SpectralFailure spectral(Context& ctx, MatrixBatch<const T> a,             \
+      const std::vector<SpectralRequest<T>>& requests, ClampRule rule, EighAlgorithm algorithm);   \
+  template <typename T> void gemm(Context& ctx, Transpose transpose_a, Transpose transpose_b,      \
+      T alpha, MatrixBatch<const T> a, MatrixBatch<const T> b, T beta, MatrixBatch<T> c);          \
+  template <typename T> void sandwich(Context& ctx, MatrixBatch<const T> s,                        \
+                                      MatrixBatch<const T> b, MatrixBatch<T> out);                 \
+  template <typename T> void trace(Context& ctx, MatrixBatch<const T> a, VectorBatch<T> out);      \
+  template <typename T> void frobenius_inner(Context& ctx, MatrixBatch<const T> a,                 \
+                                             MatrixBatch<const T> b, VectorBatch<T> out);          \
+  /* y = alpha x + beta y elementwise; beta == 0 overwrites y (NaN in y ignored). */                \
+  template <typename T> void axpby(Context& ctx, T alpha, MatrixBatch<const T> x, T beta,          \
+                                   MatrixBatch<T> y);                                              \
+  /* Merges chunk (d x m per item) into the running mean and full scatter of samples_before. */    \
+  template <typename T> void accumulate_moments(Context& ctx, MatrixBatch<const T> chunk,          \
+      std::int64_t samples_before, VectorBatch<T> mean, MatrixBatch<T> scatter);                   \
+  /* Q of the thin QR with positive diag(R); returns the first rank-deficient item, or -1. */      \
+  template <typename T> std::int64_t qr_retraction(Context& ctx, MatrixBatch<const T> x,           \
+                                                   MatrixBatch<T> q);
+// clang-format on
+
+namespace cpu {
+GAUSSOT_BACKEND_PRIMITIVES
+}  // namespace cpu
+
+namespace cuda {
+GAUSSOT_BACKEND_PRIMITIVES
+
+// Context support, implemented in cuda/context.cpp (or cuda/stubs.cpp).
+detail::CudaResources* create_resources(int device, CUstream_st* stream);
+void destroy_resources(detail::CudaResources* resources) noexcept;
+CUstream_st* stream(const detail::CudaResources& resources) noexcept;
+void synchronize(const detail::CudaResources& resources);
+int device_count() noexcept;
+std::vector<std::string> device_names();
+void* allocate(int device, std::int64_t bytes);
+void deallocate(int device, void* pointer) noexcept;
+}  // namespace cuda
+
+}  // namespace gaussot
+
+/// Calls `primitive(ctx, args...)` in the backend of ctx; write template arguments explicitly,
+/// e.g. GAUSSOT_DISPATCH(ctx, eigh<T>, a, w, v, algorithm).
+#define GAUSSOT_DISPATCH(ctx, primitive, ...)                       \
+  ((ctx).backend() == ::gaussot::Backend::cuda                      \
+       ? ::gaussot::cuda::primitive((ctx), __VA_ARGS__)             \
+       : ::gaussot::cpu::primitive((ctx), __VA_ARGS__))

@@ -1,0 +1,150 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "gaussot/spectral.hpp"
+
+#include <algorithm>
+#include <cfloat>
+#include <cmath>
+#include <limits>
+#include <sstream>
+#include <type_traits>
+#include <vector>
+
+#include "backend.hpp"
+#include "validate.hpp"
+
+namespace gaussot {
+
+const char* SpectralFunction::name() const {
+  switch (kind) {
+    case Kind::sqrt:
+      return "sqrt";
+    case Kind::inv_sqrt:
+      return "inv_sqrt";
+    case Kind::log:
+      return "log";
+    case Kind::power:
+      return "power";
+  }
+  return "?";
+}
+
+template <typename T>
+double default_psd_tolerance(std::int64_t d) {
+  // 1e-10 in double, loosened by sqrt(eps_float / eps_double) in float (CLI.md's input rule);
+  // never tighter than the eigensolver's own rounding, about d·eps relative to max|w|.
+  const double base =
+      std::is_same_v<T, double> ? 1e-10 : 1e-10 * std::sqrt(double(FLT_EPSILON) / DBL_EPSILON);
+  return std::max(base, 2.0 * double(d) * double(std::numeric_limits<T>::epsilon()));
+}
+
+namespace {
+template <typename T>
+struct NamedOutput {
+  const char* name;
+  SpectralRequest<T> request;
+};
+
+template <typename T>
+void apply_spectral(Context& ctx, const char* function, MatrixBatch<const T> a,
+                    const std::vector<NamedOutput<T>>& outputs, const SpectralOptions& options) {
+  const ArgumentChecker check(function, &ctx);
+  check.input("a", a);
+  check.square("a", a);
+  for (std::size_t i = 0; i < outputs.size(); ++i) {
+    const NamedOutput<T>& o = outputs[i];
+    check.output(o.name, o.request.out);
+    check.matrix_shape(o.name, o.request.out, a.rows, a.rows);
+    check.count(o.name, o.request.out.count, a.count);
+    check.same_view_or_no_alias("a", a, o.name, o.request.out);
+    for (std::size_t j = 0; j < i; ++j) {
+      check.no_alias(outputs[j].name, outputs[j].request.out, o.name, o.request.out);
+    }
+    const double p = o.request.function.exponent;
+    check.expect(std::isfinite(p), "p", "must be finite, got " + std::to_string(p));
+  }
+  const double tolerance = options.psd_tolerance.value_or(default_psd_tolerance<T>(a.rows));
+  check.expect(std::isfinite(tolerance) && tolerance >= 0, "options.psd_tolerance",
+               "must be finite and >= 0, got " + std::to_string(tolerance));
+  check.expect(std::isfinite(options.scale_floor) && options.scale_floor >= 0,
+               "options.scale_floor",
+               "must be finite and >= 0, got " + std::to_string(options.scale_floor));
+  if (a.empty() || a.rows == 0) return;
+  check.finite(ctx, "a", a, /*lower_only=*/true);
+
+  std::vector<SpectralRequest<T>> requests;
+  bool singular_at_zero = false;
+  for (const NamedOutput<T>& o : outputs) {
+    requests.push_back(o.request);
+    singular_at_zero = singular_at_zero || o.request.function.singular_at_zero();
+  }
+  const SpectralFailure failure =
+      GAUSSOT_DISPATCH(ctx, spectral<T>, a, requests,
+                       ClampRule{tolerance, options.scale_floor}, options.algorithm);
+  if (failure.item >= 0) {
+    std::ostringstream what;
+    what.precision(6);
+    what << "batch item " << failure.item << " is not positive "
+         << (failure.not_psd ? "semidefinite" : "definite") << ": eigenvalue "
+         << failure.eigenvalue << " against scale " << failure.scale << " (tolerance "
+         << tolerance << (failure.not_psd ? ")" : "; the function is singular at 0)");
+    check.fail("a", what.str());
+  }
+}
+}  // namespace
+
+template <typename T>
+void matrix_function(Context& ctx, MatrixBatch<const T> a, SpectralFunction f, MatrixBatch<T> out,
+                     const SpectralOptions& options) {
+  apply_spectral<T>(ctx, "matrix_function", a, {{"out", {f, out}}}, options);
+}
+
+template <typename T>
+void sqrtm(Context& ctx, MatrixBatch<const T> a, MatrixBatch<T> out,
+           const SpectralOptions& options) {
+  apply_spectral<T>(ctx, "sqrtm", a, {{"out", {SpectralFunction::sqrt(), out}}}, options);
+}
+
+template <typename T>
+void inv_sqrtm(Context& ctx, MatrixBatch<const T> a, MatrixBatch<T> out,
+               const SpectralOptions& options) {
+  apply_spectral<T>(ctx, "inv_sqrtm", a, {{"out", {SpectralFunction::inv_sqrt(), out}}}, options);
+}
+
+template <typename T>
+void sqrtm_and_inv_sqrtm(Context& ctx, MatrixBatch<const T> a, MatrixBatch<T> sqrt_out,
+                         MatrixBatch<T> inv_sqrt_out, const SpectralOptions& options) {
+  apply_spectral<T>(ctx, "sqrtm_and_inv_sqrtm", a,
+                    {{"sqrt_out", {SpectralFunction::sqrt(), sqrt_out}},
+                     {"inv_sqrt_out", {SpectralFunction::inv_sqrt(), inv_sqrt_out}}},
+                    options);
+}
+
+template <typename T>
+void powm(Context& ctx, MatrixBatch<const T> a, double p, MatrixBatch<T> out,
+          const SpectralOptions& options) {
+  apply_spectral<T>(ctx, "powm", a, {{"out", {SpectralFunction::power(p), out}}}, options);
+}
+
+template <typename T>
+void logm(Context& ctx, MatrixBatch<const T> a, MatrixBatch<T> out,
+          const SpectralOptions& options) {
+  apply_spectral<T>(ctx, "logm", a, {{"out", {SpectralFunction::log(), out}}}, options);
+}
+
+#define GAUSSOT_INSTANTIATE(T)                                                                  \
+  template double default_psd_tolerance<T>(std::int64_t);                                       \
+  template void matrix_function<T>(Context&, MatrixBatch<const T>, SpectralFunction,            \
+                                   MatrixBatch<T>, const SpectralOptions&);                     \
+  template void sqrtm<T>(Context&, MatrixBatch<const T>, MatrixBatch<T>, const SpectralOptions&); \
+  template void inv_sqrtm<T>(Context&, MatrixBatch<const T>, MatrixBatch<T>,                    \
+                             const SpectralOptions&);                                           \
+  template void sqrtm_and_inv_sqrtm<T>(Context&, MatrixBatch<const T>, MatrixBatch<T>,          \
+                                       MatrixBatch<T>, const SpectralOptions&);                 \
+  template void powm<T>(Context&, MatrixBatch<const T>, double, MatrixBatch<T>,                 \
+                        const SpectralOptions&);                                                \
+  template void logm<T>(Context&, MatrixBatch<const T>, MatrixBatch<T>, const SpectralOptions&);
+GAUSSOT_INSTANTIATE(float)
+GAUSSOT_INSTANTIATE(double)
+#undef GAUSSOT_INSTANTIATE
+
+}  // namespace gaussot

@@ -1,0 +1,125 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "gaussot/statistics.hpp"
+
+#include <algorithm>
+
+#include "backend.hpp"
+#include "validate.hpp"
+
+namespace gaussot {
+namespace {
+constexpr std::int64_t kChunkElements = std::int64_t(1) << 24;
+
+template <typename T>
+void check_samples(Context& ctx, const ArgumentChecker& check, const char* name,
+                   MatrixBatch<const T> samples, std::int64_t dimension, std::int64_t count) {
+  check.input(name, samples);
+  check.expect(samples.rows == dimension, name,
+               "holds samples of dimension " + std::to_string(samples.rows) + ", expected " +
+                   std::to_string(dimension));
+  check.count(name, samples.count, count);
+  if (!samples.empty() && samples.rows > 0 && samples.cols > 0) {
+    check.finite(ctx, name, samples, /*lower_only=*/false);
+  }
+}
+
+template <typename T>
+void check_moment_outputs(const ArgumentChecker& check, VectorBatch<T> mean,
+                          MatrixBatch<T> covariance, std::int64_t dimension, std::int64_t count) {
+  check.output("mean", mean);
+  check.vector_size("mean", mean, dimension);
+  check.count("mean", mean.count, count);
+  check.output("covariance", covariance);
+  check.matrix_shape("covariance", covariance, dimension, dimension);
+  check.count("covariance", covariance.count, count);
+  check.no_alias("mean", mean.as_matrices(), "covariance", covariance);
+}
+
+/// Merges samples[:, 0:n] of every item into (mean, scatter), chunk by chunk.
+template <typename T>
+void add_in_chunks(Context& ctx, MatrixBatch<const T> samples, std::int64_t chunk_columns,
+                   std::int64_t samples_before, VectorBatch<T> mean, MatrixBatch<T> scatter) {
+  const std::int64_t n = samples.cols;
+  for (std::int64_t begin = 0; begin < n; begin += chunk_columns) {
+    const std::int64_t end = std::min(n, begin + chunk_columns);
+    GAUSSOT_DISPATCH(ctx, accumulate_moments<T>, samples.columns(begin, end),
+                     samples_before + begin, mean, scatter);
+  }
+}
+
+/// covariance = scatter / (n - 1); mean_out = mean (skipped when they are the same view).
+template <typename T>
+void write_moments(Context& ctx, std::int64_t n, VectorBatch<const T> mean,
+                   MatrixBatch<const T> scatter, VectorBatch<T> mean_out,
+                   MatrixBatch<T> covariance) {
+  if (mean.data != mean_out.data) {
+    GAUSSOT_DISPATCH(ctx, axpby<T>, T(1), mean.as_matrices(), T(0), mean_out.as_matrices());
+  }
+  GAUSSOT_DISPATCH(ctx, axpby<T>, T(1) / T(n - 1), scatter, T(0), covariance);
+}
+}  // namespace
+
+template <typename T>
+MomentAccumulator<T>::MomentAccumulator(Context& ctx, std::int64_t dimension, std::int64_t count)
+    : ctx_(&ctx), dimension_(dimension), count_(count) {
+  const ArgumentChecker check("MomentAccumulator", &ctx);
+  check.expect(dimension >= 1, "dimension", "must be >= 1, got " + std::to_string(dimension));
+  check.expect(count >= 0, "count", "must be >= 0, got " + std::to_string(count));
+  mean_ = Array<T>(ctx, dimension * count);
+  scatter_ = Array<T>(ctx, dimension * dimension * count);
+}
+
+template <typename T>
+void MomentAccumulator<T>::add(MatrixBatch<const T> chunk) {
+  const ArgumentChecker check("MomentAccumulator::add", ctx_);
+  check_samples(*ctx_, check, "chunk", chunk, dimension_, count_);
+  if (count_ == 0 || chunk.cols == 0) return;
+  add_in_chunks<T>(*ctx_, chunk, chunk.cols, samples_, mean_.vectors(dimension_, count_),
+                   scatter_.matrices(dimension_, dimension_, count_));
+  samples_ += chunk.cols;
+}
+
+template <typename T>
+void MomentAccumulator<T>::finalize(VectorBatch<T> mean, MatrixBatch<T> covariance) const {
+  const ArgumentChecker check("MomentAccumulator::finalize", ctx_);
+  check_moment_outputs(check, mean, covariance, dimension_, count_);
+  check.expect(samples_ >= 2, "samples",
+               "a covariance needs at least 2 samples, got " + std::to_string(samples_));
+  if (count_ == 0) return;
+  write_moments<T>(*ctx_, samples_, mean_.vectors(dimension_, count_),
+                   scatter_.matrices(dimension_, dimension_, count_), mean, covariance);
+}
+
+template <typename T>
+void sample_moments(Context& ctx, MatrixBatch<const T> samples, VectorBatch<T> mean,
+                    MatrixBatch<T> covariance, std::int64_t chunk_columns) {
+  const ArgumentChecker check("sample_moments", &ctx);
+  const std::int64_t d = samples.rows;
+  check.expect(d >= 1, "samples", "must have dimension >= 1 (rows), got " + std::to_string(d));
+  check_moment_outputs(check, mean, covariance, d, samples.count);
+  check.no_alias("samples", samples, "mean", mean.as_matrices());
+  check.no_alias("samples", samples, "covariance", covariance);
+  check.expect(samples.cols >= 2, "samples",
+               "a covariance needs at least 2 samples (columns), got " +
+                   std::to_string(samples.cols));
+  check.expect(chunk_columns >= 0, "chunk_columns",
+               "must be >= 0, got " + std::to_string(chunk_columns));
+  check_samples(ctx, check, "samples", samples, d, samples.count);
+  if (samples.empty()) return;
+  if (chunk_columns == 0) {
+    chunk_columns = std::max<std::int64_t>(1, kChunkElements / (d * samples.count));
+  }
+  // The outputs hold the running state: mean, and the scatter matrix in `covariance`.
+  add_in_chunks<T>(ctx, samples, chunk_columns, 0, mean, covariance);
+  write_moments<T>(ctx, samples.cols, mean, covariance, mean, covariance);
+}
+
+#define GAUSSOT_INSTANTIATE(T)                                                            \
+  template class MomentAccumulator<T>;                                                    \
+  template void sample_moments<T>(Context&, MatrixBatch<const T>, VectorBatch<T>,         \
+                                  MatrixBatch<T>, std::int64_t);
+GAUSSOT_INSTANTIATE(float)
+GAUSSOT_INSTANTIATE(double)
+#undef GAUSSOT_INSTANTIATE
+
+}  // namespace gaussot

@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "validate.hpp"
+
+#include <cstdint>
+
+#include "backend.hpp"
+
+namespace gaussot {
+
+void ArgumentChecker::fail(const char* name, const std::string& what) const {
+  throw InvalidArgument(std::string(function_) + ": argument '" + name + "' " + what, __FILE__,
+                        __LINE__);
+}
+
+void ArgumentChecker::structure(const char* name, bool has_data, std::int64_t rows,
+                                std::int64_t cols, std::int64_t ld, std::int64_t stride,
+                                std::int64_t count, MemorySpace space) const {
+  expect(rows >= 0 && cols >= 0 && count >= 0, name,
+         "has a negative size (" + shape(rows, cols) + ", count " + std::to_string(count) + ")");
+  expect(ld >= rows && ld >= 1, name,
+         "has leading dimension " + std::to_string(ld) + " < max(1, rows = " +
+             std::to_string(rows) + ")");
+  expect(stride >= 0, name, "has a negative batch stride " + std::to_string(stride));
+  expect(has_data || count == 0 || rows == 0 || cols == 0, name, "is a null pointer");
+  if (ctx_ != nullptr) {
+    expect(space == ctx_->memory_space(), name,
+           std::string("is in ") + to_string(space) + " memory but the context is " +
+               to_string(ctx_->backend()) + " (needs " + to_string(ctx_->memory_space()) +
+               " memory)");
+  }
+}
+
+bool ArgumentChecker::overlaps(const void* a, std::size_t a_bytes, const void* b,
+                               std::size_t b_bytes) {
+  if (a_bytes == 0 || b_bytes == 0) return false;
+  const auto a0 = reinterpret_cast<std::uintptr_t>(a);
+  const auto b0 = reinterpret_cast<std::uintptr_t>(b);
+  return a0 < b0 + b_bytes && b0 < a0 + a_bytes;
+}
+
+template <typename T>
+void ArgumentChecker::finite(Context& ctx, const char* name, MatrixBatch<const T> v,
+                             bool lower_only) const {
+  const std::int64_t bad = GAUSSOT_DISPATCH(ctx, first_nonfinite<T>, v, lower_only);
+  expect(bad < 0, name,
+         "has a NaN or infinite entry in batch item " + std::to_string(bad));
+}
+
+template void ArgumentChecker::finite<float>(Context&, const char*, MatrixBatch<const float>,
+                                             bool) const;
+template void ArgumentChecker::finite<double>(Context&, const char*, MatrixBatch<const double>,
+                                              bool) const;
+
+}  // namespace gaussot

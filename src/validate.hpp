@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: Apache-2.0
+// Private: argument checks of the public layer. Every failure throws InvalidArgument with a
+// message "<function>: argument '<name>': <what is wrong>", naming the batch item where one is at
+// fault.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "gaussot/context.hpp"
+#include "gaussot/error.hpp"
+#include "gaussot/views.hpp"
+
+namespace gaussot {
+
+class ArgumentChecker {
+ public:
+  /// `function` names the public entry point in messages; with a context, views must be in its
+  /// memory space.
+  explicit ArgumentChecker(const char* function, const Context* ctx = nullptr)
+      : function_(function), ctx_(ctx) {}
+
+  [[noreturn]] void fail(const char* name, const std::string& what) const;
+  void expect(bool condition, const char* name, const std::string& what) const {
+    if (!condition) fail(name, what);
+  }
+
+  /// Structure of an input view: non-negative sizes, ld >= rows, stride >= 0 (0 broadcasts), a
+  /// pointer when not empty, and the context's memory space.
+  template <typename T>
+  void input(const char* name, const MatrixBatch<T>& v) const {
+    structure(name, v.data != nullptr, v.rows, v.cols, v.ld, v.stride, v.count, v.space);
+  }
+  template <typename T>
+  void input(const char* name, const VectorBatch<T>& v) const {
+    input(name, v.as_matrices());
+  }
+  /// An output view: as input(), and the items must not overlap (no broadcasting).
+  template <typename T>
+  void output(const char* name, const MatrixBatch<T>& v) const {
+    input(name, v);
+    expect(v.count <= 1 || v.stride >= v.ld * (v.cols - 1) + v.rows, name,
+           "batch items overlap (stride " + std::to_string(v.stride) +
+               " is smaller than one item); outputs cannot broadcast");
+  }
+  template <typename T>
+  void output(const char* name, const VectorBatch<T>& v) const {
+    output(name, v.as_matrices());
+  }
+
+  template <typename T>
+  void square(const char* name, const MatrixBatch<T>& v) const {
+    expect(v.rows == v.cols, name,
+           "must hold square matrices, got " + shape(v.rows, v.cols));
+  }
+  template <typename T>
+  void matrix_shape(const char* name, const MatrixBatch<T>& v, std::int64_t rows,
+                    std::int64_t cols) const {
+    expect(v.rows == rows && v.cols == cols, name,
+           "has shape " + shape(v.rows, v.cols) + ", expected " + shape(rows, cols));
+  }
+  template <typename T>
+  void vector_size(const char* name, const VectorBatch<T>& v, std::int64_t size) const {
+    expect(v.size == size, name,
+           "has length " + std::to_string(v.size) + ", expected " + std::to_string(size));
+  }
+  void count(const char* name, std::int64_t count, std::int64_t expected) const {
+    expect(count == expected, name,
+           "has " + std::to_string(count) + " batch items, expected " + std::to_string(expected));
+  }
+  template <typename A, typename B>
+  void same_shape(const char* name_a, const MatrixBatch<A>& a, const char* name_b,
+                  const MatrixBatch<B>& b) const {
+    matrix_shape(name_b, b, a.rows, a.cols);
+    count(name_b, b.count, a.count);
+    (void)name_a;
+  }
+  /// Two views must not share memory (checked on address ranges).
+  template <typename A, typename B>
+  void no_alias(const char* name_a, const MatrixBatch<A>& a, const char* name_b,
+                const MatrixBatch<B>& b) const {
+    expect(!overlaps(a.data, extent(a) * sizeof(A), b.data, extent(b) * sizeof(B)), name_b,
+           std::string("must not share memory with '") + name_a + "'");
+  }
+
+  /// `out` either shares no memory with `in` or is exactly the same view (same pointer, ld and
+  /// stride), which in-place operations allow.
+  template <typename A, typename B>
+  void same_view_or_no_alias(const char* name_in, const MatrixBatch<A>& in, const char* name_out,
+                             const MatrixBatch<B>& out) const {
+    const bool identical = static_cast<const void*>(in.data) == static_cast<const void*>(out.data) &&
+                           in.ld == out.ld && in.stride == out.stride;
+    if (!identical) no_alias(name_in, in, name_out, out);
+  }
+
+  /// Finite entries (lower triangle only when lower_only); names the first bad item. Runs the
+  /// backend's scan (a synchronizing read on CUDA).
+  template <typename T>
+  void finite(Context& ctx, const char* name, MatrixBatch<const T> v, bool lower_only) const;
+
+  const char* function() const noexcept { return function_; }
+  static std::string shape(std::int64_t rows, std::int64_t cols) {
+    return std::to_string(rows) + "x" + std::to_string(cols);
+  }
+
+ private:
+  void structure(const char* name, bool has_data, std::int64_t rows, std::int64_t cols,
+                 std::int64_t ld, std::int64_t stride, std::int64_t count,
+                 MemorySpace space) const;
+  template <typename T>
+  static std::int64_t extent(const MatrixBatch<T>& v) {
+    if (v.count == 0 || v.rows == 0 || v.cols == 0) return 0;
+    return (v.count - 1) * v.stride + (v.cols - 1) * v.ld + v.rows;
+  }
+  static bool overlaps(const void* a, std::size_t a_bytes, const void* b, std::size_t b_bytes);
+
+  const char* function_;
+  const Context* ctx_;
+};
+
+}  // namespace gaussot
