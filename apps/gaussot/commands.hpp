@@ -1,0 +1,12 @@
+// SPDX-License-Identifier: Apache-2.0
+// Each function adds its commands to the `gaussot` application.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace gaussot::cli {
+
+void register_info(CLI::App& app);    // info
+void register_linalg(CLI::App& app);  // eigh, sqrtm
+
+}  // namespace gaussot::cli

@@ -1,0 +1,175 @@
+// SPDX-License-Identifier: Apache-2.0
+// Test helpers: host batches with optional padding, seeded random matrices with known spectra, and
+// reference arithmetic in long double that shares no code with either backend.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "gaussot/gaussot.hpp"
+
+namespace gaussot::test {
+
+using Dense = std::vector<long double>;  // a column-major d x d (or m x n) reference matrix
+
+/// A host batch of `count` rows x cols matrices, padded by `ld_pad` rows and `stride_pad`
+/// elements between items; padding is filled with NaN so that any read of it shows.
+template <typename T>
+struct HostBatch {
+  std::vector<T> storage;
+  MatrixBatch<T> view;
+
+  HostBatch(std::int64_t rows, std::int64_t cols, std::int64_t count, std::int64_t ld_pad = 0,
+            std::int64_t stride_pad = 0) {
+    const std::int64_t ld = std::max<std::int64_t>(rows + ld_pad, 1);
+    const std::int64_t stride = ld * cols + stride_pad;
+    storage.assign(static_cast<std::size_t>(std::max<std::int64_t>(stride * count, 1)),
+                   std::numeric_limits<T>::quiet_NaN());
+    view = MatrixBatch<T>(storage.data(), rows, cols, ld, stride, count, MemorySpace::host);
+    for (std::int64_t i = 0; i < count; ++i)
+      for (std::int64_t c = 0; c < cols; ++c)
+        for (std::int64_t r = 0; r < rows; ++r) view.at(i, r, c) = T(0);
+  }
+  MatrixBatch<const T> cview() const { return view; }
+  /// Item i as a long double reference matrix.
+  Dense item(std::int64_t i) const {
+    Dense m(static_cast<std::size_t>(view.rows * view.cols));
+    for (std::int64_t c = 0; c < view.cols; ++c)
+      for (std::int64_t r = 0; r < view.rows; ++r) m[r + c * view.rows] = view.at(i, r, c);
+    return m;
+  }
+  void set_item(std::int64_t i, const Dense& m) {
+    for (std::int64_t c = 0; c < view.cols; ++c)
+      for (std::int64_t r = 0; r < view.rows; ++r) view.at(i, r, c) = T(m[r + c * view.rows]);
+  }
+};
+
+/// A host batch of vectors of length `size` with `pad` NaN-filled elements between items.
+template <typename T>
+struct HostVectors {
+  std::vector<T> storage;
+  VectorBatch<T> view;
+  HostVectors(std::int64_t size, std::int64_t count, std::int64_t pad = 0) {
+    const std::int64_t stride = size + pad;
+    storage.assign(static_cast<std::size_t>(std::max<std::int64_t>(stride * count, 1)),
+                   std::numeric_limits<T>::quiet_NaN());
+    view = VectorBatch<T>(storage.data(), size, stride, count, MemorySpace::host);
+  }
+};
+
+inline Dense multiply(const Dense& a, const Dense& b, std::int64_t m, std::int64_t k,
+                      std::int64_t n) {
+  Dense c(static_cast<std::size_t>(m * n), 0.0L);
+  for (std::int64_t j = 0; j < n; ++j)
+    for (std::int64_t l = 0; l < k; ++l)
+      for (std::int64_t i = 0; i < m; ++i) c[i + j * m] += a[i + l * m] * b[l + j * k];
+  return c;
+}
+
+inline Dense transpose(const Dense& a, std::int64_t rows, std::int64_t cols) {
+  Dense t(a.size());
+  for (std::int64_t c = 0; c < cols; ++c)
+    for (std::int64_t r = 0; r < rows; ++r) t[c + r * cols] = a[r + c * rows];
+  return t;
+}
+
+inline long double frobenius(const Dense& a) {
+  long double s = 0;
+  for (long double x : a) s += x * x;
+  return std::sqrt(s);
+}
+
+inline long double frobenius_distance(const Dense& a, const Dense& b) {
+  long double s = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) s += (a[i] - b[i]) * (a[i] - b[i]);
+  return std::sqrt(s);
+}
+
+inline Dense identity(std::int64_t d) {
+  Dense m(static_cast<std::size_t>(d * d), 0.0L);
+  for (std::int64_t i = 0; i < d; ++i) m[i + i * d] = 1;
+  return m;
+}
+
+/// A Haar-random orthogonal matrix: Gram–Schmidt (twice, in long double) on a Gaussian matrix.
+inline Dense random_orthogonal(std::int64_t d, std::mt19937_64& rng) {
+  std::normal_distribution<double> normal;
+  Dense q(static_cast<std::size_t>(d * d));
+  for (auto& x : q) x = normal(rng);
+  for (std::int64_t j = 0; j < d; ++j) {
+    for (int pass = 0; pass < 2; ++pass) {
+      for (std::int64_t k = 0; k < j; ++k) {
+        long double dot = 0;
+        for (std::int64_t i = 0; i < d; ++i) dot += q[i + k * d] * q[i + j * d];
+        for (std::int64_t i = 0; i < d; ++i) q[i + j * d] -= dot * q[i + k * d];
+      }
+    }
+    long double norm = 0;
+    for (std::int64_t i = 0; i < d; ++i) norm += q[i + j * d] * q[i + j * d];
+    norm = std::sqrt(norm);
+    for (std::int64_t i = 0; i < d; ++i) q[i + j * d] /= norm;
+  }
+  return q;
+}
+
+/// Q diag(f(w)) Qᵀ in long double.
+template <typename F>
+Dense spectral_matrix(const Dense& q, const std::vector<long double>& w, std::int64_t d, F f) {
+  Dense m(static_cast<std::size_t>(d * d), 0.0L);
+  for (std::int64_t k = 0; k < d; ++k) {
+    const long double fk = f(w[k]);
+    for (std::int64_t c = 0; c < d; ++c)
+      for (std::int64_t r = 0; r < d; ++r) m[r + c * d] += q[r + k * d] * fk * q[c + k * d];
+  }
+  return m;
+}
+
+inline Dense with_spectrum(const Dense& q, const std::vector<long double>& w, std::int64_t d) {
+  return spectral_matrix(q, w, d, [](long double x) { return x; });
+}
+
+/// Eigenvalues spread geometrically from `largest` down to largest / condition.
+inline std::vector<long double> geometric_spectrum(std::int64_t d, long double largest,
+                                                   long double condition) {
+  std::vector<long double> w(static_cast<std::size_t>(d));
+  for (std::int64_t i = 0; i < d; ++i) {
+    const long double t = d == 1 ? 0.0L : static_cast<long double>(i) / (d - 1);
+    w[i] = largest * std::pow(condition, -t);
+  }
+  return w;
+}
+
+template <typename T>
+constexpr long double eps() {
+  return static_cast<long double>(std::numeric_limits<T>::epsilon());
+}
+
+/// True when a CUDA device can be used; the reason is written to `why` otherwise.
+inline bool cuda_device_available(std::string* why) {
+  if (!GAUSSOT_HAS_CUDA) {
+    *why = "gaussot was built without the CUDA backend";
+    return false;
+  }
+  if (cuda_device_count() == 0) {
+    *why = "no CUDA device is present on this machine";
+    return false;
+  }
+  return true;
+}
+
+}  // namespace gaussot::test
+
+/// Skips the current test, saying why, when no CUDA device can be used.
+#define GAUSSOT_REQUIRE_CUDA()                                          \
+  do {                                                                  \
+    std::string gaussot_why_;                                           \
+    if (!::gaussot::test::cuda_device_available(&gaussot_why_)) {       \
+      GTEST_SKIP() << "CUDA test skipped: " << gaussot_why_;            \
+    }                                                                   \
+  } while (0)
