@@ -181,7 +181,7 @@ NpyHeader read_header(std::ifstream& in, const std::string& path) {
     refuse(path, "not a .npy file (wrong magic string)");
   }
   const int major = preamble[6];
-  if (major < 1 || major > 3) {
+  if (major < 1 || major > 3 || preamble[7] != 0) {
     refuse(path, "unsupported .npy format version " + std::to_string(major) + "." +
                      std::to_string(int(preamble[7])));
   }
@@ -283,6 +283,9 @@ const char* to_string(DType dtype) noexcept {
 }
 
 std::int64_t NpyHeader::size() const {
+  for (std::int64_t dim : shape) {
+    if (dim == 0) return 0;  // before multiplying: the other dimensions may be huge
+  }
   std::int64_t n = 1;
   for (std::int64_t dim : shape) n *= dim;
   return n;
@@ -312,7 +315,7 @@ NdArray<T> read_npy(const std::string& path) {
   } else {
     read_converted<float>(in, path, array.data.data(), n);
   }
-  if (header.fortran_order && header.shape.size() > 1) {
+  if (header.fortran_order && header.shape.size() > 1 && n > 0) {
     array.data = fortran_to_c(array.data, header.shape);
   }
   return array;
@@ -320,6 +323,8 @@ NdArray<T> read_npy(const std::string& path) {
 
 template <typename T>
 void write_npy(const std::string& path, const T* data, const std::vector<std::int64_t>& shape) {
+  GAUSSOT_EXPECTS(shape.size() <= kMaxDims, InvalidArgument,
+                  path + ": write_npy: more than 32 dimensions");
   std::string dims;  // "2, 3" for two dimensions, "5," for one, "" for a 0-d array
   std::int64_t n = 1;
   for (std::size_t i = 0; i < shape.size(); ++i) {

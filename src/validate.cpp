@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "validate.hpp"
 
+#include <algorithm>
 #include <cstdint>
 
 #include "backend.hpp"
@@ -41,7 +42,9 @@ bool ArgumentChecker::overlaps(const void* a, std::size_t a_bytes, const void* b
 template <typename T>
 void ArgumentChecker::finite(Context& ctx, const char* name, MatrixBatch<const T> v,
                              bool lower_only) const {
-  const std::int64_t bad = GAUSSOT_DISPATCH(ctx, first_nonfinite<T>, v, lower_only);
+  // A broadcast input repeats one matrix: scanning it once is enough (item 0 then fails first).
+  const MatrixBatch<const T> distinct = v.stride == 0 ? v.slice(0, std::min<std::int64_t>(v.count, 1)) : v;
+  const std::int64_t bad = GAUSSOT_DISPATCH(ctx, first_nonfinite<T>, distinct, lower_only);
   expect(bad < 0, name,
          "has a NaN or infinite entry in batch item " + std::to_string(bad));
 }

@@ -1,1 +1,108 @@
-// placeholder
+// SPDX-License-Identifier: Apache-2.0
+// QR retraction: orthonormal columns, R = QᵀX upper triangular with a positive diagonal (which
+// makes Q unique), agreement with an independent Gram–Schmidt in long double, rank deficiency.
+#include <cmath>
+
+#include "test_utils.hpp"
+
+namespace gaussot::test {
+namespace {
+
+template <typename T>
+class Retraction : public ::testing::Test {
+ protected:
+  Context ctx = Context::cpu();
+  std::mt19937_64 rng{31};
+  void randomize(HostBatch<T>& m) {
+    std::normal_distribution<double> normal;
+    for (std::int64_t i = 0; i < m.view.count; ++i)
+      for (std::int64_t c = 0; c < m.view.cols; ++c)
+        for (std::int64_t r = 0; r < m.view.rows; ++r) m.view.at(i, r, c) = T(normal(rng));
+  }
+};
+using Precisions = ::testing::Types<float, double>;
+TYPED_TEST_SUITE(Retraction, Precisions);
+
+/// Modified Gram–Schmidt, twice, in long double: the Q with a positive diagonal of R.
+Dense gram_schmidt(Dense x, std::int64_t m, std::int64_t r) {
+  for (std::int64_t j = 0; j < r; ++j) {
+    for (int pass = 0; pass < 2; ++pass) {
+      for (std::int64_t k = 0; k < j; ++k) {
+        long double dot = 0;
+        for (std::int64_t i = 0; i < m; ++i) dot += x[i + k * m] * x[i + j * m];
+        for (std::int64_t i = 0; i < m; ++i) x[i + j * m] -= dot * x[i + k * m];
+      }
+    }
+    long double norm = 0;
+    for (std::int64_t i = 0; i < m; ++i) norm += x[i + j * m] * x[i + j * m];
+    norm = std::sqrt(norm);
+    for (std::int64_t i = 0; i < m; ++i) x[i + j * m] /= norm;
+  }
+  return x;
+}
+
+TYPED_TEST(Retraction, QIsTheSignFixedThinQrFactor) {
+  using T = TypeParam;
+  for (const auto& [m, r] : std::vector<std::pair<std::int64_t, std::int64_t>>{
+           {1, 1}, {4, 4}, {9, 3}, {30, 1}, {65, 64}}) {
+    const std::int64_t count = 5;
+    HostBatch<T> x(m, r, count, 1, 2), q(m, r, count, 2, 0);
+    this->randomize(x);
+    qr_retraction<T>(this->ctx, x.cview(), q.view);
+    for (std::int64_t i = 0; i < count; ++i) {
+      const Dense qi = q.item(i);
+      const Dense qtq = multiply(transpose(qi, m, r), qi, r, m, r);
+      EXPECT_LE(frobenius_distance(qtq, identity(r)), 20 * m * eps<T>()) << m << "x" << r;
+      const Dense rfactor = multiply(transpose(qi, m, r), x.item(i), r, m, r);
+      for (std::int64_t c = 0; c < r; ++c) {
+        EXPECT_GT(rfactor[c + c * r], 0) << "diag(R) must be positive";
+        for (std::int64_t row = c + 1; row < r; ++row) {
+          EXPECT_NEAR(rfactor[row + c * r], 0, 20 * m * eps<T>() * frobenius(x.item(i)));
+        }
+      }
+      // Condition numbers of Gaussian matrices stay modest here, so the unique Q is determined
+      // to about κ·ε.
+      EXPECT_LE(frobenius_distance(qi, gram_schmidt(x.item(i), m, r)), 5e3L * m * eps<T>())
+          << m << "x" << r;
+    }
+  }
+}
+
+TYPED_TEST(Retraction, RetractingAStepFromAnOrthonormalBasisStaysClose) {
+  using T = TypeParam;
+  const std::int64_t m = 12, r = 5;
+  HostBatch<T> v(m, r, 1), step(m, r, 1), q(m, r, 1);
+  this->randomize(v);
+  HostBatch<T> basis(m, r, 1);
+  qr_retraction<T>(this->ctx, v.cview(), basis.view);
+  this->randomize(step);
+  const long double t = 1e-3L;
+  for (std::int64_t c = 0; c < r; ++c)
+    for (std::int64_t row = 0; row < m; ++row)
+      step.view.at(0, row, c) = T(basis.view.at(0, row, c) + t * step.view.at(0, row, c));
+  qr_retraction<T>(this->ctx, step.cview(), q.view);
+  // A retraction is a first-order approximation of the step: ‖qf(V + tξ) − V‖ = O(t).
+  EXPECT_LE(frobenius_distance(q.item(0), basis.item(0)), 10 * t * std::sqrt(m * r));
+  EXPECT_GE(frobenius_distance(q.item(0), basis.item(0)), t / 100);
+}
+
+TYPED_TEST(Retraction, DependentColumnsAreReportedWithTheItem) {
+  using T = TypeParam;
+  const std::int64_t m = 6, r = 3;
+  HostBatch<T> x(m, r, 4), q(m, r, 4);
+  this->randomize(x);
+  for (std::int64_t row = 0; row < m; ++row) x.view.at(2, row, 2) = T(2) * x.view.at(2, row, 0);
+  try {
+    qr_retraction<T>(this->ctx, x.cview(), q.view);
+    ADD_FAILURE() << "no exception";
+  } catch (const ConvergenceError& e) {
+    EXPECT_EQ(e.batch_index(), 2);
+    EXPECT_NE(std::string(e.what()).find("batch item 2"), std::string::npos) << e.what();
+  }
+  HostBatch<T> wide(3, 4, 1), wide_q(3, 4, 1);
+  EXPECT_THROW(qr_retraction<T>(this->ctx, wide.cview(), wide_q.view), InvalidArgument);
+  EXPECT_THROW(qr_retraction<T>(this->ctx, x.cview(), x.view), InvalidArgument);
+}
+
+}  // namespace
+}  // namespace gaussot::test

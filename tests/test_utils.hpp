@@ -36,6 +36,10 @@ struct HostBatch {
       for (std::int64_t c = 0; c < cols; ++c)
         for (std::int64_t r = 0; r < rows; ++r) view.at(i, r, c) = T(0);
   }
+  HostBatch(const HostBatch& other) : storage(other.storage), view(other.view) {
+    view.data = storage.data();  // the copy views its own storage
+  }
+  HostBatch& operator=(const HostBatch&) = delete;
   MatrixBatch<const T> cview() const { return view; }
   /// Item i as a long double reference matrix.
   Dense item(std::int64_t i) const {
@@ -61,6 +65,10 @@ struct HostVectors {
                    std::numeric_limits<T>::quiet_NaN());
     view = VectorBatch<T>(storage.data(), size, stride, count, MemorySpace::host);
   }
+  HostVectors(const HostVectors& other) : storage(other.storage), view(other.view) {
+    view.data = storage.data();
+  }
+  HostVectors& operator=(const HostVectors&) = delete;
 };
 
 inline Dense multiply(const Dense& a, const Dense& b, std::int64_t m, std::int64_t k,

@@ -26,6 +26,17 @@ int main(int argc, char** argv) {
     for (const CLI::App* sub : app.get_subcommands()) return sub->get_name();
     return std::string();
   };
+  if (argc > 1 && argv[1][0] != '-') {  // a first word that names no command
+    std::string known;
+    bool found = false;
+    for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
+      known += (known.empty() ? "" : ", ") + sub->get_name();
+      found = found || sub->get_name() == argv[1];
+    }
+    if (!found) {
+      return fail(2, "", std::string("unknown command '") + argv[1] + "' (commands: " + known + ")");
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {  // --help, --version (CallForHelp derives from Success)

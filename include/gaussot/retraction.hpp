@@ -21,7 +21,8 @@ namespace gaussot {
 /// always satisfy.
 /// Throws InvalidArgument for bad shapes or non-finite input, ConvergenceError naming the first item
 /// whose columns are numerically dependent (CPU: |R_jj| <= 8·m·ε·‖x‖_F; CUDA: the Cholesky factor
-/// of xᵀx breaks down). Synchronizes the CUDA stream.
+/// of xᵀx breaks down or has a pivot below sqrt(8·m·ε)·‖x‖_F, i.e. cond(x) beyond CholeskyQR2's
+/// reach). Synchronizes the CUDA stream.
 template <typename T>
 void qr_retraction(Context& ctx, MatrixBatch<const T> x, MatrixBatch<T> q);
 
