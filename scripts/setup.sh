@@ -4,8 +4,8 @@
 # backend is built when nvcc is found); it is not installed here.
 set -euo pipefail
 
-packages=(cmake g++ make python3 libeigen3-dev libgtest-dev libbenchmark-dev libcli11-dev
-          nlohmann-json3-dev)
+packages=(cmake g++ make python3 libeigen3-dev libopenblas-openmp-dev libgtest-dev
+          libbenchmark-dev libcli11-dev nlohmann-json3-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,0 +1,24 @@
+// SPDX-License-Identifier: Apache-2.0
+// Private to cpu/: the LAPACK routines gaussot calls (Fortran ABI, 32-bit integers), provided by
+// OpenBLAS. Declared here so that no LAPACKE header is needed.
+#pragma once
+
+extern "C" {
+void ssyevd_(const char* jobz, const char* uplo, const int* n, float* a, const int* lda, float* w,
+             float* work, const int* lwork, int* iwork, const int* liwork, int* info);
+void dsyevd_(const char* jobz, const char* uplo, const int* n, double* a, const int* lda,
+             double* w, double* work, const int* lwork, int* iwork, const int* liwork, int* info);
+}
+
+namespace gaussot::cpu::lapack {
+
+inline void syevd(const char* jobz, int n, float* a, float* w, float* work, int lwork, int* iwork,
+                  int liwork, int* info) {
+  ssyevd_(jobz, "L", &n, a, &n, w, work, &lwork, iwork, &liwork, info);
+}
+inline void syevd(const char* jobz, int n, double* a, double* w, double* work, int lwork,
+                  int* iwork, int liwork, int* info) {
+  dsyevd_(jobz, "L", &n, a, &n, w, work, &lwork, iwork, &liwork, info);
+}
+
+}  // namespace gaussot::cpu::lapack
