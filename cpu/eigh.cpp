@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-// Eigendecomposition and spectral functions, one solver per thread, threaded across the batch:
-// Eigen's SelfAdjointEigenSolver (Householder tridiagonalisation, implicit symmetric QR) for small
-// orders, LAPACK's divide and conquer (?syevd from OpenBLAS) for large ones.
+// Eigendecomposition and spectral functions, threaded across the batch. Each thread decomposes two
+// batch items at a time: Householder tridiagonalisation (Eigen) and the paired implicit QR of
+// tridiagonal_qr.hpp for small orders, LAPACK's divide and conquer (?syevd from OpenBLAS) for
+// large ones.
 #include <algorithm>
 #include <cmath>
 #include <mutex>
@@ -11,61 +12,141 @@
 #include "lapack.hpp"
 #include "parallel.hpp"
 #include "spectral_rule.hpp"
+#include "tridiagonal_qr.hpp"
 
 namespace gaussot::cpu {
 namespace {
 
-/// Orders at which LAPACK's divide and conquer (dsyevd, OpenBLAS) beats Eigen's implicit QR on one
-/// core: measured about equal at d = 128-192 and 7.7x faster at d = 2048 (bench/README.md).
+/// Orders from which LAPACK ?syevd (OpenBLAS) is faster on one core than tridiagonalisation plus
+/// TridiagonalQr (bench/README.md has the measurements).
 constexpr std::int64_t kLapackMinOrder = 160;
 
-/// One thread's symmetric eigensolver: Eigen's SelfAdjointEigenSolver below kLapackMinOrder, LAPACK
-/// ?syevd from there. Eigenvalues come out increasing, as both libraries give them.
+/// One thread's symmetric eigensolver for up to two batch items at once; eigenvalues increasing.
 template <typename T>
 class SymmetricEigensolver {
  public:
-  explicit SymmetricEigensolver(std::int64_t d) : d_(d), eigen_(d < kLapackMinOrder ? d : 0) {
-    values_.resize(d);
-    if (d >= kLapackMinOrder) {
-      vectors_.resize(d, d);
-      // Workspace for jobz = 'V' (enough for 'N' too), from a LAPACK size query.
+  static constexpr std::int64_t kItems = 2;
+
+  explicit SymmetricEigensolver(std::int64_t d)
+      : d_(d), tridiagonal_(d < kLapackMinOrder ? d : 1) {
+    for (Slot& slot : slots_) {
+      slot.values.resize(d);
+      slot.vectors.resize(d, d);
+      if (d < kLapackMinOrder) {
+        slot.diag.resize(d);
+        slot.sub.resize(std::max<std::int64_t>(d - 1, 1));
+        slot.unsorted.resize(d, d);
+      }
+    }
+    order_.resize(d);
+    if (d >= kLapackMinOrder) {  // LAPACK workspace for jobz = 'V' (enough for 'N' too)
       T work_size = 0;
       int iwork_size = 0, info = 0;
-      lapack::syevd("V", int(d), vectors_.data(), values_.data(), &work_size, -1, &iwork_size, -1,
-                    &info);
+      lapack::syevd("V", int(d), slots_[0].vectors.data(), slots_[0].values.data(), &work_size, -1,
+                    &iwork_size, -1, &info);
       work_.resize(static_cast<std::size_t>(work_size));
       iwork_.resize(static_cast<std::size_t>(iwork_size));
     }
   }
 
-  /// Decomposes item i of `a` (lower triangle). Throws ConvergenceError naming the item.
-  void compute(const MatrixBatch<const T>& a, std::int64_t i, bool with_vectors) {
-    int info = 0;
-    if (d_ < kLapackMinOrder) {
-      eigen_.compute(item(a, i), with_vectors ? Eigen::ComputeEigenvectors : Eigen::EigenvaluesOnly);
-      info = eigen_.info() == Eigen::Success ? 0 : 1;
-    } else {
-      vectors_ = item(a, i);
-      lapack::syevd(with_vectors ? "V" : "N", int(d_), vectors_.data(), values_.data(),
-                    work_.data(), int(work_.size()), iwork_.data(), int(iwork_.size()), &info);
+  /// Decomposes items first, ..., first + count − 1 (count <= kItems) of `a` (lower triangles)
+  /// into slots 0, ..., count − 1. Throws ConvergenceError naming the item.
+  void compute(const MatrixBatch<const T>& a, std::int64_t first, std::int64_t count,
+               bool with_vectors) {
+    if (d_ >= kLapackMinOrder) {
+      for (std::int64_t j = 0; j < count; ++j) lapack_syevd(a, first + j, slots_[j], with_vectors);
+      return;
     }
-    if (info != 0) {
-      throw ConvergenceError("eigh: the symmetric eigensolver did not converge on batch item " +
-                                 std::to_string(i),
-                             i, info, __FILE__, __LINE__);
+    typename TridiagonalQr<T>::Problem problems[kItems];
+    for (std::int64_t j = 0; j < count; ++j) {
+      problems[j] = tridiagonalize(item(a, first + j), slots_[j], with_vectors);
+    }
+    bool second_converged = true;
+    const bool first_converged =
+        qr_.solve(problems[0], count > 1 ? &problems[1] : nullptr, &second_converged);
+    for (std::int64_t j = 0; j < count; ++j) {
+      if (!(j == 0 ? first_converged : second_converged)) fail(first + j, 1);
+      sort(slots_[j], with_vectors);
     }
   }
-  const Vector<T>& values() const { return d_ < kLapackMinOrder ? eigen_.eigenvalues() : values_; }
-  const Matrix<T>& vectors() const { return d_ < kLapackMinOrder ? eigen_.eigenvectors() : vectors_; }
+  const Vector<T>& values(std::int64_t slot) const { return slots_[slot].values; }
+  const Matrix<T>& vectors(std::int64_t slot) const { return slots_[slot].vectors; }
 
  private:
+  struct Slot {
+    Vector<T> values, diag, sub;
+    Matrix<T> vectors, unsorted;
+    T scale = 1;
+  };
+
+  [[noreturn]] static void fail(std::int64_t i, int info) {
+    throw ConvergenceError("eigh: the symmetric eigensolver did not converge on batch item " +
+                               std::to_string(i),
+                           i, info, __FILE__, __LINE__);
+  }
+
+  void lapack_syevd(const MatrixBatch<const T>& a, std::int64_t i, Slot& slot, bool with_vectors) {
+    int info = 0;
+    slot.vectors = item(a, i);
+    lapack::syevd(with_vectors ? "V" : "N", int(d_), slot.vectors.data(), slot.values.data(),
+                  work_.data(), int(work_.size()), iwork_.data(), int(iwork_.size()), &info);
+    if (info != 0) fail(i, info);
+  }
+
+  /// Scales the lower triangle to max |a_ij| = 1 (no intermediate over- or underflows),
+  /// tridiagonalises it and, with vectors, forms the Householder Q in slot.unsorted.
+  typename TridiagonalQr<T>::Problem tridiagonalize(const ConstMatrixMap<T>& a, Slot& slot,
+                                                    bool with_vectors) {
+    slot.scale = 0;
+    for (std::int64_t c = 0; c < d_; ++c) {
+      slot.scale = std::max(slot.scale, a.col(c).tail(d_ - c).cwiseAbs().maxCoeff());
+    }
+    if (slot.scale == T(0)) {  // the zero matrix: already diagonal
+      slot.scale = 1;
+      slot.diag.setZero();
+      slot.sub.setZero();
+      if (with_vectors) slot.unsorted.setIdentity();
+    } else {
+      tridiagonal_.compute(a.template triangularView<Eigen::Lower>().toDenseMatrix() / slot.scale);
+      slot.diag = tridiagonal_.diagonal();
+      slot.sub.head(d_ - 1) = tridiagonal_.subDiagonal();
+      if (with_vectors) slot.unsorted = tridiagonal_.matrixQ();
+    }
+    return {d_, slot.diag.data(), slot.sub.data(), with_vectors ? slot.unsorted.data() : nullptr};
+  }
+
+  /// Increasing order and the original scale, as Eigen and LAPACK give them.
+  void sort(Slot& slot, bool with_vectors) {
+    for (std::int64_t j = 0; j < d_; ++j) order_[j] = j;
+    std::sort(order_.begin(), order_.end(),
+              [&](std::int64_t x, std::int64_t y) { return slot.diag(x) < slot.diag(y); });
+    for (std::int64_t j = 0; j < d_; ++j) {
+      slot.values(j) = slot.diag(order_[j]) * slot.scale;
+      if (with_vectors) slot.vectors.col(j) = slot.unsorted.col(order_[j]);
+    }
+  }
+
   std::int64_t d_;
-  Eigen::SelfAdjointEigenSolver<Matrix<T>> eigen_;
-  Vector<T> values_;
-  Matrix<T> vectors_;
+  Eigen::Tridiagonalization<Matrix<T>> tridiagonal_;
+  TridiagonalQr<T> qr_;
+  Slot slots_[kItems];
+  std::vector<std::int64_t> order_;
   std::vector<T> work_;
   std::vector<int> iwork_;
 };
+
+/// Runs body(solver, slot, i) for every item i of `a`, decomposed two at a time per thread.
+template <typename T, typename MakeState, typename Body>
+void for_each_decomposed(const Context& ctx, const MatrixBatch<const T>& a, bool with_vectors,
+                         MakeState make_state, Body body) {
+  constexpr std::int64_t k = SymmetricEigensolver<T>::kItems;
+  for_each_item(ctx, (a.count + k - 1) / k, make_state, [&](auto& state, std::int64_t group) {
+    const std::int64_t first = group * k;
+    const std::int64_t count = std::min(k, a.count - first);
+    state.solver.compute(a, first, count, with_vectors);
+    for (std::int64_t j = 0; j < count; ++j) body(state, j, first + j);
+  });
+}
 
 }  // namespace
 
@@ -74,13 +155,15 @@ void eigh(Context& ctx, MatrixBatch<const T> a, VectorBatch<T> w, MatrixBatch<T>
           EighAlgorithm /*algorithm: the CPU backend has one*/) {
   const std::int64_t d = a.rows;
   const bool with_vectors = v.count > 0;
-  for_each_item(
-      ctx, a.count, [d] { return SymmetricEigensolver<T>(d); },
-      [&](SymmetricEigensolver<T>& solver, std::int64_t i) {
-        solver.compute(a, i, with_vectors);
-        // Eigen's and LAPACK's order is increasing; gaussot's is decreasing.
-        item(w, i) = solver.values().reverse();
-        if (with_vectors) item(v, i) = solver.vectors().rowwise().reverse();
+  struct State {
+    SymmetricEigensolver<T> solver;
+  };
+  for_each_decomposed<T>(
+      ctx, a, with_vectors, [d] { return State{SymmetricEigensolver<T>(d)}; },
+      [&](State& s, std::int64_t slot, std::int64_t i) {
+        // The solvers' order is increasing; gaussot's is decreasing.
+        item(w, i) = s.solver.values(slot).reverse();
+        if (with_vectors) item(v, i) = s.solver.vectors(slot).rowwise().reverse();
       });
 }
 
@@ -100,16 +183,16 @@ SpectralFailure spectral(Context& ctx, MatrixBatch<const T> a,
   };
   SpectralFailure first;
   std::mutex first_mutex;
-  for_each_item(
-      ctx, a.count,
+  for_each_decomposed<T>(
+      ctx, a, /*with_vectors=*/true,
       [d] { return State{SymmetricEigensolver<T>(d), Matrix<T>(d, d), Vector<T>(d)}; },
-      [&](State& s, std::int64_t i) {
-        s.solver.compute(a, i, /*with_vectors=*/true);
-        const Vector<T>& w = s.solver.values();
-        const Matrix<T>& v = s.solver.vectors();
+      [&](State& s, std::int64_t slot, std::int64_t i) {
+        const Vector<T>& w = s.solver.values(slot);
+        const Matrix<T>& v = s.solver.vectors(slot);
         const T scale = std::max({std::abs(w(0)), std::abs(w(d - 1)), T(rule.scale_floor)});
         for (std::int64_t j = 0; j < d; ++j) {  // increasing order: the smallest fails first
-          const auto verdict = spectral_rule::check<T>(w(j), scale, T(rule.tolerance), singular_at_zero);
+          const auto verdict =
+              spectral_rule::check<T>(w(j), scale, T(rule.tolerance), singular_at_zero);
           if (verdict != spectral_rule::ok) {
             const std::lock_guard<std::mutex> lock(first_mutex);
             if (first.item < 0 || i < first.item) {
@@ -142,7 +225,7 @@ SpectralFailure spectral(Context& ctx, MatrixBatch<const T> a,
   template void eigh<T>(Context&, MatrixBatch<const T>, VectorBatch<T>, MatrixBatch<T>,         \
                         EighAlgorithm);                                                         \
   template SpectralFailure spectral<T>(Context&, MatrixBatch<const T>,                          \
-                                       const std::vector<SpectralRequest<T>>&, ClampRule,          \
+                                       const std::vector<SpectralRequest<T>>&, ClampRule,       \
                                        EighAlgorithm);
 GAUSSOT_INSTANTIATE(float)
 GAUSSOT_INSTANTIATE(double)
