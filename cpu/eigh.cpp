@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// Eigendecomposition and spectral functions, threaded across the batch. Each thread decomposes two
+// Eigendecomposition and spectral functions, threaded across the batch. Each thread decomposes four
 // batch items at a time: Householder tridiagonalisation (Eigen) and the paired implicit QR of
 // tridiagonal_qr.hpp for small orders, LAPACK's divide and conquer (?syevd from OpenBLAS) for
 // large ones.
@@ -21,14 +21,15 @@ namespace {
 /// TridiagonalQr (bench/README.md has the measurements).
 constexpr std::int64_t kLapackMinOrder = 160;
 
-/// One thread's symmetric eigensolver for up to two batch items at once; eigenvalues increasing.
+/// One thread's symmetric eigensolver for up to kItems batch items at once.
 template <typename T>
 class SymmetricEigensolver {
  public:
-  static constexpr std::int64_t kItems = 2;
+  static constexpr std::int64_t kItems = TridiagonalQr<T>::kLanes;
 
   explicit SymmetricEigensolver(std::int64_t d)
-      : d_(d), tridiagonal_(d < kLapackMinOrder ? d : 1) {
+      : d_(d), scaled_(Matrix<T>::Zero(d < kLapackMinOrder ? d : 0, d < kLapackMinOrder ? d : 0)),
+        tridiagonal_(d < kLapackMinOrder ? d : 1) {
     for (Slot& slot : slots_) {
       slot.values.resize(d);
       slot.vectors.resize(d, d);
@@ -50,9 +51,11 @@ class SymmetricEigensolver {
   }
 
   /// Decomposes items first, ..., first + count − 1 (count <= kItems) of `a` (lower triangles)
-  /// into slots 0, ..., count − 1. Throws ConvergenceError naming the item.
+  /// into slots 0, ..., count − 1, eigenvalues in increasing order when `sorted` (else in no
+  /// particular order, the eigenvectors in the same order). Throws ConvergenceError naming the
+  /// item.
   void compute(const MatrixBatch<const T>& a, std::int64_t first, std::int64_t count,
-               bool with_vectors) {
+               bool with_vectors, bool sorted) {
     if (d_ >= kLapackMinOrder) {
       for (std::int64_t j = 0; j < count; ++j) lapack_syevd(a, first + j, slots_[j], with_vectors);
       return;
@@ -61,12 +64,11 @@ class SymmetricEigensolver {
     for (std::int64_t j = 0; j < count; ++j) {
       problems[j] = tridiagonalize(item(a, first + j), slots_[j], with_vectors);
     }
-    bool second_converged = true;
-    const bool first_converged =
-        qr_.solve(problems[0], count > 1 ? &problems[1] : nullptr, &second_converged);
+    bool converged[kItems];
+    qr_.solve(problems, static_cast<int>(count), converged);
     for (std::int64_t j = 0; j < count; ++j) {
-      if (!(j == 0 ? first_converged : second_converged)) fail(first + j, 1);
-      sort(slots_[j], with_vectors);
+      if (!converged[j]) fail(first + j, 1);
+      finish(slots_[j], with_vectors, sorted);
     }
   }
   const Vector<T>& values(std::int64_t slot) const { return slots_[slot].values; }
@@ -107,7 +109,8 @@ class SymmetricEigensolver {
       slot.sub.setZero();
       if (with_vectors) slot.unsorted.setIdentity();
     } else {
-      tridiagonal_.compute(a.template triangularView<Eigen::Lower>().toDenseMatrix() / slot.scale);
+      scaled_.template triangularView<Eigen::Lower>() = a / slot.scale;
+      tridiagonal_.compute(scaled_);
       slot.diag = tridiagonal_.diagonal();
       slot.sub.head(d_ - 1) = tridiagonal_.subDiagonal();
       if (with_vectors) slot.unsorted = tridiagonal_.matrixQ();
@@ -115,8 +118,13 @@ class SymmetricEigensolver {
     return {d_, slot.diag.data(), slot.sub.data(), with_vectors ? slot.unsorted.data() : nullptr};
   }
 
-  /// Increasing order and the original scale, as Eigen and LAPACK give them.
-  void sort(Slot& slot, bool with_vectors) {
+  /// Undoes the scaling and, when asked, sorts increasingly as Eigen and LAPACK do.
+  void finish(Slot& slot, bool with_vectors, bool sorted) {
+    if (!sorted) {
+      slot.values = slot.diag * slot.scale;
+      if (with_vectors) slot.vectors.swap(slot.unsorted);
+      return;
+    }
     for (std::int64_t j = 0; j < d_; ++j) order_[j] = j;
     std::sort(order_.begin(), order_.end(),
               [&](std::int64_t x, std::int64_t y) { return slot.diag(x) < slot.diag(y); });
@@ -127,6 +135,7 @@ class SymmetricEigensolver {
   }
 
   std::int64_t d_;
+  Matrix<T> scaled_;  // lower triangle: the item scaled to max |a_ij| = 1
   Eigen::Tridiagonalization<Matrix<T>> tridiagonal_;
   TridiagonalQr<T> qr_;
   Slot slots_[kItems];
@@ -135,15 +144,16 @@ class SymmetricEigensolver {
   std::vector<int> iwork_;
 };
 
-/// Runs body(solver, slot, i) for every item i of `a`, decomposed two at a time per thread.
+/// Runs body(state, slot, i) for every item i of `a`, decomposed kItems at a time per thread into
+/// state.solver.
 template <typename T, typename MakeState, typename Body>
 void for_each_decomposed(const Context& ctx, const MatrixBatch<const T>& a, bool with_vectors,
-                         MakeState make_state, Body body) {
+                         bool sorted, MakeState make_state, Body body) {
   constexpr std::int64_t k = SymmetricEigensolver<T>::kItems;
   for_each_item(ctx, (a.count + k - 1) / k, make_state, [&](auto& state, std::int64_t group) {
     const std::int64_t first = group * k;
     const std::int64_t count = std::min(k, a.count - first);
-    state.solver.compute(a, first, count, with_vectors);
+    state.solver.compute(a, first, count, with_vectors, sorted);
     for (std::int64_t j = 0; j < count; ++j) body(state, j, first + j);
   });
 }
@@ -159,7 +169,7 @@ void eigh(Context& ctx, MatrixBatch<const T> a, VectorBatch<T> w, MatrixBatch<T>
     SymmetricEigensolver<T> solver;
   };
   for_each_decomposed<T>(
-      ctx, a, with_vectors, [d] { return State{SymmetricEigensolver<T>(d)}; },
+      ctx, a, with_vectors, /*sorted=*/true, [d] { return State{SymmetricEigensolver<T>(d)}; },
       [&](State& s, std::int64_t slot, std::int64_t i) {
         // The solvers' order is increasing; gaussot's is decreasing.
         item(w, i) = s.solver.values(slot).reverse();
@@ -183,23 +193,24 @@ SpectralFailure spectral(Context& ctx, MatrixBatch<const T> a,
   };
   SpectralFailure first;
   std::mutex first_mutex;
+  // Eigenvalues in no particular order: f(A) = V f(Λ) Vᵀ does not depend on it.
   for_each_decomposed<T>(
-      ctx, a, /*with_vectors=*/true,
+      ctx, a, /*with_vectors=*/true, /*sorted=*/false,
       [d] { return State{SymmetricEigensolver<T>(d), Matrix<T>(d, d), Vector<T>(d)}; },
       [&](State& s, std::int64_t slot, std::int64_t i) {
         const Vector<T>& w = s.solver.values(slot);
         const Matrix<T>& v = s.solver.vectors(slot);
-        const T scale = std::max({std::abs(w(0)), std::abs(w(d - 1)), T(rule.scale_floor)});
-        for (std::int64_t j = 0; j < d; ++j) {  // increasing order: the smallest fails first
-          const auto verdict =
-              spectral_rule::check<T>(w(j), scale, T(rule.tolerance), singular_at_zero);
-          if (verdict != spectral_rule::ok) {
-            const std::lock_guard<std::mutex> lock(first_mutex);
-            if (first.item < 0 || i < first.item) {
-              first = {i, verdict == spectral_rule::not_psd, double(w(j)), double(scale)};
-            }
-            return;
+        const T smallest = w.minCoeff();
+        const T scale = std::max({std::abs(smallest), std::abs(w.maxCoeff()), T(rule.scale_floor)});
+        // The smallest eigenvalue is the first to break the rule, if any does.
+        const auto verdict =
+            spectral_rule::check<T>(smallest, scale, T(rule.tolerance), singular_at_zero);
+        if (verdict != spectral_rule::ok) {
+          const std::lock_guard<std::mutex> lock(first_mutex);
+          if (first.item < 0 || i < first.item) {
+            first = {i, verdict == spectral_rule::not_psd, double(smallest), double(scale)};
           }
+          return;
         }
         for (const SpectralRequest<T>& r : requests) {
           for (std::int64_t j = 0; j < d; ++j) {

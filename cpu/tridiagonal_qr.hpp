@@ -8,8 +8,8 @@
 // time, and (2) run one problem at a time, so that every rotation waits for the square root and
 // division of the one before. Here (1) the rotations of a sweep are recorded and applied
 // afterwards row block by row block, carrying the running column in registers (half the memory
-// traffic), and (2) two independent problems are swept in lockstep, so that the processor overlaps
-// their dependency chains.
+// traffic), and (2) up to four independent problems are swept in lockstep, so that the processor
+// overlaps their dependency chains.
 #pragma once
 
 #include <Eigen/Dense>
@@ -35,39 +35,59 @@ class TridiagonalQr {
     T* vectors = nullptr;
   };
 
-  /// Solves `a` and, when given, `b`. Returns false for a problem in which an eigenvalue needed
-  /// more than 30·n sweeps in total (LAPACK's limit); `converged_b` reports b.
-  bool solve(const Problem& a, const Problem* b = nullptr, bool* converged_b = nullptr) {
-    first_.reset(a);
-    Sweeper* pair[2] = {&first_, nullptr};
-    if (b != nullptr) {
-      second_.reset(*b);
-      pair[1] = &second_;
+  /// At most this many problems are swept in lockstep.
+  static constexpr int kLanes = 4;
+
+  /// Solves problems[0..count), count <= kLanes. converged[q] tells whether problem q converged
+  /// (false when an eigenvalue needed more than 30·n sweeps in total, LAPACK's limit).
+  void solve(const Problem* problems, int count, bool* converged) {
+    Sweeper* live[kLanes];
+    int n_live = 0;
+    for (int q = 0; q < count; ++q) {
+      lanes_[q].reset(problems[q]);
+      lanes_[q].next_sweep();
+      if (!lanes_[q].done) live[n_live++] = &lanes_[q];
     }
-    for (Sweeper* s : pair) {
-      if (s != nullptr) s->next_sweep();
-    }
-    while (active(pair[0]) || active(pair[1])) {
-      if (active(pair[0]) && active(pair[1])) {
-        // Both are mid-sweep: interleave their rotations for as long as both have some left.
-        const std::int64_t steps = std::min(pair[0]->remaining(), pair[1]->remaining());
-        for (std::int64_t j = 0; j < steps; ++j) {
-          pair[0]->rotate();
-          pair[1]->rotate();
-        }
-      } else {
-        Sweeper* alone = active(pair[0]) ? pair[0] : pair[1];
-        for (std::int64_t j = alone->remaining(); j > 0; --j) alone->rotate();
+    while (n_live > 0) {
+      std::int64_t steps = live[0]->remaining();
+      for (int q = 1; q < n_live; ++q) steps = std::min(steps, live[q]->remaining());
+      // The live problems' rotations interleaved, so that their dependency chains overlap.
+      switch (n_live) {
+        case 4:
+          for (std::int64_t j = 0; j < steps; ++j) {
+            live[0]->rotate();
+            live[1]->rotate();
+            live[2]->rotate();
+            live[3]->rotate();
+          }
+          break;
+        case 3:
+          for (std::int64_t j = 0; j < steps; ++j) {
+            live[0]->rotate();
+            live[1]->rotate();
+            live[2]->rotate();
+          }
+          break;
+        case 2:
+          for (std::int64_t j = 0; j < steps; ++j) {
+            live[0]->rotate();
+            live[1]->rotate();
+          }
+          break;
+        default:
+          for (std::int64_t j = 0; j < steps; ++j) live[0]->rotate();
       }
-      for (Sweeper* s : pair) {
-        if (active(s) && s->remaining() == 0) {
-          s->apply_rotations();
-          s->next_sweep();
+      int kept = 0;
+      for (int q = 0; q < n_live; ++q) {
+        if (live[q]->remaining() == 0) {
+          live[q]->apply_rotations();
+          live[q]->next_sweep();
         }
+        if (!live[q]->done) live[kept++] = live[q];
       }
+      n_live = kept;
     }
-    if (converged_b != nullptr) *converged_b = b == nullptr || !second_.failed;
-    return !first_.failed;
+    for (int q = 0; q < count; ++q) converged[q] = !lanes_[q].failed;
   }
 
  private:
@@ -205,9 +225,7 @@ class TridiagonalQr {
     }
   }
 
-  static bool active(const Sweeper* s) { return s != nullptr && !s->done; }
-
-  Sweeper first_, second_;
+  Sweeper lanes_[kLanes];
 };
 
 }  // namespace gaussot::cpu
