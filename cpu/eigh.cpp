@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Eigendecomposition and spectral functions, threaded across the batch. Each thread decomposes four
-// batch items at a time: Householder tridiagonalisation (Eigen) and the paired implicit QR of
+// batch items at a time: Householder tridiagonalisation (Eigen) and the lockstep implicit QR of
 // tridiagonal_qr.hpp for small orders, LAPACK's divide and conquer (?syevd from OpenBLAS) for
-// large ones.
+// large ones (EighAlgorithm forces either).
 #include <algorithm>
 #include <cmath>
 #include <mutex>
@@ -21,26 +21,31 @@ namespace {
 /// TridiagonalQr (bench/README.md has the measurements).
 constexpr std::int64_t kLapackMinOrder = 160;
 
+bool uses_lapack(std::int64_t d, EighAlgorithm algorithm) {
+  return algorithm == EighAlgorithm::divide_and_conquer ||
+         (algorithm == EighAlgorithm::automatic && d >= kLapackMinOrder);
+}
+
 /// One thread's symmetric eigensolver for up to kItems batch items at once.
 template <typename T>
 class SymmetricEigensolver {
  public:
   static constexpr std::int64_t kItems = TridiagonalQr<T>::kLanes;
 
-  explicit SymmetricEigensolver(std::int64_t d)
-      : d_(d), scaled_(Matrix<T>::Zero(d < kLapackMinOrder ? d : 0, d < kLapackMinOrder ? d : 0)),
-        tridiagonal_(d < kLapackMinOrder ? d : 1) {
+  SymmetricEigensolver(std::int64_t d, EighAlgorithm algorithm)
+      : d_(d), lapack_(uses_lapack(d, algorithm)),
+        scaled_(Matrix<T>::Zero(lapack_ ? 0 : d, lapack_ ? 0 : d)), tridiagonal_(lapack_ ? 1 : d) {
     for (Slot& slot : slots_) {
       slot.values.resize(d);
       slot.vectors.resize(d, d);
-      if (d < kLapackMinOrder) {
+      if (!lapack_) {
         slot.diag.resize(d);
         slot.sub.resize(std::max<std::int64_t>(d - 1, 1));
         slot.unsorted.resize(d, d);
       }
     }
     order_.resize(d);
-    if (d >= kLapackMinOrder) {  // LAPACK workspace for jobz = 'V' (enough for 'N' too)
+    if (lapack_) {  // LAPACK workspace for jobz = 'V' (enough for 'N' too)
       T work_size = 0;
       int iwork_size = 0, info = 0;
       lapack::syevd("V", int(d), slots_[0].vectors.data(), slots_[0].values.data(), &work_size, -1,
@@ -56,7 +61,7 @@ class SymmetricEigensolver {
   /// item.
   void compute(const MatrixBatch<const T>& a, std::int64_t first, std::int64_t count,
                bool with_vectors, bool sorted) {
-    if (d_ >= kLapackMinOrder) {
+    if (lapack_) {
       for (std::int64_t j = 0; j < count; ++j) lapack_syevd(a, first + j, slots_[j], with_vectors);
       return;
     }
@@ -135,6 +140,7 @@ class SymmetricEigensolver {
   }
 
   std::int64_t d_;
+  bool lapack_;
   Matrix<T> scaled_;  // lower triangle: the item scaled to max |a_ij| = 1
   Eigen::Tridiagonalization<Matrix<T>> tridiagonal_;
   TridiagonalQr<T> qr_;
@@ -162,14 +168,14 @@ void for_each_decomposed(const Context& ctx, const MatrixBatch<const T>& a, bool
 
 template <typename T>
 void eigh(Context& ctx, MatrixBatch<const T> a, VectorBatch<T> w, MatrixBatch<T> v,
-          EighAlgorithm /*algorithm: the CPU backend has one*/) {
+          EighAlgorithm algorithm) {
   const std::int64_t d = a.rows;
   const bool with_vectors = v.count > 0;
   struct State {
     SymmetricEigensolver<T> solver;
   };
   for_each_decomposed<T>(
-      ctx, a, with_vectors, /*sorted=*/true, [d] { return State{SymmetricEigensolver<T>(d)}; },
+      ctx, a, with_vectors, /*sorted=*/true, [=] { return State{SymmetricEigensolver<T>(d, algorithm)}; },
       [&](State& s, std::int64_t slot, std::int64_t i) {
         // The solvers' order is increasing; gaussot's is decreasing.
         item(w, i) = s.solver.values(slot).reverse();
@@ -180,7 +186,7 @@ void eigh(Context& ctx, MatrixBatch<const T> a, VectorBatch<T> w, MatrixBatch<T>
 template <typename T>
 SpectralFailure spectral(Context& ctx, MatrixBatch<const T> a,
                          const std::vector<SpectralRequest<T>>& requests, ClampRule rule,
-                         EighAlgorithm /*algorithm*/) {
+                         EighAlgorithm algorithm) {
   const std::int64_t d = a.rows;
   bool singular_at_zero = false;
   for (const SpectralRequest<T>& r : requests) {
@@ -196,7 +202,7 @@ SpectralFailure spectral(Context& ctx, MatrixBatch<const T> a,
   // Eigenvalues in no particular order: f(A) = V f(Λ) Vᵀ does not depend on it.
   for_each_decomposed<T>(
       ctx, a, /*with_vectors=*/true, /*sorted=*/false,
-      [d] { return State{SymmetricEigensolver<T>(d), Matrix<T>(d, d), Vector<T>(d)}; },
+      [=] { return State{SymmetricEigensolver<T>(d, algorithm), Matrix<T>(d, d), Vector<T>(d)}; },
       [&](State& s, std::int64_t slot, std::int64_t i) {
         const Vector<T>& w = s.solver.values(slot);
         const Matrix<T>& v = s.solver.vectors(slot);

@@ -17,6 +17,10 @@
 #include "library_wrappers.hpp"
 #include "spectral_rule.hpp"
 
+#if CUSOLVER_VERSION < 11701
+#error "gaussot's CUDA backend needs cusolverDnXsyevBatched: CUDA 12.6 Update 2 (cuSOLVER 11.7.1) or later"
+#endif
+
 namespace gaussot::cuda {
 namespace {
 
@@ -31,19 +35,22 @@ class BatchedEigensolver {
                      bool with_vectors, EighAlgorithm algorithm)
       : res_(res), d_(d), count_(count), with_vectors_(with_vectors) {
     jacobi_ = algorithm == EighAlgorithm::jacobi ||
-              (algorithm == EighAlgorithm::automatic && d <= kJacobiMaxOrder);
+              (algorithm == EighAlgorithm::automatic && d <= kJacobiMaxOrder);  // implicit_qr is
+                                                                              // refused upstream
     GAUSSOT_EXPECTS(d * d <= INT_MAX, InvalidArgument,
                     "eigh (CUDA): order " + std::to_string(d) + " exceeds cuSOLVER's 32-bit limit");
     chunk_ = std::min<std::int64_t>(std::max<std::int64_t>(count, 1), INT_MAX / (d * d));
     const cusolverEigMode_t jobz = mode();
+    // The size queries read no data, but are given a valid device address rather than null.
+    const T* placeholder = reinterpret_cast<const T*>(res_.flag);
     if (jacobi_) {
-      jacobi_lwork_ = syevj_batched_buffer_size(res_.cusolver, jobz, int(d), (const T*)nullptr,
-                                                (const T*)nullptr, res_.syevj, int(chunk_));
+      jacobi_lwork_ = syevj_batched_buffer_size(res_.cusolver, jobz, int(d), placeholder,
+                                                placeholder, res_.syevj, int(chunk_));
     } else {
       GAUSSOT_CUSOLVER_CHECK(cusolverDnXsyevBatched_bufferSize(
           res_.cusolver, res_.solver_params, jobz, CUBLAS_FILL_MODE_LOWER, d, data_type<T>(),
-          nullptr, d, data_type<T>(), nullptr, data_type<T>(), &device_bytes_, &host_bytes_,
-          chunk_));
+          placeholder, d, data_type<T>(), placeholder, data_type<T>(), &device_bytes_,
+          &host_bytes_, chunk_));
     }
   }
 
@@ -81,7 +88,9 @@ class BatchedEigensolver {
     const std::int64_t failed = read_flag(res_);
     if (failed >= 0) {
       int code = 0;
-      GAUSSOT_CUDA_CHECK(cudaMemcpy(&code, info + failed, sizeof(int), cudaMemcpyDeviceToHost));
+      GAUSSOT_CUDA_CHECK(cudaMemcpyAsync(&code, info + failed, sizeof(int), cudaMemcpyDeviceToHost,
+                                         res_.stream));
+      GAUSSOT_CUDA_CHECK(cudaStreamSynchronize(res_.stream));
       throw ConvergenceError(std::string("eigh: ") + (jacobi_ ? "syevjBatched" : "XsyevBatched") +
                                  " failed on batch item " + std::to_string(failed) + " (info " +
                                  std::to_string(code) + ")",
@@ -210,8 +219,9 @@ SpectralFailure spectral(Context& ctx, MatrixBatch<const T> a,
   const std::int64_t failed = read_flag(res);
   if (failed >= 0) {
     std::vector<T> w(static_cast<std::size_t>(d));
-    GAUSSOT_CUDA_CHECK(cudaMemcpy(w.data(), solver.values() + failed * d, d * sizeof(T),
-                                  cudaMemcpyDeviceToHost));
+    GAUSSOT_CUDA_CHECK(cudaMemcpyAsync(w.data(), solver.values() + failed * d, d * sizeof(T),
+                                       cudaMemcpyDeviceToHost, res.stream));
+    GAUSSOT_CUDA_CHECK(cudaStreamSynchronize(res.stream));
     const T scale = std::max({std::abs(w[0]), std::abs(w[d - 1]), T(rule.scale_floor)});
     for (std::int64_t j = 0; j < d; ++j) {
       const auto verdict = spectral_rule::check<T>(w[j], scale, T(rule.tolerance), singular_at_zero);

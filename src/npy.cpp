@@ -7,6 +7,7 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <cctype>
 #include <cerrno>
 #include <cstdio>
@@ -341,12 +342,7 @@ void write_npy(const std::string& path, const T* data, const std::vector<std::in
   header.append((64 - unpadded % 64) % 64, ' ');
   header.push_back('\n');
 
-  const std::string temporary = path + ".tmp-" + std::to_string(::getpid());
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    if (!out) {
-      refuse(path, std::string("cannot open for writing (") + std::strerror(errno) + ")");
-    }
+  write_file_atomically(path, [&](std::ostream& out) {
     const unsigned char version_and_length[4] = {
         1, 0, static_cast<unsigned char>(header.size() & 0xff),
         static_cast<unsigned char>(header.size() >> 8)};
@@ -354,6 +350,26 @@ void write_npy(const std::string& path, const T* data, const std::vector<std::in
     out.write(reinterpret_cast<const char*>(version_and_length), 4);
     out.write(header.data(), static_cast<std::streamsize>(header.size()));
     out.write(reinterpret_cast<const char*>(data), n * static_cast<std::int64_t>(sizeof(T)));
+  });
+}
+
+void write_file_atomically(const std::string& path,
+                           const std::function<void(std::ostream&)>& write) {
+  static std::atomic<unsigned> counter{0};
+  const std::string temporary =
+      path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
+  {
+    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+    if (!out) {
+      refuse(path, std::string("cannot open for writing (") + std::strerror(errno) + ")");
+    }
+    try {
+      write(out);
+    } catch (...) {
+      out.close();
+      std::remove(temporary.c_str());
+      throw;
+    }
     out.flush();
     if (!out) {
       out.close();

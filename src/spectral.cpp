@@ -50,6 +50,7 @@ void apply_spectral(Context& ctx, const char* function, MatrixBatch<const T> a,
   const ArgumentChecker check(function, &ctx);
   check.input("a", a);
   check.square("a", a);
+  check.algorithm(ctx, options.algorithm);
   for (std::size_t i = 0; i < outputs.size(); ++i) {
     const NamedOutput<T>& o = outputs[i];
     check.output(o.name, o.request.out);

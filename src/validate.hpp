@@ -8,6 +8,7 @@
 #include <string>
 
 #include "gaussot/context.hpp"
+#include "gaussot/eigh.hpp"
 #include "gaussot/error.hpp"
 #include "gaussot/views.hpp"
 
@@ -97,6 +98,16 @@ class ArgumentChecker {
   /// backend's scan (a synchronizing read on CUDA).
   template <typename T>
   void finite(Context& ctx, const char* name, MatrixBatch<const T> v, bool lower_only) const;
+
+  /// The forced eigensolvers each backend has (see EighAlgorithm).
+  void algorithm(const Context& ctx, EighAlgorithm algorithm) const {
+    const bool cuda = ctx.backend() == Backend::cuda;
+    expect(!(cuda && algorithm == EighAlgorithm::implicit_qr) &&
+               !(!cuda && algorithm == EighAlgorithm::jacobi),
+           "options.algorithm",
+           std::string("asks for an eigensolver the ") + to_string(ctx.backend()) +
+               " backend does not have");
+  }
 
   const char* function() const noexcept { return function_; }
   static std::string shape(std::int64_t rows, std::int64_t cols) {

@@ -137,6 +137,12 @@ TYPED_TEST(CudaVsCpu, EighBothAlgorithmsAgreeWithTheCpu) {
       for (std::int64_t e = 0; e < d * count; ++e) ASSERT_NEAR(values[e], w[e], 20 * d * eps<T>() * 5);
     }
   }
+  HostBatch<T> small(3, 3, 1);
+  auto d_small = this->to_device(small);
+  Array<T> w(*this->gpu, 3);
+  EXPECT_THROW(eigvalsh<T>(*this->gpu, d_small.view, w.vectors(3, 1),
+                           EighOptions{EighAlgorithm::implicit_qr}),
+               InvalidArgument);
 }
 
 TYPED_TEST(CudaVsCpu, SpectralFunctionsAgreeWithTheCpu) {

@@ -136,29 +136,38 @@ TYPED_TEST(Eigh, KnownSpectraMeetTheAccuracyBars) {
   }
 }
 
-// The CPU backend switches from Eigen's solver to LAPACK ?syevd at d = 160: both sides agree.
-TYPED_TEST(Eigh, BothCpuSolversAgreeAcrossTheirSwitch) {
+// The CPU backend's two solvers (gaussot's implicit QR, LAPACK ?syevd) both meet the bars on the
+// same inputs, on both sides of the order where `automatic` switches between them (160).
+TYPED_TEST(Eigh, BothCpuSolversMeetTheBars) {
   using T = TypeParam;
-  for (const std::int64_t d : {159, 160}) {
-    HostBatch<T> a(d, d, 2, 1, 0);
+  for (const std::int64_t d : {7, 64, 159, 160}) {
+    const std::int64_t count = 5;  // four in lockstep, then one alone
+    HostBatch<T> a(d, d, count, 1, 0);
     std::vector<long double> spectrum = geometric_spectrum(d, 1.0L, 1e6L);
     spectrum[d / 2] = spectrum[d / 2 + 1];  // a repeated pair
     spectrum[d - 1] = 0;
     const auto expected = fill_known_spectra(a, this->rng, spectrum);
-    HostVectors<T> w(d, 2), values(d, 2);
-    HostBatch<T> v(d, d, 2);
-    eigh<T>(this->ctx, a.cview(), w.view, v.view);
-    eigvalsh<T>(this->ctx, a.cview(), values.view);
-    for (std::int64_t i = 0; i < 2; ++i) {
-      const auto [residual, orthogonality] = invariants(a, w, v, i);
-      EXPECT_LE(residual, 50 * eps<T>()) << "d " << d;
-      EXPECT_LE(orthogonality, 50 * eps<T>()) << "d " << d;
-      for (std::int64_t j = 0; j < d; ++j) {
-        EXPECT_NEAR(w.view.at(i, j), expected[i][j], 4 * d * eps<T>()) << "d " << d;
-        EXPECT_NEAR(values.view.at(i, j), expected[i][j], 4 * d * eps<T>()) << "d " << d;
+    for (const EighAlgorithm algorithm : {EighAlgorithm::automatic, EighAlgorithm::implicit_qr,
+                                          EighAlgorithm::divide_and_conquer}) {
+      HostVectors<T> w(d, count), values(d, count);
+      HostBatch<T> v(d, d, count);
+      eigh<T>(this->ctx, a.cview(), w.view, v.view, EighOptions{algorithm});
+      eigvalsh<T>(this->ctx, a.cview(), values.view, EighOptions{algorithm});
+      for (std::int64_t i = 0; i < count; ++i) {
+        const auto [residual, orthogonality] = invariants(a, w, v, i);
+        EXPECT_LE(residual, 50 * eps<T>()) << "d " << d << " algorithm " << int(algorithm);
+        EXPECT_LE(orthogonality, 50 * eps<T>()) << "d " << d << " algorithm " << int(algorithm);
+        for (std::int64_t j = 0; j < d; ++j) {
+          ASSERT_NEAR(w.view.at(i, j), expected[i][j], 4 * d * eps<T>()) << "d " << d;
+          ASSERT_NEAR(values.view.at(i, j), expected[i][j], 4 * d * eps<T>()) << "d " << d;
+        }
       }
     }
   }
+  HostBatch<T> a(3, 3, 1);
+  HostVectors<T> w(3, 1);
+  EXPECT_THROW(eigvalsh<T>(this->ctx, a.cview(), w.view, EighOptions{EighAlgorithm::jacobi}),
+               InvalidArgument);
 }
 
 TYPED_TEST(Eigh, RepeatedAndZeroEigenvalues) {

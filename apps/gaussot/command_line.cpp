@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "command_line.hpp"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cfloat>
@@ -126,23 +124,6 @@ nlohmann::ordered_json nested(const std::vector<std::int64_t>& shape, std::size_
   return list;
 }
 
-void write_text_atomically(const std::string& path, const std::string& text) {
-  const std::string temporary = path + ".tmp-" + std::to_string(::getpid());
-  {
-    std::ofstream out(temporary, std::ios::trunc);
-    out << text;
-    out.flush();
-    if (!out) {
-      std::remove(temporary.c_str());
-      throw UsageError("--out: cannot write " + path + " (" + std::strerror(errno) + ")");
-    }
-  }
-  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
-    const int error = errno;
-    std::remove(temporary.c_str());
-    throw UsageError("--out: cannot write " + path + " (" + std::strerror(error) + ")");
-  }
-}
 }  // namespace
 
 void Report::add_array(const std::string& name, const std::vector<std::int64_t>& shape,
@@ -180,7 +161,11 @@ void Report::emit() const {
     if (options_.out.empty()) {
       std::cout << text << std::flush;
     } else {
-      write_text_atomically(options_.out, text);
+      try {
+        write_file_atomically(options_.out, [&](std::ostream& out) { out << text; });
+      } catch (const InvalidArgument& e) {
+        throw UsageError("--out: " + e.message());
+      }
     }
   } catch (...) {
     for (const std::string& path : written) std::remove(path.c_str());
@@ -189,19 +174,45 @@ void Report::emit() const {
 }
 
 template <typename T>
-Array<T> upload(Context& ctx, const std::vector<T>& host) {
-  Array<T> array(ctx, static_cast<std::int64_t>(host.size()));
-  const std::int64_t n = array.size();
-  copy<T>(ctx, vectors(host.data(), n, 1), array.vectors(n, 1));
-  return array;
+Buffer<T>::Buffer(Context& ctx, std::vector<T> host) : ctx_(ctx), host_(std::move(host)) {
+  if (ctx.backend() == Backend::cuda) {
+    const std::int64_t n = static_cast<std::int64_t>(host_.size());
+    device_ = Array<T>(ctx, n);
+    copy<T>(ctx, gaussot::vectors(host_.data(), n, 1), device_.vectors(n, 1));
+    host_ = {};
+  }
 }
 
 template <typename T>
-std::vector<T> download(Context& ctx, const Array<T>& array) {
-  std::vector<T> host(static_cast<std::size_t>(array.size()));
-  const std::int64_t n = array.size();
-  copy<T>(ctx, array.vectors(n, 1), vectors(host.data(), n, 1));
-  return host;
+Buffer<T>::Buffer(Context& ctx, std::int64_t size) : ctx_(ctx) {
+  if (ctx.backend() == Backend::cuda) {
+    device_ = Array<T>(ctx, size);
+  } else {
+    host_.resize(static_cast<std::size_t>(size));
+  }
+}
+
+template <typename T>
+MatrixBatch<T> Buffer<T>::matrices(std::int64_t rows, std::int64_t cols, std::int64_t count) {
+  if (ctx_.backend() == Backend::cuda) return device_.matrices(rows, cols, count);
+  return gaussot::matrices(host_.data(), rows, cols, count);
+}
+
+template <typename T>
+VectorBatch<T> Buffer<T>::vectors(std::int64_t length, std::int64_t count) {
+  if (ctx_.backend() == Backend::cuda) return device_.vectors(length, count);
+  return gaussot::vectors(host_.data(), length, count);
+}
+
+template <typename T>
+std::vector<T> Buffer<T>::take_host() {
+  if (ctx_.backend() == Backend::cuda) {
+    const std::int64_t n = device_.size();
+    host_.resize(static_cast<std::size_t>(n));
+    copy<T>(ctx_, device_.vectors(n, 1), gaussot::vectors(host_.data(), n, 1));
+    device_ = Array<T>();
+  }
+  return std::move(host_);
 }
 
 template <typename T>
@@ -220,8 +231,7 @@ std::vector<double> to_c_order(const std::vector<T>& column_major, std::int64_t 
 
 #define GAUSSOT_INSTANTIATE(T)                                                                \
   template MatrixFile<T> read_covariances<T>(const std::string&, const std::string&);         \
-  template Array<T> upload<T>(Context&, const std::vector<T>&);                               \
-  template std::vector<T> download<T>(Context&, const Array<T>&);                             \
+  template class Buffer<T>;                                                                   \
   template std::vector<double> to_c_order<T>(const std::vector<T>&, std::int64_t, std::int64_t, \
                                              std::int64_t);
 GAUSSOT_INSTANTIATE(float)

@@ -91,12 +91,25 @@ class Report {
   double time_ms_ = 0;
 };
 
-/// Copies host data into a new array in the context's memory space.
+/// Data in the context's memory space: a host vector for CPU contexts (no copy), a device array
+/// for CUDA contexts (copied in from the host, and back on request).
 template <typename T>
-Array<T> upload(Context& ctx, const std::vector<T>& host);
-/// Copies an array (host or device) back into a host vector.
-template <typename T>
-std::vector<T> download(Context& ctx, const Array<T>& array);
+class Buffer {
+ public:
+  /// Input data, moved in.
+  Buffer(Context& ctx, std::vector<T> host);
+  /// `size` uninitialised elements.
+  Buffer(Context& ctx, std::int64_t size);
+  MatrixBatch<T> matrices(std::int64_t rows, std::int64_t cols, std::int64_t count);
+  VectorBatch<T> vectors(std::int64_t length, std::int64_t count);
+  /// The contents as a host vector (the buffer is left empty).
+  std::vector<T> take_host();
+
+ private:
+  Context& ctx_;
+  std::vector<T> host_;
+  Array<T> device_;
+};
 
 /// Reorders k packed column-major rows x cols items into C order (k, rows, cols), as double.
 template <typename T>

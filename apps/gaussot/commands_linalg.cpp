@@ -24,21 +24,21 @@ std::vector<std::int64_t> result_shape(bool batched, std::int64_t count,
 
 template <typename T>
 void run_eigh(const LinalgOptions& o) {
-  const MatrixFile<T> input = read_covariances<T>("--cov", o.cov);
+  MatrixFile<T> input = read_covariances<T>("--cov", o.cov);
   Context ctx = make_context(o.common);
   Report report("eigh", o.common, ctx);
   report.start_clock();
   const std::int64_t d = input.d, k = input.count;
-  const Array<T> a = upload(ctx, input.data);
-  Array<T> w(ctx, d * k);
-  Array<T> v(ctx, o.values_only ? 0 : d * d * k);
+  Buffer<T> a(ctx, std::move(input.data));
+  Buffer<T> w(ctx, d * k);
+  Buffer<T> v(ctx, o.values_only ? 0 : d * d * k);
   if (o.values_only) {
     eigvalsh<T>(ctx, a.matrices(d, d, k), w.vectors(d, k));
   } else {
     eigh<T>(ctx, a.matrices(d, d, k), w.vectors(d, k), v.matrices(d, d, k));
   }
-  const std::vector<T> values = download(ctx, w);
-  const std::vector<T> vectors = download(ctx, v);
+  const std::vector<T> values = w.take_host();
+  const std::vector<T> vectors = v.take_host();
   report.stop_clock();
   report.add_array("eigenvalues", result_shape(input.batched, k, {d}),
                    std::vector<double>(values.begin(), values.end()));
@@ -51,14 +51,14 @@ void run_eigh(const LinalgOptions& o) {
 
 template <typename T>
 void run_sqrtm(const LinalgOptions& o) {
-  const MatrixFile<T> input = read_covariances<T>("--cov", o.cov);
+  MatrixFile<T> input = read_covariances<T>("--cov", o.cov);
   Context ctx = make_context(o.common);
   Report report("sqrtm", o.common, ctx);
   report.start_clock();
   const std::int64_t d = input.d, k = input.count;
-  const Array<T> a = upload(ctx, input.data);
-  Array<T> root(ctx, d * d * k);
-  Array<T> inverse_root(ctx, o.inv_sqrt ? d * d * k : 0);
+  Buffer<T> a(ctx, std::move(input.data));
+  Buffer<T> root(ctx, d * d * k);
+  Buffer<T> inverse_root(ctx, o.inv_sqrt ? d * d * k : 0);
   SpectralOptions spectral;
   spectral.scale_floor = 1.0;  // CLI.md: PSD when the smallest eigenvalue >= -tau·max(1, largest)
   try {
@@ -71,8 +71,8 @@ void run_sqrtm(const LinalgOptions& o) {
   } catch (const InvalidArgument& e) {
     throw UsageError("--cov: " + o.cov + ": " + e.message());
   }
-  const std::vector<T> root_host = download(ctx, root);
-  const std::vector<T> inverse_host = download(ctx, inverse_root);
+  const std::vector<T> root_host = root.take_host();
+  const std::vector<T> inverse_host = inverse_root.take_host();
   report.stop_clock();
   report.add_array("sqrt", result_shape(input.batched, k, {d, d}), to_c_order(root_host, d, d, k));
   if (o.inv_sqrt) {

@@ -8,14 +8,15 @@
 
 namespace gaussot {
 
-/// Which eigensolver the CUDA backend uses. The CPU backend always uses Eigen's
-/// SelfAdjointEigenSolver (Householder tridiagonalisation and implicit symmetric QR).
+/// Which eigensolver runs. `automatic` picks by order and backend; the others force one, for
+/// benchmarks and tests, and are refused (InvalidArgument) by a backend that lacks them.
 enum class EighAlgorithm {
-  /// Batched Jacobi (cusolverDn<t>syevjBatched) for d <= 32, batched divide and conquer
-  /// (cusolverDnXsyevBatched) above.
+  /// CPU: Householder tridiagonalisation and implicit QR for d < 160, LAPACK ?syevd from there.
+  /// CUDA: batched Jacobi (cusolverDn<t>syevjBatched) for d <= 32, cusolverDnXsyevBatched above.
   automatic,
-  jacobi,              ///< cusolverDn<t>syevjBatched, tolerance at machine precision
-  divide_and_conquer,  ///< cusolverDnXsyevBatched
+  jacobi,              ///< CUDA only: cusolverDn<t>syevjBatched, tolerance at machine precision
+  divide_and_conquer,  ///< CPU: LAPACK ?syevd (OpenBLAS); CUDA: cusolverDnXsyevBatched
+  implicit_qr,         ///< CPU only: tridiagonalisation and gaussot's batched implicit QR
 };
 
 struct EighOptions {

@@ -7,6 +7,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -50,5 +52,11 @@ NdArray<T> read_npy(const std::string& path);
 /// a partial file at `path`. Throws InvalidArgument when `path` cannot be written.
 template <typename T>
 void write_npy(const std::string& path, const T* data, const std::vector<std::int64_t>& shape);
+
+/// Writes a file through `write` under a temporary name beside `path` (unique per process and
+/// call), then renames it into place: a failure, or an exception from `write`, never leaves a
+/// partial file at `path` or a temporary behind. Throws InvalidArgument naming `path`.
+void write_file_atomically(const std::string& path,
+                           const std::function<void(std::ostream&)>& write);
 
 }  // namespace gaussot
