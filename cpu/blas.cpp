@@ -76,17 +76,6 @@ void axpby(Context& ctx, T alpha, MatrixBatch<const T> x, T beta, MatrixBatch<T>
   });
 }
 
-#define GAUSSOT_INSTANTIATE(T)                                                                  \
-  template void gemm<T>(Context&, Transpose, Transpose, T, MatrixBatch<const T>,                \
-                        MatrixBatch<const T>, T, MatrixBatch<T>);                               \
-  template void sandwich<T>(Context&, MatrixBatch<const T>, MatrixBatch<const T>,               \
-                            MatrixBatch<T>);                                                    \
-  template void trace<T>(Context&, MatrixBatch<const T>, VectorBatch<T>);                       \
-  template void frobenius_inner<T>(Context&, MatrixBatch<const T>, MatrixBatch<const T>,        \
-                                   VectorBatch<T>);                                             \
-  template void axpby<T>(Context&, T, MatrixBatch<const T>, T, MatrixBatch<T>);
-GAUSSOT_INSTANTIATE(float)
-GAUSSOT_INSTANTIATE(double)
-#undef GAUSSOT_INSTANTIATE
+GAUSSOT_INSTANTIATE_PRIMITIVES(GAUSSOT_BLAS_PRIMITIVES)
 
 }  // namespace gaussot::cpu

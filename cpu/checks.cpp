@@ -22,7 +22,6 @@ std::int64_t first_nonfinite(Context& ctx, MatrixBatch<const T> a, bool lower_on
   return first.get();
 }
 
-template std::int64_t first_nonfinite<float>(Context&, MatrixBatch<const float>, bool);
-template std::int64_t first_nonfinite<double>(Context&, MatrixBatch<const double>, bool);
+GAUSSOT_INSTANTIATE_PRIMITIVES(GAUSSOT_CHECK_PRIMITIVES)
 
 }  // namespace gaussot::cpu

@@ -12,7 +12,6 @@ void copy(Context& ctx, MatrixBatch<const T> src, MatrixBatch<T> dst) {
   for_each_item(ctx, dst.count, [&](std::int64_t i) { item(dst, i) = item(src, i); });
 }
 
-template void copy<float>(Context&, MatrixBatch<const float>, MatrixBatch<float>);
-template void copy<double>(Context&, MatrixBatch<const double>, MatrixBatch<double>);
+GAUSSOT_INSTANTIATE_PRIMITIVES(GAUSSOT_COPY_PRIMITIVES)
 
 }  // namespace gaussot::cpu

@@ -238,14 +238,6 @@ SpectralFailure spectral(Context& ctx, MatrixBatch<const T> a,
   return first;
 }
 
-#define GAUSSOT_INSTANTIATE(T)                                                                  \
-  template void eigh<T>(Context&, MatrixBatch<const T>, VectorBatch<T>, MatrixBatch<T>,         \
-                        EighAlgorithm);                                                         \
-  template SpectralFailure spectral<T>(Context&, MatrixBatch<const T>,                          \
-                                       const std::vector<SpectralRequest<T>>&, ClampRule,       \
-                                       EighAlgorithm);
-GAUSSOT_INSTANTIATE(float)
-GAUSSOT_INSTANTIATE(double)
-#undef GAUSSOT_INSTANTIATE
+GAUSSOT_INSTANTIATE_PRIMITIVES(GAUSSOT_EIGH_PRIMITIVES)
 
 }  // namespace gaussot::cpu

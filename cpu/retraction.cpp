@@ -37,9 +37,6 @@ std::int64_t qr_retraction(Context& ctx, MatrixBatch<const T> x, MatrixBatch<T> 
   return first_dependent.get();
 }
 
-template std::int64_t qr_retraction<float>(Context&, MatrixBatch<const float>,
-                                           MatrixBatch<float>);
-template std::int64_t qr_retraction<double>(Context&, MatrixBatch<const double>,
-                                            MatrixBatch<double>);
+GAUSSOT_INSTANTIATE_PRIMITIVES(GAUSSOT_RETRACTION_PRIMITIVES)
 
 }  // namespace gaussot::cpu

@@ -39,9 +39,6 @@ void accumulate_moments(Context& ctx, MatrixBatch<const T> chunk, std::int64_t s
       });
 }
 
-template void accumulate_moments<float>(Context&, MatrixBatch<const float>, std::int64_t,
-                                        VectorBatch<float>, MatrixBatch<float>);
-template void accumulate_moments<double>(Context&, MatrixBatch<const double>, std::int64_t,
-                                         VectorBatch<double>, MatrixBatch<double>);
+GAUSSOT_INSTANTIATE_PRIMITIVES(GAUSSOT_MOMENT_PRIMITIVES)
 
 }  // namespace gaussot::cpu

@@ -39,13 +39,10 @@ __global__ void frobenius_kernel(MatrixBatch<const T> a, MatrixBatch<const T> b,
 
 template <typename T>
 __global__ void axpby_kernel(T alpha, MatrixBatch<const T> x, T beta, MatrixBatch<T> y) {
-  const std::int64_t per_item = y.rows * y.cols;
-  const std::int64_t total = per_item * y.count;
+  const std::int64_t total = y.rows * y.cols * y.count;
   for (std::int64_t idx = thread_index(); idx < total; idx += grid_step()) {
-    const std::int64_t i = idx / per_item;
-    const std::int64_t rc = idx - i * per_item;
-    const std::int64_t c = rc / y.rows;
-    const std::int64_t r = rc - c * y.rows;
+    const Element e = element_at(idx, y.rows, y.cols);
+    const std::int64_t i = e.item, r = e.row, c = e.col;
     T& yi = y.item(i)[r + c * y.ld];
     const T xi = x.item(i)[r + c * x.ld];
     yi = beta == T(0) ? alpha * xi : alpha * xi + beta * yi;
@@ -108,17 +105,6 @@ void axpby(Context& ctx, T alpha, MatrixBatch<const T> x, T beta, MatrixBatch<T>
   GAUSSOT_KERNEL_CHECK();
 }
 
-#define GAUSSOT_INSTANTIATE(T)                                                                  \
-  template void gemm<T>(Context&, Transpose, Transpose, T, MatrixBatch<const T>,                \
-                        MatrixBatch<const T>, T, MatrixBatch<T>);                               \
-  template void sandwich<T>(Context&, MatrixBatch<const T>, MatrixBatch<const T>,               \
-                            MatrixBatch<T>);                                                    \
-  template void trace<T>(Context&, MatrixBatch<const T>, VectorBatch<T>);                       \
-  template void frobenius_inner<T>(Context&, MatrixBatch<const T>, MatrixBatch<const T>,        \
-                                   VectorBatch<T>);                                             \
-  template void axpby<T>(Context&, T, MatrixBatch<const T>, T, MatrixBatch<T>);
-GAUSSOT_INSTANTIATE(float)
-GAUSSOT_INSTANTIATE(double)
-#undef GAUSSOT_INSTANTIATE
+GAUSSOT_INSTANTIATE_PRIMITIVES(GAUSSOT_BLAS_PRIMITIVES)
 
 }  // namespace gaussot::cuda

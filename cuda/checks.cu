@@ -8,13 +8,10 @@ namespace {
 template <typename T>
 __global__ void flag_nonfinite_kernel(MatrixBatch<const T> a, bool lower_only,
                                       unsigned long long* flag) {
-  const std::int64_t per_item = a.rows * a.cols;
-  const std::int64_t total = per_item * a.count;
+  const std::int64_t total = a.rows * a.cols * a.count;
   for (std::int64_t idx = thread_index(); idx < total; idx += grid_step()) {
-    const std::int64_t i = idx / per_item;
-    const std::int64_t rc = idx - i * per_item;
-    const std::int64_t c = rc / a.rows;
-    const std::int64_t r = rc - c * a.rows;
+    const Element e = element_at(idx, a.rows, a.cols);
+    const std::int64_t i = e.item, r = e.row, c = e.col;
     if (lower_only && r < c) continue;
     if (!isfinite(a.item(i)[r + c * a.ld])) flag_item(flag, i);
   }
@@ -47,7 +44,6 @@ std::int64_t first_nonfinite(Context& ctx, MatrixBatch<const T> a, bool lower_on
   return read_flag(res);
 }
 
-template std::int64_t first_nonfinite<float>(Context&, MatrixBatch<const float>, bool);
-template std::int64_t first_nonfinite<double>(Context&, MatrixBatch<const double>, bool);
+GAUSSOT_INSTANTIATE_PRIMITIVES(GAUSSOT_CHECK_PRIMITIVES)
 
 }  // namespace gaussot::cuda

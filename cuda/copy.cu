@@ -58,7 +58,6 @@ void copy(Context& ctx, MatrixBatch<const T> src, MatrixBatch<T> dst) {
   if (dst.space == MemorySpace::host) GAUSSOT_CUDA_CHECK(cudaStreamSynchronize(res.stream));
 }
 
-template void copy<float>(Context&, MatrixBatch<const float>, MatrixBatch<float>);
-template void copy<double>(Context&, MatrixBatch<const double>, MatrixBatch<double>);
+GAUSSOT_INSTANTIATE_PRIMITIVES(GAUSSOT_COPY_PRIMITIVES)
 
 }  // namespace gaussot::cuda

@@ -124,13 +124,10 @@ template <typename T>
 __global__ void write_decreasing_kernel(const T* w, MatrixBatch<const T> v, VectorBatch<T> w_out,
                                         MatrixBatch<T> v_out) {
   const std::int64_t d = w_out.size;
-  const std::int64_t per_item = d * (v_out.count > 0 ? d : 1);
-  const std::int64_t total = per_item * w_out.count;
+  const std::int64_t total = d * (v_out.count > 0 ? d : 1) * w_out.count;
   for (std::int64_t idx = thread_index(); idx < total; idx += grid_step()) {
-    const std::int64_t i = idx / per_item;
-    const std::int64_t rc = idx - i * per_item;
-    const std::int64_t c = rc / d;
-    const std::int64_t r = rc - c * d;
+    const Element e = element_at(idx, d, v_out.count > 0 ? d : 1);
+    const std::int64_t i = e.item, r = e.row, c = e.col;
     if (c == 0) w_out.item(i)[r] = w[i * d + (d - 1 - r)];
     if (v_out.count > 0) v_out.item(i)[r + c * v_out.ld] = v.item(i)[r + (d - 1 - c) * v.ld];
   }
@@ -159,13 +156,10 @@ __global__ void scale_columns_kernel(MatrixBatch<const T> v, const T* w,
                                      SpectralFunction::Kind kind, T exponent, bool square_root,
                                      MatrixBatch<T> scaled) {
   const std::int64_t d = v.rows;
-  const std::int64_t per_item = d * d;
-  const std::int64_t total = per_item * v.count;
+  const std::int64_t total = d * d * v.count;
   for (std::int64_t idx = thread_index(); idx < total; idx += grid_step()) {
-    const std::int64_t i = idx / per_item;
-    const std::int64_t rc = idx - i * per_item;
-    const std::int64_t c = rc / d;
-    const std::int64_t r = rc - c * d;
+    const Element e = element_at(idx, d, d);
+    const std::int64_t i = e.item, r = e.row, c = e.col;
     const T f = spectral_rule::apply<T>(kind, exponent, w[i * d + c]);
     scaled.item(i)[r + c * d] = v.item(i)[r + c * d] * (square_root ? sqrt(f) : f);
   }
@@ -247,14 +241,6 @@ SpectralFailure spectral(Context& ctx, MatrixBatch<const T> a,
   return {};
 }
 
-#define GAUSSOT_INSTANTIATE(T)                                                                  \
-  template void eigh<T>(Context&, MatrixBatch<const T>, VectorBatch<T>, MatrixBatch<T>,         \
-                        EighAlgorithm);                                                         \
-  template SpectralFailure spectral<T>(Context&, MatrixBatch<const T>,                          \
-                                       const std::vector<SpectralRequest<T>>&, ClampRule,       \
-                                       EighAlgorithm);
-GAUSSOT_INSTANTIATE(float)
-GAUSSOT_INSTANTIATE(double)
-#undef GAUSSOT_INSTANTIATE
+GAUSSOT_INSTANTIATE_PRIMITIVES(GAUSSOT_EIGH_PRIMITIVES)
 
 }  // namespace gaussot::cuda

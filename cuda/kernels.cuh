@@ -18,6 +18,17 @@ __device__ inline std::int64_t grid_step() {
   return static_cast<std::int64_t>(gridDim.x) * blockDim.x;
 }
 
+/// Where flat index idx falls in a batch of rows x cols items (items, then columns, then rows).
+struct Element {
+  std::int64_t item, row, col;
+};
+__device__ inline Element element_at(std::int64_t idx, std::int64_t rows, std::int64_t cols) {
+  const std::int64_t per_item = rows * cols;
+  const std::int64_t item = idx / per_item;
+  const std::int64_t rc = idx - item * per_item;
+  return {item, rc % rows, rc / rows};
+}
+
 /// Records batch item `item` in the flag if it is smaller than what is there.
 __device__ inline void flag_item(unsigned long long* flag, std::int64_t item) {
   atomicMin(flag, static_cast<unsigned long long>(item));
@@ -26,13 +37,10 @@ __device__ inline void flag_item(unsigned long long* flag, std::int64_t item) {
 /// dst = src for device matrices of any layout (src may broadcast).
 template <typename T>
 __global__ void copy_matrices_kernel(MatrixBatch<const T> src, MatrixBatch<T> dst) {
-  const std::int64_t per_item = dst.rows * dst.cols;
-  const std::int64_t total = per_item * dst.count;
+  const std::int64_t total = dst.rows * dst.cols * dst.count;
   for (std::int64_t idx = thread_index(); idx < total; idx += grid_step()) {
-    const std::int64_t i = idx / per_item;
-    const std::int64_t rc = idx - i * per_item;
-    const std::int64_t c = rc / dst.rows;
-    const std::int64_t r = rc - c * dst.rows;
+    const Element e = element_at(idx, dst.rows, dst.cols);
+    const std::int64_t i = e.item, r = e.row, c = e.col;
     dst.item(i)[r + c * dst.ld] = src.item(i)[r + c * src.ld];
   }
 }
@@ -49,13 +57,10 @@ void copy_on_device(detail::CudaResources& res, MatrixBatch<const T> src, Matrix
 template <typename T>
 __global__ void symmetrize_kernel(MatrixBatch<T> a) {
   const std::int64_t d = a.rows;
-  const std::int64_t per_item = d * d;
-  const std::int64_t total = per_item * a.count;
+  const std::int64_t total = d * d * a.count;
   for (std::int64_t idx = thread_index(); idx < total; idx += grid_step()) {
-    const std::int64_t i = idx / per_item;
-    const std::int64_t rc = idx - i * per_item;
-    const std::int64_t c = rc / d;
-    const std::int64_t r = rc - c * d;
+    const Element e = element_at(idx, d, d);
+    const std::int64_t i = e.item, r = e.row, c = e.col;
     if (r <= c) continue;  // one thread per pair below the diagonal
     T* m = a.item(i);
     const T mean = (m[r + c * a.ld] + m[c + r * a.ld]) / T(2);

@@ -78,9 +78,6 @@ std::int64_t qr_retraction(Context& ctx, MatrixBatch<const T> x, MatrixBatch<T> 
   return read_flag(res);
 }
 
-template std::int64_t qr_retraction<float>(Context&, MatrixBatch<const float>,
-                                           MatrixBatch<float>);
-template std::int64_t qr_retraction<double>(Context&, MatrixBatch<const double>,
-                                            MatrixBatch<double>);
+GAUSSOT_INSTANTIATE_PRIMITIVES(GAUSSOT_RETRACTION_PRIMITIVES)
 
 }  // namespace gaussot::cuda

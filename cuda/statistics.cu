@@ -26,13 +26,10 @@ template <typename T>
 __global__ void centre_kernel(MatrixBatch<const T> chunk, const T* chunk_mean,
                               MatrixBatch<T> centred) {
   const std::int64_t d = chunk.rows;
-  const std::int64_t per_item = d * chunk.cols;
-  const std::int64_t total = per_item * chunk.count;
+  const std::int64_t total = d * chunk.cols * chunk.count;
   for (std::int64_t idx = thread_index(); idx < total; idx += grid_step()) {
-    const std::int64_t i = idx / per_item;
-    const std::int64_t rc = idx - i * per_item;
-    const std::int64_t c = rc / d;
-    const std::int64_t r = rc - c * d;
+    const Element e = element_at(idx, d, chunk.cols);
+    const std::int64_t i = e.item, r = e.row, c = e.col;
     centred.item(i)[r + c * d] = chunk.item(i)[r + c * chunk.ld] - chunk_mean[i * d + r];
   }
 }
@@ -42,13 +39,10 @@ template <typename T>
 __global__ void merge_scatter_kernel(const T* chunk_mean, VectorBatch<const T> mean, T weight,
                                      MatrixBatch<T> scatter) {
   const std::int64_t d = scatter.rows;
-  const std::int64_t per_item = d * d;
-  const std::int64_t total = per_item * scatter.count;
+  const std::int64_t total = d * d * scatter.count;
   for (std::int64_t idx = thread_index(); idx < total; idx += grid_step()) {
-    const std::int64_t i = idx / per_item;
-    const std::int64_t rc = idx - i * per_item;
-    const std::int64_t c = rc / d;
-    const std::int64_t r = rc - c * d;
+    const Element e = element_at(idx, d, d);
+    const std::int64_t i = e.item, r = e.row, c = e.col;
     const T delta_r = chunk_mean[i * d + r] - mean.item(i)[r];
     const T delta_c = chunk_mean[i * d + c] - mean.item(i)[c];
     scatter.item(i)[r + c * scatter.ld] += weight * delta_r * delta_c;
@@ -104,9 +98,6 @@ void accumulate_moments(Context& ctx, MatrixBatch<const T> chunk, std::int64_t s
                 samples_before > 0 ? T(1) : T(0), scatter);
 }
 
-template void accumulate_moments<float>(Context&, MatrixBatch<const float>, std::int64_t,
-                                        VectorBatch<float>, MatrixBatch<float>);
-template void accumulate_moments<double>(Context&, MatrixBatch<const double>, std::int64_t,
-                                         VectorBatch<double>, MatrixBatch<double>);
+GAUSSOT_INSTANTIATE_PRIMITIVES(GAUSSOT_MOMENT_PRIMITIVES)
 
 }  // namespace gaussot::cuda

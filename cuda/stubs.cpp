@@ -73,28 +73,7 @@ std::int64_t qr_retraction(Context&, MatrixBatch<const T>, MatrixBatch<T>) {
   not_compiled("qr_retraction");
 }
 
-#define GAUSSOT_INSTANTIATE(T)                                                                  \
-  template std::int64_t first_nonfinite<T>(Context&, MatrixBatch<const T>, bool);               \
-  template void copy<T>(Context&, MatrixBatch<const T>, MatrixBatch<T>);                        \
-  template void eigh<T>(Context&, MatrixBatch<const T>, VectorBatch<T>, MatrixBatch<T>,         \
-                        EighAlgorithm);                                                         \
-  template SpectralFailure spectral<T>(Context&, MatrixBatch<const T>,                          \
-                                       const std::vector<SpectralRequest<T>>&, ClampRule,          \
-                                       EighAlgorithm);                                          \
-  template void gemm<T>(Context&, Transpose, Transpose, T, MatrixBatch<const T>,                \
-                        MatrixBatch<const T>, T, MatrixBatch<T>);                               \
-  template void sandwich<T>(Context&, MatrixBatch<const T>, MatrixBatch<const T>,               \
-                            MatrixBatch<T>);                                                    \
-  template void trace<T>(Context&, MatrixBatch<const T>, VectorBatch<T>);                       \
-  template void frobenius_inner<T>(Context&, MatrixBatch<const T>, MatrixBatch<const T>,        \
-                                   VectorBatch<T>);                                             \
-  template void axpby<T>(Context&, T, MatrixBatch<const T>, T, MatrixBatch<T>);                 \
-  template void accumulate_moments<T>(Context&, MatrixBatch<const T>, std::int64_t,             \
-                                      VectorBatch<T>, MatrixBatch<T>);                          \
-  template std::int64_t qr_retraction<T>(Context&, MatrixBatch<const T>, MatrixBatch<T>);
-GAUSSOT_INSTANTIATE(float)
-GAUSSOT_INSTANTIATE(double)
-#undef GAUSSOT_INSTANTIATE
+GAUSSOT_INSTANTIATE_PRIMITIVES(GAUSSOT_ALL_PRIMITIVES)
 
 }  // namespace cuda
 }  // namespace gaussot

@@ -38,43 +38,56 @@ struct SpectralFailure {
   double scale = 0;           ///< max(max |eigenvalue| of the item, scale_floor)
 };
 
+// The primitives' signatures, written once per group: PREFIX is `template <typename T>` to declare
+// them (with T the template parameter) and `template` to instantiate them (with T float or double:
+// the template argument is deduced from the parameters).
 // clang-format off
-#define GAUSSOT_BACKEND_PRIMITIVES                                                                 \
-  /* Index of the first item with a non-finite entry (lower triangle only if lower_only), or -1. */ \
-  template <typename T> std::int64_t first_nonfinite(Context& ctx, MatrixBatch<const T> a,         \
-                                                     bool lower_only);                             \
-  /* dst = src; the CPU backend copies host to host, the CUDA backend any pair of spaces. */       \
-  template <typename T> void copy(Context& ctx, MatrixBatch<const T> src, MatrixBatch<T> dst);     \
-  /* Decreasing eigenvalues; eigenvectors too unless v.count == 0. Throws ConvergenceError. */     \
-  template <typename T> void eigh(Context& ctx, MatrixBatch<const T> a, VectorBatch<T> w,          \
-                                  MatrixBatch<T> v, EighAlgorithm algorithm);                      \
-  /* out_r = V diag(f_r(w)) Vᵀ for each request r, applying the clamping rule. */                 \
-  template <typename T> SpectralFailure spectral(Context& ctx, MatrixBatch<const T> a,             \
-      const std::vector<SpectralRequest<T>>& requests, ClampRule rule, EighAlgorithm algorithm);   \
-  template <typename T> void gemm(Context& ctx, Transpose transpose_a, Transpose transpose_b,      \
-      T alpha, MatrixBatch<const T> a, MatrixBatch<const T> b, T beta, MatrixBatch<T> c);          \
-  template <typename T> void sandwich(Context& ctx, MatrixBatch<const T> s,                        \
-                                      MatrixBatch<const T> b, MatrixBatch<T> out);                 \
-  template <typename T> void trace(Context& ctx, MatrixBatch<const T> a, VectorBatch<T> out);      \
-  template <typename T> void frobenius_inner(Context& ctx, MatrixBatch<const T> a,                 \
-                                             MatrixBatch<const T> b, VectorBatch<T> out);          \
-  /* y = alpha x + beta y elementwise; beta == 0 overwrites y (NaN in y ignored). */                \
-  template <typename T> void axpby(Context& ctx, T alpha, MatrixBatch<const T> x, T beta,          \
-                                   MatrixBatch<T> y);                                              \
-  /* Merges chunk (d x m per item) into the running mean and full scatter of samples_before. */    \
-  template <typename T> void accumulate_moments(Context& ctx, MatrixBatch<const T> chunk,          \
-      std::int64_t samples_before, VectorBatch<T> mean, MatrixBatch<T> scatter);                   \
-  /* Q of the thin QR with positive diag(R); returns the first rank-deficient item, or -1. */      \
-  template <typename T> std::int64_t qr_retraction(Context& ctx, MatrixBatch<const T> x,           \
-                                                   MatrixBatch<T> q);
+/* Index of the first item with a non-finite entry (lower triangle only if lower_only), or -1. */
+#define GAUSSOT_CHECK_PRIMITIVES(PREFIX, T)                                                        \
+  PREFIX std::int64_t first_nonfinite(Context& ctx, MatrixBatch<const T> a, bool lower_only);
+/* dst = src; the CPU backend copies host to host, the CUDA backend any pair of spaces. */
+#define GAUSSOT_COPY_PRIMITIVES(PREFIX, T)                                                         \
+  PREFIX void copy(Context& ctx, MatrixBatch<const T> src, MatrixBatch<T> dst);
+/* eigh: decreasing eigenvalues, and eigenvectors unless v.count == 0; ConvergenceError on
+   failure. spectral: out_r = V diag(f_r(w)) Vᵀ for each request r, with the clamping rule. */
+#define GAUSSOT_EIGH_PRIMITIVES(PREFIX, T)                                                         \
+  PREFIX void eigh(Context& ctx, MatrixBatch<const T> a, VectorBatch<T> w, MatrixBatch<T> v,       \
+                   EighAlgorithm algorithm);                                                       \
+  PREFIX SpectralFailure spectral(Context& ctx, MatrixBatch<const T> a,                            \
+      const std::vector<SpectralRequest<T>>& requests, ClampRule rule, EighAlgorithm algorithm);
+/* axpby: y = alpha x + beta y elementwise; beta == 0 overwrites y (NaN in y ignored). */
+#define GAUSSOT_BLAS_PRIMITIVES(PREFIX, T)                                                         \
+  PREFIX void gemm(Context& ctx, Transpose transpose_a, Transpose transpose_b, T alpha,            \
+                   MatrixBatch<const T> a, MatrixBatch<const T> b, T beta, MatrixBatch<T> c);      \
+  PREFIX void sandwich(Context& ctx, MatrixBatch<const T> s, MatrixBatch<const T> b,               \
+                       MatrixBatch<T> out);                                                        \
+  PREFIX void trace(Context& ctx, MatrixBatch<const T> a, VectorBatch<T> out);                     \
+  PREFIX void frobenius_inner(Context& ctx, MatrixBatch<const T> a, MatrixBatch<const T> b,        \
+                              VectorBatch<T> out);                                                 \
+  PREFIX void axpby(Context& ctx, T alpha, MatrixBatch<const T> x, T beta, MatrixBatch<T> y);
+/* Merges chunk (d x m per item) into the running mean and full scatter of samples_before. */
+#define GAUSSOT_MOMENT_PRIMITIVES(PREFIX, T)                                                       \
+  PREFIX void accumulate_moments(Context& ctx, MatrixBatch<const T> chunk,                         \
+      std::int64_t samples_before, VectorBatch<T> mean, MatrixBatch<T> scatter);
+/* Q of the thin QR with positive diag(R); returns the first rank-deficient item, or -1. */
+#define GAUSSOT_RETRACTION_PRIMITIVES(PREFIX, T)                                                   \
+  PREFIX std::int64_t qr_retraction(Context& ctx, MatrixBatch<const T> x, MatrixBatch<T> q);
+
+#define GAUSSOT_ALL_PRIMITIVES(PREFIX, T)                                                          \
+  GAUSSOT_CHECK_PRIMITIVES(PREFIX, T) GAUSSOT_COPY_PRIMITIVES(PREFIX, T)                           \
+  GAUSSOT_EIGH_PRIMITIVES(PREFIX, T) GAUSSOT_BLAS_PRIMITIVES(PREFIX, T)                            \
+  GAUSSOT_MOMENT_PRIMITIVES(PREFIX, T) GAUSSOT_RETRACTION_PRIMITIVES(PREFIX, T)
+
+/// Explicit instantiations of a group for float and double, in a backend's source file.
+#define GAUSSOT_INSTANTIATE_PRIMITIVES(GROUP) GROUP(template, float) GROUP(template, double)
 // clang-format on
 
 namespace cpu {
-GAUSSOT_BACKEND_PRIMITIVES
+GAUSSOT_ALL_PRIMITIVES(template <typename T>, T)
 }  // namespace cpu
 
 namespace cuda {
-GAUSSOT_BACKEND_PRIMITIVES
+GAUSSOT_ALL_PRIMITIVES(template <typename T>, T)
 
 // Context support, implemented in cuda/context.cpp (or cuda/stubs.cpp).
 detail::CudaResources* create_resources(int device, CUstream_st* stream);

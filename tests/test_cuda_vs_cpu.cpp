@@ -46,12 +46,7 @@ class CudaVsCpu : public ::testing::Test {
       a.set_item(i, with_spectrum(random_orthogonal(a.view.rows, rng), spectrum, a.view.rows));
     }
   }
-  void randomize(HostBatch<T>& m) {
-    std::normal_distribution<double> normal;
-    for (std::int64_t i = 0; i < m.view.count; ++i)
-      for (std::int64_t c = 0; c < m.view.cols; ++c)
-        for (std::int64_t r = 0; r < m.view.rows; ++r) m.view.at(i, r, c) = T(normal(rng));
-  }
+  void randomize(HostBatch<T>& m) { fill_gaussian(m, rng); }
 
   Context cpu = Context::cpu();
   std::optional<Context> gpu;

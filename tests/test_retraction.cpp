@@ -13,33 +13,10 @@ class Retraction : public ::testing::Test {
  protected:
   Context ctx = Context::cpu();
   std::mt19937_64 rng{31};
-  void randomize(HostBatch<T>& m) {
-    std::normal_distribution<double> normal;
-    for (std::int64_t i = 0; i < m.view.count; ++i)
-      for (std::int64_t c = 0; c < m.view.cols; ++c)
-        for (std::int64_t r = 0; r < m.view.rows; ++r) m.view.at(i, r, c) = T(normal(rng));
-  }
+  void randomize(HostBatch<T>& m) { fill_gaussian(m, rng); }
 };
 using Precisions = ::testing::Types<float, double>;
 TYPED_TEST_SUITE(Retraction, Precisions);
-
-/// Modified Gram–Schmidt, twice, in long double: the Q with a positive diagonal of R.
-Dense gram_schmidt(Dense x, std::int64_t m, std::int64_t r) {
-  for (std::int64_t j = 0; j < r; ++j) {
-    for (int pass = 0; pass < 2; ++pass) {
-      for (std::int64_t k = 0; k < j; ++k) {
-        long double dot = 0;
-        for (std::int64_t i = 0; i < m; ++i) dot += x[i + k * m] * x[i + j * m];
-        for (std::int64_t i = 0; i < m; ++i) x[i + j * m] -= dot * x[i + k * m];
-      }
-    }
-    long double norm = 0;
-    for (std::int64_t i = 0; i < m; ++i) norm += x[i + j * m] * x[i + j * m];
-    norm = std::sqrt(norm);
-    for (std::int64_t i = 0; i < m; ++i) x[i + j * m] /= norm;
-  }
-  return x;
-}
 
 TYPED_TEST(Retraction, QIsTheSignFixedThinQrFactor) {
   using T = TypeParam;

@@ -70,16 +70,6 @@ void expect_moments_near(const HostBatch<T>& x, const HostVectors<T>& mean, cons
   }
 }
 
-template <typename T>
-void expect_invalid(const std::function<void()>& call, const std::string& needle) {
-  try {
-    call();
-    ADD_FAILURE() << "no exception; expected one mentioning " << needle;
-  } catch (const InvalidArgument& e) {
-    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
-  }
-}
-
 TYPED_TEST(Statistics, EveryChunkingGivesTheTwoPassAnswer) {
   using T = TypeParam;
   const std::int64_t d = 5, n = 37, count = 3;
@@ -148,17 +138,17 @@ TYPED_TEST(Statistics, RefusesBadArguments) {
   HostBatch<T> one_sample(3, 1, 2), x(3, 4, 2);
   HostVectors<T> mean(3, 2), short_mean(2, 2);
   HostBatch<T> cov(3, 3, 2);
-  expect_invalid<T>([&] { sample_moments<T>(this->ctx, one_sample.cview(), mean.view, cov.view); },
+  expect_invalid([&] { sample_moments<T>(this->ctx, one_sample.cview(), mean.view, cov.view); },
                     "at least 2 samples");
-  expect_invalid<T>([&] { sample_moments<T>(this->ctx, x.cview(), short_mean.view, cov.view); },
+  expect_invalid([&] { sample_moments<T>(this->ctx, x.cview(), short_mean.view, cov.view); },
                     "'mean'");
   x.view.at(1, 2, 3) = std::numeric_limits<T>::infinity();
-  expect_invalid<T>([&] { sample_moments<T>(this->ctx, x.cview(), mean.view, cov.view); },
+  expect_invalid([&] { sample_moments<T>(this->ctx, x.cview(), mean.view, cov.view); },
                     "batch item 1");
   MomentAccumulator<T> accumulator(this->ctx, 3, 2);
-  expect_invalid<T>([&] { accumulator.finalize(mean.view, cov.view); }, "at least 2 samples");
+  expect_invalid([&] { accumulator.finalize(mean.view, cov.view); }, "at least 2 samples");
   HostBatch<T> wrong_dimension(4, 5, 2);
-  expect_invalid<T>([&] { accumulator.add(wrong_dimension.cview()); }, "dimension");
+  expect_invalid([&] { accumulator.add(wrong_dimension.cview()); }, "dimension");
 }
 
 }  // namespace

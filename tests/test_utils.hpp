@@ -105,25 +105,51 @@ inline Dense identity(std::int64_t d) {
   return m;
 }
 
-/// A Haar-random orthogonal matrix: Gram–Schmidt (twice, in long double) on a Gaussian matrix.
-inline Dense random_orthogonal(std::int64_t d, std::mt19937_64& rng) {
-  std::normal_distribution<double> normal;
-  Dense q(static_cast<std::size_t>(d * d));
-  for (auto& x : q) x = normal(rng);
-  for (std::int64_t j = 0; j < d; ++j) {
+/// Gram–Schmidt (modified, twice) on the columns of the column-major m x r matrix x, in long double:
+/// the Q of the thin QR with a positive diagonal of R.
+inline Dense gram_schmidt(Dense x, std::int64_t m, std::int64_t r) {
+  for (std::int64_t j = 0; j < r; ++j) {
     for (int pass = 0; pass < 2; ++pass) {
       for (std::int64_t k = 0; k < j; ++k) {
         long double dot = 0;
-        for (std::int64_t i = 0; i < d; ++i) dot += q[i + k * d] * q[i + j * d];
-        for (std::int64_t i = 0; i < d; ++i) q[i + j * d] -= dot * q[i + k * d];
+        for (std::int64_t i = 0; i < m; ++i) dot += x[i + k * m] * x[i + j * m];
+        for (std::int64_t i = 0; i < m; ++i) x[i + j * m] -= dot * x[i + k * m];
       }
     }
     long double norm = 0;
-    for (std::int64_t i = 0; i < d; ++i) norm += q[i + j * d] * q[i + j * d];
+    for (std::int64_t i = 0; i < m; ++i) norm += x[i + j * m] * x[i + j * m];
     norm = std::sqrt(norm);
-    for (std::int64_t i = 0; i < d; ++i) q[i + j * d] /= norm;
+    for (std::int64_t i = 0; i < m; ++i) x[i + j * m] /= norm;
   }
-  return q;
+  return x;
+}
+
+/// A Haar-random orthogonal matrix: the Q factor of a Gaussian matrix.
+inline Dense random_orthogonal(std::int64_t d, std::mt19937_64& rng) {
+  std::normal_distribution<double> normal;
+  Dense g(static_cast<std::size_t>(d * d));
+  for (auto& x : g) x = normal(rng);
+  return gram_schmidt(std::move(g), d, d);
+}
+
+/// Fills every element of a host batch with standard normal numbers.
+template <typename T>
+void fill_gaussian(HostBatch<T>& m, std::mt19937_64& rng) {
+  std::normal_distribution<double> normal;
+  for (std::int64_t i = 0; i < m.view.count; ++i)
+    for (std::int64_t c = 0; c < m.view.cols; ++c)
+      for (std::int64_t r = 0; r < m.view.rows; ++r) m.view.at(i, r, c) = T(normal(rng));
+}
+
+/// Expects `call` to throw InvalidArgument whose message contains `needle`.
+template <typename Call>
+void expect_invalid(Call&& call, const std::string& needle) {
+  try {
+    call();
+    ADD_FAILURE() << "no exception; expected one mentioning " << needle;
+  } catch (const InvalidArgument& e) {
+    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+  }
 }
 
 /// Q diag(f(w)) Qᵀ in long double.
