@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
+#include <algorithm>
+
 #include "backend.hpp"
 #include "parallel.hpp"
 
@@ -65,13 +67,17 @@ void frobenius_inner(Context& ctx, MatrixBatch<const T> a, MatrixBatch<const T> 
 }
 
 template <typename T>
-void axpby(Context& ctx, T alpha, MatrixBatch<const T> x, T beta, MatrixBatch<T> y) {
-  for_each_item(ctx, y.count, [&](std::int64_t i) {
-    auto yi = item(y, i);
-    if (beta == T(0)) {
-      yi = alpha * item(x, i);  // y is not read: in place (x == y) too
-    } else {
-      yi = alpha * item(x, i) + beta * yi;
+void combine(Context& ctx, const LinearCombination<T>& combination, MatrixBatch<T> out) {
+  for_each_item(ctx, out.count, [&](std::int64_t i) {
+    auto o = item(out, i);
+    for (std::int64_t c = 0; c < out.cols; ++c) {
+      for (std::int64_t r = 0; r < out.rows; ++r) {
+        T value = 0;  // every term is read before out is written: terms may alias out
+        for (int j = 0; j < combination.count; ++j) {
+          value += combination.coefficients[j] * combination.terms[j].at(i, r, c);
+        }
+        o(r, c) = combination.has_floor ? std::max(value, combination.floor) : value;
+      }
     }
   });
 }

@@ -164,6 +164,32 @@ void for_each_decomposed(const Context& ctx, const MatrixBatch<const T>& a, bool
   });
 }
 
+/// The first batch item that breaks the clamping rule, recorded from any thread.
+class FirstFailure {
+ public:
+  /// Checks item i's eigenvalues (any order); returns false and records the item if it fails.
+  /// On success `noise` receives the item's rounding level (spectral_rule::noise_level).
+  template <typename T>
+  bool check(const Vector<T>& w, std::int64_t i, ClampRule rule, bool singular_at_zero, T& noise) {
+    const T smallest = w.minCoeff();  // the first to break the rule, if any does
+    const T scale = std::max({std::abs(smallest), std::abs(w.maxCoeff()), T(rule.scale_floor)});
+    noise = spectral_rule::noise_level<T>(w.size(), std::max(std::abs(smallest), std::abs(w.maxCoeff())));
+    const auto verdict =
+        spectral_rule::check<T>(smallest, scale, T(rule.tolerance), singular_at_zero);
+    if (verdict == spectral_rule::ok) return true;
+    const std::lock_guard<std::mutex> lock(mutex_);
+    if (failure_.item < 0 || i < failure_.item) {
+      failure_ = {i, verdict == spectral_rule::not_psd, double(smallest), double(scale)};
+    }
+    return false;
+  }
+  SpectralFailure get() const { return failure_; }
+
+ private:
+  std::mutex mutex_;
+  SpectralFailure failure_;
+};
+
 }  // namespace
 
 template <typename T>
@@ -197,8 +223,7 @@ SpectralFailure spectral(Context& ctx, MatrixBatch<const T> a,
     Matrix<T> scaled;  // V diag(g)
     Vector<T> g;
   };
-  SpectralFailure first;
-  std::mutex first_mutex;
+  FirstFailure first;
   // Eigenvalues in no particular order: f(A) = V f(Λ) Vᵀ does not depend on it.
   for_each_decomposed<T>(
       ctx, a, /*with_vectors=*/true, /*sorted=*/false,
@@ -206,21 +231,11 @@ SpectralFailure spectral(Context& ctx, MatrixBatch<const T> a,
       [&](State& s, std::int64_t slot, std::int64_t i) {
         const Vector<T>& w = s.solver.values(slot);
         const Matrix<T>& v = s.solver.vectors(slot);
-        const T smallest = w.minCoeff();
-        const T scale = std::max({std::abs(smallest), std::abs(w.maxCoeff()), T(rule.scale_floor)});
-        // The smallest eigenvalue is the first to break the rule, if any does.
-        const auto verdict =
-            spectral_rule::check<T>(smallest, scale, T(rule.tolerance), singular_at_zero);
-        if (verdict != spectral_rule::ok) {
-          const std::lock_guard<std::mutex> lock(first_mutex);
-          if (first.item < 0 || i < first.item) {
-            first = {i, verdict == spectral_rule::not_psd, double(smallest), double(scale)};
-          }
-          return;
-        }
+        T noise;
+        if (!first.check(w, i, rule, singular_at_zero, noise)) return;
         for (const SpectralRequest<T>& r : requests) {
           for (std::int64_t j = 0; j < d; ++j) {
-            s.g(j) = spectral_rule::apply<T>(r.function.kind, T(r.function.exponent), w(j));
+            s.g(j) = spectral_rule::apply<T>(r.function.kind, T(r.function.exponent), w(j), noise);
           }
           auto out = item(r.out, i);
           if (spectral_rule::nonnegative(r.function)) {
@@ -235,7 +250,31 @@ SpectralFailure spectral(Context& ctx, MatrixBatch<const T> a,
           mirror_lower(out);
         }
       });
-  return first;
+  return first.get();
+}
+
+template <typename T>
+SpectralFailure spectral_trace(Context& ctx, MatrixBatch<const T> a, SpectralFunction function,
+                               ClampRule rule, VectorBatch<T> out, EighAlgorithm algorithm) {
+  const std::int64_t d = a.rows;
+  struct State {
+    SymmetricEigensolver<T> solver;
+  };
+  FirstFailure first;
+  for_each_decomposed<T>(
+      ctx, a, /*with_vectors=*/false, /*sorted=*/false,
+      [=] { return State{SymmetricEigensolver<T>(d, algorithm)}; },
+      [&](State& s, std::int64_t slot, std::int64_t i) {
+        const Vector<T>& w = s.solver.values(slot);
+        T noise;
+        if (!first.check(w, i, rule, function.singular_at_zero(), noise)) return;
+        T sum = 0;
+        for (std::int64_t j = 0; j < d; ++j) {
+          sum += spectral_rule::apply<T>(function.kind, T(function.exponent), w(j), noise);
+        }
+        out.at(i, 0) = sum;
+      });
+  return first.get();
 }
 
 GAUSSOT_INSTANTIATE_PRIMITIVES(GAUSSOT_EIGH_PRIMITIVES)

@@ -38,20 +38,19 @@ __global__ void frobenius_kernel(MatrixBatch<const T> a, MatrixBatch<const T> b,
 }
 
 template <typename T>
-__global__ void axpby_kernel(T alpha, MatrixBatch<const T> x, T beta, MatrixBatch<T> y) {
-  const std::int64_t total = y.rows * y.cols * y.count;
+__global__ void combine_kernel(LinearCombination<T> combination, MatrixBatch<T> out) {
+  const std::int64_t total = out.rows * out.cols * out.count;
   for (std::int64_t idx = thread_index(); idx < total; idx += grid_step()) {
-    const Element e = element_at(idx, y.rows, y.cols);
-    const std::int64_t i = e.item, r = e.row, c = e.col;
-    T& yi = y.item(i)[r + c * y.ld];
-    const T xi = x.item(i)[r + c * x.ld];
-    yi = beta == T(0) ? alpha * xi : alpha * xi + beta * yi;
+    const Element e = element_at(idx, out.rows, out.cols);
+    T value = 0;  // every term is read before out is written: terms may alias out
+    for (int j = 0; j < combination.count; ++j) {
+      value += combination.coefficients[j] * combination.terms[j].item(e.item)[e.row + e.col * combination.terms[j].ld];
+    }
+    out.item(e.item)[e.row + e.col * out.ld] =
+        combination.has_floor ? (value > combination.floor ? value : combination.floor) : value;
   }
 }
 
-unsigned blocks_for_items(std::int64_t count) {
-  return static_cast<unsigned>(std::min<std::int64_t>(std::max<std::int64_t>(count, 1), 65535 * 16));
-}
 
 }  // namespace
 
@@ -96,12 +95,12 @@ void frobenius_inner(Context& ctx, MatrixBatch<const T> a, MatrixBatch<const T> 
 }
 
 template <typename T>
-void axpby(Context& ctx, T alpha, MatrixBatch<const T> x, T beta, MatrixBatch<T> y) {
+void combine(Context& ctx, const LinearCombination<T>& combination, MatrixBatch<T> out) {
   detail::CudaResources& res = ctx.cuda_resources();
   const DeviceGuard guard(res.device);
-  const std::int64_t total = y.rows * y.cols * y.count;
+  const std::int64_t total = out.rows * out.cols * out.count;
   if (total == 0) return;
-  axpby_kernel<T><<<grid_for(total), kThreads, 0, res.stream>>>(alpha, x, beta, y);
+  combine_kernel<T><<<grid_for(total), kThreads, 0, res.stream>>>(combination, out);
   GAUSSOT_KERNEL_CHECK();
 }
 

@@ -133,14 +133,17 @@ __global__ void write_decreasing_kernel(const T* w, MatrixBatch<const T> v, Vect
   }
 }
 
-/// Flags the first item whose spectrum breaks the clamping rule; one thread per item.
+/// Flags the first item whose spectrum breaks the clamping rule, and writes each item's rounding
+/// level (spectral_rule::noise_level) to noise[i]; one thread per item.
 template <typename T>
 __global__ void check_spectrum_kernel(const T* w, std::int64_t d, std::int64_t count, T tolerance,
-                                      T scale_floor, bool singular_at_zero,
+                                      T scale_floor, bool singular_at_zero, T* noise,
                                       unsigned long long* flag) {
   for (std::int64_t i = thread_index(); i < count; i += grid_step()) {
     const T* wi = w + i * d;  // increasing
-    const T scale = fmax(fmax(fabs(wi[0]), fabs(wi[d - 1])), scale_floor);
+    const T largest = fmax(fabs(wi[0]), fabs(wi[d - 1]));
+    const T scale = fmax(largest, scale_floor);
+    noise[i] = spectral_rule::noise_level<T>(d, largest);
     for (std::int64_t j = 0; j < d; ++j) {
       if (spectral_rule::check<T>(wi[j], scale, tolerance, singular_at_zero) != spectral_rule::ok) {
         flag_item(flag, i);
@@ -152,7 +155,7 @@ __global__ void check_spectrum_kernel(const T* w, std::int64_t d, std::int64_t c
 
 /// scaled(:, c) = V(:, c) · h(w_c) with h = sqrt(f) (square_root) or f.
 template <typename T>
-__global__ void scale_columns_kernel(MatrixBatch<const T> v, const T* w,
+__global__ void scale_columns_kernel(MatrixBatch<const T> v, const T* w, const T* noise,
                                      SpectralFunction::Kind kind, T exponent, bool square_root,
                                      MatrixBatch<T> scaled) {
   const std::int64_t d = v.rows;
@@ -160,9 +163,49 @@ __global__ void scale_columns_kernel(MatrixBatch<const T> v, const T* w,
   for (std::int64_t idx = thread_index(); idx < total; idx += grid_step()) {
     const Element e = element_at(idx, d, d);
     const std::int64_t i = e.item, r = e.row, c = e.col;
-    const T f = spectral_rule::apply<T>(kind, exponent, w[i * d + c]);
+    const T f = spectral_rule::apply<T>(kind, exponent, w[i * d + c], noise[i]);
     scaled.item(i)[r + c * d] = v.item(i)[r + c * d] * (square_root ? sqrt(f) : f);
   }
+}
+
+/// out_i = Σ_j f(w_ij); one thread per item.
+template <typename T>
+__global__ void trace_function_kernel(const T* w, const T* noise, std::int64_t d,
+                                      SpectralFunction::Kind kind, T exponent, VectorBatch<T> out) {
+  for (std::int64_t i = thread_index(); i < out.count; i += grid_step()) {
+    T sum = 0;
+    for (std::int64_t j = 0; j < d; ++j) {
+      sum += spectral_rule::apply<T>(kind, exponent, w[i * d + j], noise[i]);
+    }
+    out.item(i)[0] = sum;
+  }
+}
+
+/// Applies the clamping rule to the increasing eigenvalues w (d x count, on the device), writing
+/// each item's rounding level to noise (count, on the device): the first failing item, with the
+/// details read back, or no failure. Synchronizes the stream.
+template <typename T>
+SpectralFailure check_spectrum(detail::CudaResources& res, const T* w, std::int64_t d,
+                               std::int64_t count, ClampRule rule, bool singular_at_zero,
+                               T* noise) {
+  reset_flag(res);
+  check_spectrum_kernel<T><<<grid_for(count), kThreads, 0, res.stream>>>(
+      w, d, count, T(rule.tolerance), T(rule.scale_floor), singular_at_zero, noise, res.flag);
+  GAUSSOT_KERNEL_CHECK();
+  const std::int64_t failed = read_flag(res);
+  if (failed < 0) return {};
+  std::vector<T> host(static_cast<std::size_t>(d));
+  GAUSSOT_CUDA_CHECK(cudaMemcpyAsync(host.data(), w + failed * d, d * sizeof(T),
+                                     cudaMemcpyDeviceToHost, res.stream));
+  GAUSSOT_CUDA_CHECK(cudaStreamSynchronize(res.stream));
+  const T scale = std::max({std::abs(host[0]), std::abs(host[d - 1]), T(rule.scale_floor)});
+  for (std::int64_t j = 0; j < d; ++j) {
+    const auto verdict = spectral_rule::check<T>(host[j], scale, T(rule.tolerance), singular_at_zero);
+    if (verdict != spectral_rule::ok) {
+      return {failed, verdict == spectral_rule::not_psd, double(host[j]), double(scale)};
+    }
+  }
+  return {};
 }
 
 }  // namespace
@@ -201,29 +244,15 @@ SpectralFailure spectral(Context& ctx, MatrixBatch<const T> a,
   WorkspacePlan plan;
   solver.plan(plan);
   const std::size_t scaled_offset = plan.add<T>(d * d * count);
+  const std::size_t noise_offset = plan.add<T>(count);
   char* base = acquire_workspace(res, plan.bytes());
   solver.bind(base);
   solver.run(a);
+  T* noise = at_offset<T>(base, noise_offset);
 
-  reset_flag(res);
-  check_spectrum_kernel<T><<<grid_for(count), kThreads, 0, res.stream>>>(
-      solver.values(), d, count, T(rule.tolerance), T(rule.scale_floor), singular_at_zero,
-      res.flag);
-  GAUSSOT_KERNEL_CHECK();
-  const std::int64_t failed = read_flag(res);
-  if (failed >= 0) {
-    std::vector<T> w(static_cast<std::size_t>(d));
-    GAUSSOT_CUDA_CHECK(cudaMemcpyAsync(w.data(), solver.values() + failed * d, d * sizeof(T),
-                                       cudaMemcpyDeviceToHost, res.stream));
-    GAUSSOT_CUDA_CHECK(cudaStreamSynchronize(res.stream));
-    const T scale = std::max({std::abs(w[0]), std::abs(w[d - 1]), T(rule.scale_floor)});
-    for (std::int64_t j = 0; j < d; ++j) {
-      const auto verdict = spectral_rule::check<T>(w[j], scale, T(rule.tolerance), singular_at_zero);
-      if (verdict != spectral_rule::ok) {
-        return {failed, verdict == spectral_rule::not_psd, double(w[j]), double(scale)};
-      }
-    }
-  }
+  const SpectralFailure failure =
+      check_spectrum<T>(res, solver.values(), d, count, rule, singular_at_zero, noise);
+  if (failure.item >= 0) return failure;
 
   const MatrixBatch<T> scaled = square_matrices(at_offset<T>(base, scaled_offset), d, count,
                                                 MemorySpace::device);
@@ -231,13 +260,37 @@ SpectralFailure spectral(Context& ctx, MatrixBatch<const T> a,
   for (const SpectralRequest<T>& r : requests) {
     const bool square_root = spectral_rule::nonnegative(r.function);
     scale_columns_kernel<T><<<grid_for(d * d * count), kThreads, 0, res.stream>>>(
-        vectors, solver.values(), r.function.kind, T(r.function.exponent), square_root, scaled);
+        vectors, solver.values(), noise, r.function.kind, T(r.function.exponent), square_root,
+        scaled);
     GAUSSOT_KERNEL_CHECK();
     // f(A) = (V h)(V h)ᵀ for nonnegative f, else (V f) Vᵀ; then exact symmetry.
     gemm_views<T>(res.cublas, Transpose::no, Transpose::yes, T(1), scaled,
                   square_root ? MatrixBatch<const T>(scaled) : vectors, T(0), r.out);
     symmetrize<T>(res, r.out);
   }
+  return {};
+}
+
+template <typename T>
+SpectralFailure spectral_trace(Context& ctx, MatrixBatch<const T> a, SpectralFunction function,
+                               ClampRule rule, VectorBatch<T> out, EighAlgorithm algorithm) {
+  detail::CudaResources& res = ctx.cuda_resources();
+  const DeviceGuard guard(res.device);
+  const std::int64_t d = a.rows;
+  BatchedEigensolver<T> solver(res, d, a.count, /*with_vectors=*/false, algorithm);
+  WorkspacePlan plan;
+  solver.plan(plan);
+  const std::size_t noise_offset = plan.add<T>(a.count);
+  char* base = acquire_workspace(res, plan.bytes());
+  solver.bind(base);
+  solver.run(a);
+  T* noise = at_offset<T>(base, noise_offset);
+  const SpectralFailure failure = check_spectrum<T>(res, solver.values(), d, a.count, rule,
+                                                    function.singular_at_zero(), noise);
+  if (failure.item >= 0) return failure;
+  trace_function_kernel<T><<<grid_for(a.count), kThreads, 0, res.stream>>>(
+      solver.values(), noise, d, function.kind, T(function.exponent), out);
+  GAUSSOT_KERNEL_CHECK();
   return {};
 }
 

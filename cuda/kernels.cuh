@@ -29,6 +29,11 @@ __device__ inline Element element_at(std::int64_t idx, std::int64_t rows, std::i
   return {item, rc % rows, rc / rows};
 }
 
+/// A grid of one block per batch item (grid-stride over items beyond the cap).
+inline unsigned blocks_for_items(std::int64_t count) {
+  return static_cast<unsigned>(count < 1 ? 1 : (count > 65535 * 16 ? 65535 * 16 : count));
+}
+
 /// Records batch item `item` in the flag if it is smaller than what is there.
 __device__ inline void flag_item(unsigned long long* flag, std::int64_t item) {
   atomicMin(flag, static_cast<unsigned long long>(item));

@@ -60,8 +60,17 @@ void frobenius_inner(Context&, MatrixBatch<const T>, MatrixBatch<const T>, Vecto
   not_compiled("frobenius_inner");
 }
 template <typename T>
-void axpby(Context&, T, MatrixBatch<const T>, T, MatrixBatch<T>) {
-  not_compiled("axpby");
+void combine(Context&, const LinearCombination<T>&, MatrixBatch<T>) {
+  not_compiled("combine");
+}
+template <typename T>
+std::int64_t first_asymmetric(Context&, MatrixBatch<const T>, T) {
+  not_compiled("first_asymmetric");
+}
+template <typename T>
+SpectralFailure spectral_trace(Context&, MatrixBatch<const T>, SpectralFunction, ClampRule,
+                               VectorBatch<T>, EighAlgorithm) {
+  not_compiled("spectral_trace");
 }
 template <typename T>
 void accumulate_moments(Context&, MatrixBatch<const T>, std::int64_t, VectorBatch<T>,

@@ -24,6 +24,19 @@ struct SpectralRequest {
   MatrixBatch<T> out;
 };
 
+/// out = max(floor, Σ_j coefficients[j] · terms[j]) elementwise (no floor unless has_floor). The
+/// terms have out's shape and count, may broadcast, and may be `out` itself (each element is read
+/// before it is written). A plain struct, passed by value to CUDA kernels.
+template <typename T>
+struct LinearCombination {
+  static constexpr int kMaxTerms = 4;
+  int count = 0;
+  T coefficients[kMaxTerms] = {};
+  MatrixBatch<const T> terms[kMaxTerms];
+  bool has_floor = false;
+  T floor = 0;
+};
+
 /// The clamping rule's parameters (spectral.hpp): tolerance τ and the floor of the scale.
 struct ClampRule {
   double tolerance = 0;
@@ -43,19 +56,24 @@ struct SpectralFailure {
 // the template argument is deduced from the parameters).
 // clang-format off
 /* Index of the first item with a non-finite entry (lower triangle only if lower_only), or -1. */
+/* Index of the first square item with |a_rc − a_cr| > tolerance · max |a_rc|, or -1. */
 #define GAUSSOT_CHECK_PRIMITIVES(PREFIX, T)                                                        \
-  PREFIX std::int64_t first_nonfinite(Context& ctx, MatrixBatch<const T> a, bool lower_only);
+  PREFIX std::int64_t first_nonfinite(Context& ctx, MatrixBatch<const T> a, bool lower_only);      \
+  PREFIX std::int64_t first_asymmetric(Context& ctx, MatrixBatch<const T> a, T tolerance);
 /* dst = src; the CPU backend copies host to host, the CUDA backend any pair of spaces. */
 #define GAUSSOT_COPY_PRIMITIVES(PREFIX, T)                                                         \
   PREFIX void copy(Context& ctx, MatrixBatch<const T> src, MatrixBatch<T> dst);
 /* eigh: decreasing eigenvalues, and eigenvectors unless v.count == 0; ConvergenceError on
-   failure. spectral: out_r = V diag(f_r(w)) Vᵀ for each request r, with the clamping rule. */
+   failure. spectral: out_r = V diag(f_r(w)) Vᵀ for each request r, with the clamping rule.
+   spectral_trace: out_i = tr f(a_i) = Σ_j f(w_j), from eigenvalues only, with the rule. */
 #define GAUSSOT_EIGH_PRIMITIVES(PREFIX, T)                                                         \
   PREFIX void eigh(Context& ctx, MatrixBatch<const T> a, VectorBatch<T> w, MatrixBatch<T> v,       \
                    EighAlgorithm algorithm);                                                       \
   PREFIX SpectralFailure spectral(Context& ctx, MatrixBatch<const T> a,                            \
-      const std::vector<SpectralRequest<T>>& requests, ClampRule rule, EighAlgorithm algorithm);
-/* axpby: y = alpha x + beta y elementwise; beta == 0 overwrites y (NaN in y ignored). */
+      const std::vector<SpectralRequest<T>>& requests, ClampRule rule, EighAlgorithm algorithm);   \
+  PREFIX SpectralFailure spectral_trace(Context& ctx, MatrixBatch<const T> a,                      \
+      SpectralFunction function, ClampRule rule, VectorBatch<T> out, EighAlgorithm algorithm);
+/* combine: out = max(floor, Σ c_j x_j) elementwise (LinearCombination). */
 #define GAUSSOT_BLAS_PRIMITIVES(PREFIX, T)                                                         \
   PREFIX void gemm(Context& ctx, Transpose transpose_a, Transpose transpose_b, T alpha,            \
                    MatrixBatch<const T> a, MatrixBatch<const T> b, T beta, MatrixBatch<T> c);      \
@@ -64,7 +82,7 @@ struct SpectralFailure {
   PREFIX void trace(Context& ctx, MatrixBatch<const T> a, VectorBatch<T> out);                     \
   PREFIX void frobenius_inner(Context& ctx, MatrixBatch<const T> a, MatrixBatch<const T> b,        \
                               VectorBatch<T> out);                                                 \
-  PREFIX void axpby(Context& ctx, T alpha, MatrixBatch<const T> x, T beta, MatrixBatch<T> y);
+  PREFIX void combine(Context& ctx, const LinearCombination<T>& combination, MatrixBatch<T> out);
 /* Merges chunk (d x m per item) into the running mean and full scatter of samples_before. */
 #define GAUSSOT_MOMENT_PRIMITIVES(PREFIX, T)                                                       \
   PREFIX void accumulate_moments(Context& ctx, MatrixBatch<const T> chunk,                         \

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "backend.hpp"
+#include "spectral_internal.hpp"
 #include "validate.hpp"
 
 namespace gaussot {
@@ -38,6 +39,21 @@ double default_psd_tolerance(std::int64_t d) {
 }
 
 namespace {
+
+template <typename T>
+[[noreturn]] void fail_rule(const ArgumentChecker& check, const char* argument,
+                            const SpectralFailure& failure, const ClampRule& rule,
+                            const char* seen_as) {
+  std::ostringstream what;
+  what.precision(6);
+  what << "batch item " << failure.item << " is not positive "
+       << (failure.not_psd ? "semidefinite" : "definite") << ": eigenvalue " << failure.eigenvalue;
+  if (seen_as != nullptr) what << " of " << seen_as;
+  what << " against scale " << failure.scale << " (tolerance " << rule.tolerance
+       << (failure.not_psd ? ")" : "; the function is singular at 0)");
+  check.fail(argument, what.str());
+}
+
 template <typename T>
 struct NamedOutput {
   const char* name;
@@ -51,6 +67,7 @@ void apply_spectral(Context& ctx, const char* function, MatrixBatch<const T> a,
   check.input("a", a);
   check.square("a", a);
   check.algorithm(ctx, options.algorithm);
+  std::vector<SpectralRequest<T>> requests;
   for (std::size_t i = 0; i < outputs.size(); ++i) {
     const NamedOutput<T>& o = outputs[i];
     check.output(o.name, o.request.out);
@@ -62,36 +79,48 @@ void apply_spectral(Context& ctx, const char* function, MatrixBatch<const T> a,
     }
     const double p = o.request.function.exponent;
     check.expect(std::isfinite(p), "p", "must be finite, got " + std::to_string(p));
+    requests.push_back(o.request);
   }
-  const double tolerance = options.psd_tolerance.value_or(default_psd_tolerance<T>(a.rows));
+  clamp_rule<T>(check, a.rows, options);
+  if (a.empty() || a.rows == 0) return;
+  check.finite(ctx, "a", a, /*lower_only=*/true);
+  run_spectral<T>(ctx, check, "a", a, requests, options);
+}
+
+}  // namespace
+
+template <typename T>
+ClampRule clamp_rule(const ArgumentChecker& check, std::int64_t d, const SpectralOptions& options) {
+  const double tolerance = options.psd_tolerance.value_or(default_psd_tolerance<T>(d));
   check.expect(std::isfinite(tolerance) && tolerance >= 0, "options.psd_tolerance",
                "must be finite and >= 0, got " + std::to_string(tolerance));
   check.expect(std::isfinite(options.scale_floor) && options.scale_floor >= 0,
                "options.scale_floor",
                "must be finite and >= 0, got " + std::to_string(options.scale_floor));
-  if (a.empty() || a.rows == 0) return;
-  check.finite(ctx, "a", a, /*lower_only=*/true);
-
-  std::vector<SpectralRequest<T>> requests;
-  bool singular_at_zero = false;
-  for (const NamedOutput<T>& o : outputs) {
-    requests.push_back(o.request);
-    singular_at_zero = singular_at_zero || o.request.function.singular_at_zero();
-  }
-  const SpectralFailure failure =
-      GAUSSOT_DISPATCH(ctx, spectral<T>, a, requests,
-                       ClampRule{tolerance, options.scale_floor}, options.algorithm);
-  if (failure.item >= 0) {
-    std::ostringstream what;
-    what.precision(6);
-    what << "batch item " << failure.item << " is not positive "
-         << (failure.not_psd ? "semidefinite" : "definite") << ": eigenvalue "
-         << failure.eigenvalue << " against scale " << failure.scale << " (tolerance "
-         << tolerance << (failure.not_psd ? ")" : "; the function is singular at 0)");
-    check.fail("a", what.str());
-  }
+  return {tolerance, options.scale_floor};
 }
-}  // namespace
+
+template <typename T>
+void run_spectral(Context& ctx, const ArgumentChecker& check, const char* argument,
+                  MatrixBatch<const T> a, const std::vector<SpectralRequest<T>>& requests,
+                  const SpectralOptions& options, const char* seen_as) {
+  const ClampRule rule = clamp_rule<T>(check, a.rows, options);
+  if (a.empty() || a.rows == 0) return;
+  const SpectralFailure failure =
+      GAUSSOT_DISPATCH(ctx, spectral<T>, a, requests, rule, options.algorithm);
+  if (failure.item >= 0) fail_rule<T>(check, argument, failure, rule, seen_as);
+}
+
+template <typename T>
+void run_spectral_trace(Context& ctx, const ArgumentChecker& check, const char* argument,
+                        MatrixBatch<const T> a, SpectralFunction f, VectorBatch<T> out,
+                        const SpectralOptions& options, const char* seen_as) {
+  const ClampRule rule = clamp_rule<T>(check, a.rows, options);
+  if (a.empty() || a.rows == 0) return;
+  const SpectralFailure failure =
+      GAUSSOT_DISPATCH(ctx, spectral_trace<T>, a, f, rule, out, options.algorithm);
+  if (failure.item >= 0) fail_rule<T>(check, argument, failure, rule, seen_as);
+}
 
 template <typename T>
 void matrix_function(Context& ctx, MatrixBatch<const T> a, SpectralFunction f, MatrixBatch<T> out,
@@ -134,6 +163,13 @@ void logm(Context& ctx, MatrixBatch<const T> a, MatrixBatch<T> out,
 
 #define GAUSSOT_INSTANTIATE(T)                                                                  \
   template double default_psd_tolerance<T>(std::int64_t);                                       \
+  template ClampRule clamp_rule<T>(const ArgumentChecker&, std::int64_t, const SpectralOptions&); \
+  template void run_spectral<T>(Context&, const ArgumentChecker&, const char*,                  \
+                                MatrixBatch<const T>, const std::vector<SpectralRequest<T>>&,   \
+                                const SpectralOptions&, const char*);                           \
+  template void run_spectral_trace<T>(Context&, const ArgumentChecker&, const char*,            \
+                                      MatrixBatch<const T>, SpectralFunction, VectorBatch<T>,   \
+                                      const SpectralOptions&, const char*);                     \
   template void matrix_function<T>(Context&, MatrixBatch<const T>, SpectralFunction,            \
                                    MatrixBatch<T>, const SpectralOptions&);                     \
   template void sqrtm<T>(Context&, MatrixBatch<const T>, MatrixBatch<T>, const SpectralOptions&); \

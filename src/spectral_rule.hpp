@@ -4,6 +4,8 @@
 #pragma once
 
 #include <cmath>
+#include <cstdint>
+#include <limits>
 
 #include "gaussot/spectral.hpp"
 
@@ -20,13 +22,21 @@ GAUSSOT_HOST_DEVICE inline Verdict check(T w, T scale, T tolerance, bool singula
   return ok;
 }
 
-/// f(max(w, 0)) for an eigenvalue w that passed check().
+/// The rounding level of computed eigenvalues of an order-d item of scale s: d·ε·s. Eigenvalues
+/// below it cannot be told from 0 and are set to 0 before f is applied, which keeps f(w) ≈ √w of
+/// a rank-deficient matrix from collecting √(ε·s) of noise per zero eigenvalue.
 template <typename T>
-GAUSSOT_HOST_DEVICE inline T apply(SpectralFunction::Kind kind, T exponent, T w) {
+GAUSSOT_HOST_DEVICE inline T noise_level(std::int64_t d, T scale) {
+  return T(d) * std::numeric_limits<T>::epsilon() * scale;
+}
+
+/// f(w) for an eigenvalue w that passed check(), with w <= noise (noise_level) read as 0.
+template <typename T>
+GAUSSOT_HOST_DEVICE inline T apply(SpectralFunction::Kind kind, T exponent, T w, T noise) {
   using std::log;
   using std::pow;
   using std::sqrt;
-  const T clamped = w > T(0) ? w : T(0);
+  const T clamped = w > noise ? w : T(0);
   switch (kind) {
     case SpectralFunction::Kind::sqrt:
       return sqrt(clamped);

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "backend.hpp"
+#include "compose.hpp"
 #include "validate.hpp"
 
 namespace gaussot {
@@ -52,10 +53,8 @@ template <typename T>
 void write_moments(Context& ctx, std::int64_t n, VectorBatch<const T> mean,
                    MatrixBatch<const T> scatter, VectorBatch<T> mean_out,
                    MatrixBatch<T> covariance) {
-  if (mean.data != mean_out.data) {
-    GAUSSOT_DISPATCH(ctx, axpby<T>, T(1), mean.as_matrices(), T(0), mean_out.as_matrices());
-  }
-  GAUSSOT_DISPATCH(ctx, axpby<T>, T(1) / T(n - 1), scatter, T(0), covariance);
+  if (mean.data != mean_out.data) combine<T>(ctx, {{T(1), mean.as_matrices()}}, mean_out.as_matrices());
+  combine<T>(ctx, {{T(1) / T(n - 1), scatter}}, covariance);
 }
 }  // namespace
 

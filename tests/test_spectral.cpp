@@ -139,8 +139,9 @@ TYPED_TEST(Spectral, SingularPsdInputHasARealSquareRoot) {
   for (std::int64_t i = 0; i < count; ++i) {
     const Dense exact =
         spectral_matrix(qs[i], spectrum, d, [](long double x) { return std::sqrt(std::max(x, 0.0L)); });
-    // The root of a zero eigenvalue amplifies rounding: sqrt(ε) relative accuracy.
-    EXPECT_LE(relative_error(s, i, exact), 20 * std::sqrt(d * eps<T>()));
+    // Eigenvalues below the rounding level are read as 0, so the zero eigenvalues do not amplify
+    // rounding to sqrt(ε).
+    EXPECT_LE(relative_error(s, i, exact), 100 * d * eps<T>());
     const Dense si = s.item(i);
     EXPECT_LE(frobenius_distance(multiply(si, si, d, d, d), a.item(i)) / frobenius(a.item(i)),
               100 * eps<T>() * d);

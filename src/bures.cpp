@@ -1,0 +1,489 @@
+// SPDX-License-Identifier: Apache-2.0
+// The Bures–Wasserstein algorithms of bures.hpp, written once over the primitives.
+#include "gaussot/bures.hpp"
+
+#include <algorithm>
+#include <cfloat>
+#include <cmath>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "backend.hpp"
+#include "compose.hpp"
+#include "gaussot/statistics.hpp"
+#include "spectral_internal.hpp"
+#include "validate.hpp"
+
+namespace gaussot {
+namespace {
+
+/// CLI.md's symmetry bar: |C − Cᵀ| <= τ·max|C| with τ = 1e-10 (double), √(ε_f/ε_d) looser (float).
+template <typename T>
+T symmetry_tolerance() {
+  return T(std::is_same_v<T, double> ? 1e-10 : 1e-10 * std::sqrt(double(FLT_EPSILON) / DBL_EPSILON));
+}
+
+/// The names of a Gaussian argument's parts in messages: "a.covariances", "a.means".
+struct Names {
+  std::string covariances, means;
+  explicit Names(const std::string& name) : covariances(name + ".covariances"), means(name + ".means") {}
+};
+
+/// Shapes and memory spaces of a Gaussian batch input with `count` items in dimension d.
+template <typename T>
+void check_shape(const ArgumentChecker& check, const Names& names, GaussianBatch<const T> g,
+                 std::int64_t count, std::int64_t d) {
+  check.input(names.covariances.c_str(), g.covariances);
+  check.matrix_shape(names.covariances.c_str(), g.covariances, d, d);
+  check.count(names.covariances.c_str(), g.count(), count);
+  if (!g.centered()) {
+    check.input(names.means.c_str(), g.means);
+    check.vector_size(names.means.c_str(), g.means, d);
+    check.count(names.means.c_str(), g.means.count, count);
+  }
+}
+
+/// Finite means and covariances, symmetric covariances (positive semidefiniteness is checked by
+/// the spectral steps that decompose them).
+template <typename T>
+void check_values(Context& ctx, const ArgumentChecker& check, const Names& names,
+                  GaussianBatch<const T> g) {
+  if (g.count() == 0 || g.dimension() == 0) return;
+  check.finite(ctx, names.covariances.c_str(), g.covariances, /*lower_only=*/false);
+  if (!g.centered()) check.finite(ctx, names.means.c_str(), g.means.as_matrices(), false);
+  const MatrixBatch<const T> distinct = g.covariances.stride == 0 ? g.covariances.slice(0, 1) : g.covariances;
+  const std::int64_t bad = GAUSSOT_DISPATCH(ctx, first_asymmetric<T>, distinct, symmetry_tolerance<T>());
+  check.expect(bad < 0, names.covariances.c_str(),
+               "batch item " + std::to_string(bad) + " is not symmetric (|C - C^T| > " +
+                   std::to_string(symmetry_tolerance<T>()) + " max|C|)");
+}
+
+/// The output shape of a Gaussian batch result.
+template <typename T>
+void check_output(const ArgumentChecker& check, const Names& names, GaussianBatch<T> g,
+                  std::int64_t count, std::int64_t d, bool means_required) {
+  check.output(names.covariances.c_str(), g.covariances);
+  check.matrix_shape(names.covariances.c_str(), g.covariances, d, d);
+  check.count(names.covariances.c_str(), g.count(), count);
+  check.expect(!means_required || !g.centered(), names.means.c_str(), "must not be empty");
+  if (!g.centered()) {
+    check.output(names.means.c_str(), g.means);
+    check.vector_size(names.means.c_str(), g.means, d);
+    check.count(names.means.c_str(), g.means.count, count);
+  }
+}
+
+/// Checks a two-sided call: a and b with the same count and dimension; returns (count, d).
+template <typename T>
+std::pair<std::int64_t, std::int64_t> check_pair(Context& ctx, const ArgumentChecker& check,
+                                                 GaussianBatch<const T> a,
+                                                 GaussianBatch<const T> b) {
+  const std::int64_t count = a.count(), d = a.dimension();
+  check.expect(a.covariances.rows == a.covariances.cols, "a.covariances",
+               "must hold square matrices, got " + ArgumentChecker::shape(a.covariances.rows, a.covariances.cols));
+  check_shape(check, Names("a"), a, count, d);
+  check_shape(check, Names("b"), b, count, d);
+  check_values(ctx, check, Names("a"), a);
+  check_values(ctx, check, Names("b"), b);
+  return {count, d};
+}
+
+/// The means of g as d x 1 matrices, for combine(); only for non-centered g.
+template <typename T>
+MatrixBatch<const T> mean_columns(GaussianBatch<const T> g) {
+  return VectorBatch<const T>(g.means).as_matrices();
+}
+
+/// A packed d x d identity in the context's memory space.
+template <typename T>
+Scratch<T> identity(Context& ctx, std::int64_t d) {
+  std::vector<T> host(static_cast<std::size_t>(d * d), T(0));
+  for (std::int64_t i = 0; i < d; ++i) host[i + i * d] = T(1);
+  Scratch<T> eye(ctx, d, d, 1);
+  copy<T>(ctx, square_matrices<const T>(host.data(), d, 1), eye.view);
+  return eye;
+}
+
+/// diff_i = mean(a_i) − mean(b_i) (zero for centered sides), as d x 1 matrices.
+template <typename T>
+void mean_difference(Context& ctx, GaussianBatch<const T> a, GaussianBatch<const T> b,
+                     MatrixBatch<T> diff) {
+  if (a.centered() && b.centered()) {
+    combine<T>(ctx, {}, diff);
+  } else if (a.centered()) {
+    combine<T>(ctx, {{T(-1), mean_columns(b)}}, diff);
+  } else if (b.centered()) {
+    combine<T>(ctx, {{T(1), mean_columns(a)}}, diff);
+  } else {
+    combine<T>(ctx, {{T(1), mean_columns(a)}, {T(-1), mean_columns(b)}}, diff);
+  }
+}
+
+/// The squared-distance core: out_i = max(0, ‖m_a − m_b‖² + tr S_a + tr S_b − 2 tr(R_i S_b R_i)^½)
+/// with R_i = S_a^½ given (`root_a`, may broadcast) and the traces precomputed.
+template <typename T>
+void w2_from_roots(Context& ctx, const ArgumentChecker& check, MatrixBatch<const T> root_a,
+                   VectorBatch<const T> trace_a, GaussianBatch<const T> a,
+                   GaussianBatch<const T> b, VectorBatch<const T> trace_b, VectorBatch<T> out,
+                   const BuresOptions& options) {
+  const std::int64_t count = out.count, d = b.dimension();
+  Scratch<T> middle(ctx, d, d, count);
+  GAUSSOT_DISPATCH(ctx, sandwich<T>, root_a, b.covariances, middle.view);
+  Scratch<T> trace_root(ctx, 1, 1, count);
+  run_spectral_trace<T>(ctx, check, "b.covariances", middle.cview(), SpectralFunction::sqrt(),
+                        trace_root.vectors(), options.spectral, "S_a^1/2 S_b S_a^1/2");
+  Scratch<T> diff(ctx, d, 1, count), mean_squared(ctx, 1, 1, count);
+  mean_difference<T>(ctx, a, b, diff.view);
+  GAUSSOT_DISPATCH(ctx, frobenius_inner<T>, diff.cview(), diff.cview(), mean_squared.vectors());
+  combine<T>(ctx,
+             {{T(1), mean_squared.cview()},
+              {T(1), trace_a.as_matrices()},
+              {T(1), trace_b.as_matrices()},
+              {T(-2), trace_root.cview()}},
+             out.as_matrices(), T(0));
+}
+
+/// A = S_a^-½ (S_a^½ S_b S_a^½)^½ S_a^-½ for each pair (a's covariances positive definite).
+template <typename T>
+void brenier_matrix(Context& ctx, const ArgumentChecker& check, GaussianBatch<const T> a,
+                    GaussianBatch<const T> b, const char* a_name, const char* b_name,
+                    MatrixBatch<T> out, const BuresOptions& options) {
+  const std::int64_t count = out.count, d = out.rows;
+  Scratch<T> root(ctx, d, d, count), inverse_root(ctx, d, d, count), middle(ctx, d, d, count);
+  run_spectral<T>(ctx, check, a_name, a.covariances,
+                  {{SpectralFunction::sqrt(), root.view},
+                   {SpectralFunction::inv_sqrt(), inverse_root.view}},
+                  options.spectral);
+  GAUSSOT_DISPATCH(ctx, sandwich<T>, root.cview(), b.covariances, middle.view);
+  run_spectral<T>(ctx, check, b_name, middle.cview(), {{SpectralFunction::sqrt(), middle.view}},
+                  options.spectral, "S_a^1/2 S_b S_a^1/2");
+  GAUSSOT_DISPATCH(ctx, sandwich<T>, inverse_root.cview(), middle.cview(), out);
+}
+
+}  // namespace
+
+template <typename T>
+void w2_squared(Context& ctx, GaussianBatch<const T> a, GaussianBatch<const T> b,
+                VectorBatch<T> out, const BuresOptions& options) {
+  const ArgumentChecker check("w2_squared", &ctx);
+  check.output("out", out);
+  check.vector_size("out", out, 1);
+  const auto [count, d] = check_pair(ctx, check, a, b);
+  check.count("out", out.count, count);
+  if (count == 0) return;
+  // One square root per distinct a: a broadcast a (one-versus-many) is decomposed once.
+  const std::int64_t distinct = a.covariances.stride == 0 ? 1 : count;
+  Scratch<T> root(ctx, d, d, distinct);
+  run_spectral<T>(ctx, check, "a.covariances", a.covariances.slice(0, distinct),
+                  {{SpectralFunction::sqrt(), root.view}}, options.spectral);
+  Scratch<T> trace_a(ctx, 1, 1, count), trace_b(ctx, 1, 1, count);
+  GAUSSOT_DISPATCH(ctx, trace<T>, a.covariances, trace_a.vectors());
+  GAUSSOT_DISPATCH(ctx, trace<T>, b.covariances, trace_b.vectors());
+  const MatrixBatch<const T> roots = distinct == 1 ? broadcast(root.cview(), count) : root.cview();
+  w2_from_roots<T>(ctx, check, roots, trace_a.vectors(), a, b, trace_b.vectors(), out, options);
+}
+
+template <typename T>
+void w2_squared_all_pairs(Context& ctx, GaussianBatch<const T> a, GaussianBatch<const T> b,
+                          MatrixBatch<T> out, const BuresOptions& options) {
+  const ArgumentChecker check("w2_squared_all_pairs", &ctx);
+  const std::int64_t d = a.dimension();
+  check.expect(a.covariances.rows == a.covariances.cols, "a.covariances", "must hold square matrices");
+  check_shape(check, Names("a"), a, a.count(), d);
+  check_shape(check, Names("b"), b, b.count(), d);
+  check.output("out", out);
+  check.matrix_shape("out", out, a.count(), b.count());
+  check.count("out", out.count, 1);
+  check_values(ctx, check, Names("a"), a);
+  check_values(ctx, check, Names("b"), b);
+  if (a.count() == 0 || b.count() == 0) return;
+  Scratch<T> root(ctx, d, d, a.count());
+  run_spectral<T>(ctx, check, "a.covariances", a.covariances,
+                  {{SpectralFunction::sqrt(), root.view}}, options.spectral);
+  Scratch<T> trace_a(ctx, 1, 1, a.count()), trace_b(ctx, 1, 1, b.count());
+  GAUSSOT_DISPATCH(ctx, trace<T>, a.covariances, trace_a.vectors());
+  GAUSSOT_DISPATCH(ctx, trace<T>, b.covariances, trace_b.vectors());
+  for (std::int64_t i = 0; i < a.count(); ++i) {  // row i: a_i against every b_j
+    const VectorBatch<T> row(out.data + i, 1, out.ld, b.count(), out.space);
+    const VectorBatch<const T> trace_a_i(trace_a.view.data + i, 1, 0, b.count(), ctx.memory_space());
+    w2_from_roots<T>(ctx, check, broadcast(root.cview().slice(i, i + 1), b.count()), trace_a_i,
+                     broadcast(a.slice(i, i + 1), b.count()), b, trace_b.vectors(), row, options);
+  }
+}
+
+template <typename T>
+void brenier_map(Context& ctx, GaussianBatch<const T> a, GaussianBatch<const T> b,
+                 MatrixBatch<T> matrix, VectorBatch<T> bias, const BuresOptions& options) {
+  const ArgumentChecker check("brenier_map", &ctx);
+  const auto [count, d] = check_pair(ctx, check, a, b);
+  check.output("matrix", matrix);
+  check.matrix_shape("matrix", matrix, d, d);
+  check.count("matrix", matrix.count, count);
+  check.output("bias", bias);
+  check.vector_size("bias", bias, d);
+  check.count("bias", bias.count, count);
+  if (count == 0) return;
+  brenier_matrix<T>(ctx, check, a, b, "a.covariances", "b.covariances", matrix, options);
+  // bias = m_b − A m_a
+  if (a.centered()) {
+    mean_difference<T>(ctx, b, GaussianBatch<const T>(), bias.as_matrices());
+    return;
+  }
+  Scratch<T> image(ctx, d, 1, count);
+  GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::no, Transpose::no, T(1), MatrixBatch<const T>(matrix),
+                   mean_columns(a), T(0), image.view);
+  if (b.centered()) {
+    combine<T>(ctx, {{T(-1), image.cview()}}, bias.as_matrices());
+  } else {
+    combine<T>(ctx, {{T(1), mean_columns(b)}, {T(-1), image.cview()}}, bias.as_matrices());
+  }
+}
+
+template <typename T>
+void mccann_interpolant(Context& ctx, GaussianBatch<const T> a, GaussianBatch<const T> b, double t,
+                        GaussianBatch<T> out, const BuresOptions& options) {
+  const ArgumentChecker check("mccann_interpolant", &ctx);
+  check.expect(t >= 0 && t <= 1, "t", "must be in [0, 1], got " + std::to_string(t));
+  const auto [count, d] = check_pair(ctx, check, a, b);
+  check_output(check, Names("out"), out, count, d, /*means_required=*/true);
+  if (count == 0) return;
+  Scratch<T> map(ctx, d, d, count), step(ctx, d, d, count);
+  brenier_matrix<T>(ctx, check, a, b, "a.covariances", "b.covariances", map.view, options);
+  const Scratch<T> eye = identity<T>(ctx, d);
+  // B_t = (1 − t) I + t A;  covariance B_t S_a B_t;  mean (1 − t) m_a + t m_b.
+  combine<T>(ctx, {{T(1 - t), broadcast(eye.cview(), count)}, {T(t), map.cview()}}, step.view);
+  GAUSSOT_DISPATCH(ctx, sandwich<T>, step.cview(), a.covariances, out.covariances);
+  Scratch<T> zero(ctx, d, 1, 1);
+  combine<T>(ctx, {}, zero.view);
+  const MatrixBatch<const T> mean_a = a.centered() ? broadcast(zero.cview(), count) : mean_columns(a);
+  const MatrixBatch<const T> mean_b = b.centered() ? broadcast(zero.cview(), count) : mean_columns(b);
+  combine<T>(ctx, {{T(1 - t), mean_a}, {T(t), mean_b}}, out.means.as_matrices());
+}
+
+template <typename T>
+void w2_squared_gradient(Context& ctx, GaussianBatch<const T> a, GaussianBatch<const T> b,
+                         GaussianBatch<T> grad_a, GaussianBatch<T> grad_b,
+                         const BuresOptions& options) {
+  const ArgumentChecker check("w2_squared_gradient", &ctx);
+  const auto [count, d] = check_pair(ctx, check, a, b);
+  check_output(check, Names("grad_a"), grad_a, count, d, /*means_required=*/true);
+  check_output(check, Names("grad_b"), grad_b, count, d, /*means_required=*/true);
+  if (count == 0) return;
+  Scratch<T> diff(ctx, d, 1, count);
+  mean_difference<T>(ctx, a, b, diff.view);
+  combine<T>(ctx, {{T(2), diff.cview()}}, grad_a.means.as_matrices());
+  combine<T>(ctx, {{T(-2), diff.cview()}}, grad_b.means.as_matrices());
+  const Scratch<T> eye = identity<T>(ctx, d);
+  Scratch<T> map(ctx, d, d, count);
+  brenier_matrix<T>(ctx, check, a, b, "a.covariances", "b.covariances", map.view, options);
+  combine<T>(ctx, {{T(1), broadcast(eye.cview(), count)}, {T(-1), map.cview()}}, grad_a.covariances);
+  brenier_matrix<T>(ctx, check, b, a, "b.covariances", "a.covariances", map.view, options);
+  combine<T>(ctx, {{T(1), broadcast(eye.cview(), count)}, {T(-1), map.cview()}}, grad_b.covariances);
+}
+
+template <typename T>
+BarycenterReport w2_barycenter(Context& ctx, GaussianBatch<const T> inputs,
+                               VectorBatch<const T> weights, GaussianBatch<T> out,
+                               const BarycenterOptions& options) {
+  const ArgumentChecker check("w2_barycenter", &ctx);
+  const std::int64_t k = inputs.count(), d = inputs.dimension();
+  check.expect(inputs.covariances.rows == inputs.covariances.cols, "inputs.covariances",
+               "must hold square matrices");
+  check_shape(check, Names("inputs"), inputs, k, d);
+  check.expect(k >= 1, "inputs", "must hold at least one Gaussian");
+  check_output(check, Names("out"), out, 1, d, /*means_required=*/true);
+  check.expect(options.max_iterations >= 1, "options.max_iterations", "must be >= 1");
+  const double tolerance = options.tolerance.value_or(std::is_same_v<T, double> ? 1e-12 : 1e-5);
+  check.expect(std::isfinite(tolerance) && tolerance >= 0, "options.tolerance",
+               "must be finite and >= 0");
+  // Weights: k non-negative numbers with a positive sum, normalised on the host.
+  std::vector<T> rho(static_cast<std::size_t>(k), T(1) / T(k));
+  if (weights.count > 0) {
+    check.input("weights", weights);
+    check.vector_size("weights", weights, k);
+    check.count("weights", weights.count, 1);
+    copy<T>(ctx, weights, vectors(rho.data(), k, 1));
+    T sum = 0;
+    for (std::int64_t i = 0; i < k; ++i) {
+      check.expect(std::isfinite(rho[i]) && rho[i] >= 0, "weights",
+                   "must be finite and >= 0, item " + std::to_string(i) + " is " + std::to_string(rho[i]));
+      sum += rho[i];
+    }
+    check.expect(sum > 0, "weights", "must have a positive sum");
+    for (T& r : rho) r /= sum;
+  }
+  check_values(ctx, check, Names("inputs"), inputs);
+  Scratch<T> weight(ctx, k, 1, 1);
+  copy<T>(ctx, matrices<const T>(rho.data(), k, 1, 1), weight.view);
+
+  // Packed copies: the weighted sums are GEMMs of the (d², k) and (d, k) matrices by ρ.
+  Scratch<T> covariances(ctx, d, d, k);
+  copy<T>(ctx, inputs.covariances, covariances.view);
+  auto weighted_sum = [&](const Scratch<T>& items, MatrixBatch<T> result) {
+    const std::int64_t n = items.view.rows * items.view.cols;
+    GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::no, Transpose::no, T(1),
+                     matrices<const T>(items.view.data, n, k, 1, ctx.memory_space()), weight.cview(), T(0),
+                     MatrixBatch<T>(result.data, n, 1, n, n, 1, result.space));
+  };
+  if (inputs.centered()) {
+    combine<T>(ctx, {}, out.means.as_matrices());
+  } else {
+    Scratch<T> means(ctx, d, 1, k);
+    copy<T>(ctx, mean_columns(inputs), means.view);
+    Scratch<T> mean(ctx, d, 1, 1);
+    weighted_sum(means, mean.view);
+    copy<T>(ctx, mean.cview(), out.means.as_matrices());
+  }
+
+  Scratch<T> current(ctx, d, d, 1), root(ctx, d, d, 1), inverse_root(ctx, d, d, 1),
+      middle(ctx, d, d, k), average(ctx, d, d, 1), square(ctx, d, d, 1);
+  Scratch<T> norms(ctx, 1, 1, 2);
+  weighted_sum(covariances, current.view);  // B_0 = Σ ρ_i S_i
+  BarycenterReport report;
+  for (int iteration = 0;; ++iteration) {
+    run_spectral<T>(ctx, check, "inputs.covariances", current.cview(),
+                    {{SpectralFunction::sqrt(), root.view},
+                     {SpectralFunction::inv_sqrt(), inverse_root.view}},
+                    options.spectral, "the barycenter iterate (the weighted mean of the covariances must be positive definite)");
+    GAUSSOT_DISPATCH(ctx, sandwich<T>, broadcast(root.cview(), k), covariances.cview(), middle.view);
+    run_spectral<T>(ctx, check, "inputs.covariances", middle.cview(),
+                    {{SpectralFunction::sqrt(), middle.view}}, options.spectral,
+                    "B^1/2 S_i B^1/2");
+    weighted_sum(middle, average.view);  // Σ ρ_i (B^½ S_i B^½)^½
+    // Fixed-point residual ‖average − B‖_F / ‖B‖_F, read on the host.
+    combine<T>(ctx, {{T(1), average.cview()}, {T(-1), current.cview()}}, square.view);
+    GAUSSOT_DISPATCH(ctx, frobenius_inner<T>, square.cview(), square.cview(), norms.vectors().slice(0, 1));
+    GAUSSOT_DISPATCH(ctx, frobenius_inner<T>, current.cview(), current.cview(), norms.vectors().slice(1, 2));
+    T host_norms[2];
+    copy<T>(ctx, norms.vectors(), vectors(host_norms, 1, 2));
+    report.iterations = iteration;
+    report.residual = std::sqrt(double(host_norms[0]) / double(host_norms[1]));
+    if (report.residual <= tolerance) break;
+    if (iteration == options.max_iterations) {
+      throw ConvergenceError("w2_barycenter: the fixed point did not converge in " +
+                                 std::to_string(options.max_iterations) +
+                                 " iterations (residual " + std::to_string(report.residual) +
+                                 ", tolerance " + std::to_string(tolerance) + ")",
+                             -1, 0, __FILE__, __LINE__);
+    }
+    // B ← B^-½ (Σ ρ_i (B^½ S_i B^½)^½)² B^-½
+    GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::no, Transpose::no, T(1), average.cview(),
+                     average.cview(), T(0), square.view);
+    GAUSSOT_DISPATCH(ctx, sandwich<T>, inverse_root.cview(), square.cview(), current.view);
+  }
+  copy<T>(ctx, current.cview(), out.covariances);
+  return report;
+}
+
+template <typename T>
+void frechet_distance(Context& ctx, MatrixBatch<const T> samples_a, MatrixBatch<const T> samples_b,
+                      VectorBatch<T> out, const FrechetOptions& options) {
+  const ArgumentChecker check("frechet_distance", &ctx);
+  const std::int64_t d = samples_a.rows, count = samples_a.count;
+  const std::int64_t n_a = samples_a.cols, n_b = samples_b.cols;
+  check.input("samples_a", samples_a);
+  check.input("samples_b", samples_b);
+  check.expect(samples_b.rows == d, "samples_b",
+               "holds samples of dimension " + std::to_string(samples_b.rows) +
+                   ", samples_a of dimension " + std::to_string(d));
+  check.count("samples_b", samples_b.count, count);
+  check.expect(n_a >= 2, "samples_a", "needs at least 2 samples, got " + std::to_string(n_a));
+  check.expect(n_b >= 2, "samples_b", "needs at least 2 samples, got " + std::to_string(n_b));
+  check.output("out", out);
+  check.vector_size("out", out, 1);
+  check.count("out", out.count, count);
+  if (count == 0 || d == 0) return;
+  check.finite(ctx, "samples_a", samples_a, false);
+  check.finite(ctx, "samples_b", samples_b, false);
+  const bool by_samples = options.method == FrechetMethod::samples ||
+                          (options.method == FrechetMethod::automatic && std::min(n_a, n_b) < d);
+  if (!by_samples) {
+    Scratch<T> mean_a(ctx, d, 1, count), mean_b(ctx, d, 1, count), cov_a(ctx, d, d, count),
+        cov_b(ctx, d, d, count);
+    sample_moments<T>(ctx, samples_a, mean_a.vectors(), cov_a.view);
+    sample_moments<T>(ctx, samples_b, mean_b.vectors(), cov_b.view);
+    w2_squared<T>(ctx, {mean_a.vectors(), cov_a.cview()}, {mean_b.vectors(), cov_b.cview()}, out,
+                  options.bures);
+    return;
+  }
+  // tr (S_a^½ S_b S_a^½)^½ = ‖X̃ᵀ Ỹ‖_* / √((n_a − 1)(n_b − 1)) with X̃, Ỹ the centred samples
+  // (columns), and ‖K‖_* = tr (K Kᵀ)^½ on the smaller side.
+  auto centre = [&](MatrixBatch<const T> x, Scratch<T>& mean, Scratch<T>& centred) {
+    const std::int64_t n = x.cols;
+    std::vector<T> host_ones(static_cast<std::size_t>(n), T(1));
+    Scratch<T> ones(ctx, n, 1, 1);
+    copy<T>(ctx, matrices<const T>(host_ones.data(), n, 1, 1), ones.view);
+    GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::no, Transpose::no, T(1) / T(n), x,
+                     broadcast(ones.cview(), count), T(0), mean.view);
+    copy<T>(ctx, x, centred.view);
+    GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::no, Transpose::yes, T(-1), mean.cview(),
+                     broadcast(ones.cview(), count), T(1), centred.view);
+  };
+  Scratch<T> mean_a(ctx, d, 1, count), mean_b(ctx, d, 1, count);
+  Scratch<T> centred_a(ctx, d, n_a, count), centred_b(ctx, d, n_b, count);
+  centre(samples_a, mean_a, centred_a);
+  centre(samples_b, mean_b, centred_b);
+  Scratch<T> cross(ctx, n_a, n_b, count);
+  GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::yes, Transpose::no, T(1), centred_a.cview(),
+                   centred_b.cview(), T(0), cross.view);
+  const std::int64_t m = std::min(n_a, n_b);
+  Scratch<T> gram(ctx, m, m, count);
+  GAUSSOT_DISPATCH(ctx, gemm<T>, n_a <= n_b ? Transpose::no : Transpose::yes,
+                   n_a <= n_b ? Transpose::yes : Transpose::no, T(1), cross.cview(), cross.cview(),
+                   T(0), gram.view);
+  Scratch<T> nuclear(ctx, 1, 1, count), scatter_a(ctx, 1, 1, count), scatter_b(ctx, 1, 1, count),
+      diff(ctx, d, 1, count), mean_squared(ctx, 1, 1, count);
+  run_spectral_trace<T>(ctx, check, "samples_b", gram.cview(), SpectralFunction::sqrt(),
+                        nuclear.vectors(), options.bures.spectral, "the cross Gram matrix");
+  GAUSSOT_DISPATCH(ctx, frobenius_inner<T>, centred_a.cview(), centred_a.cview(), scatter_a.vectors());
+  GAUSSOT_DISPATCH(ctx, frobenius_inner<T>, centred_b.cview(), centred_b.cview(), scatter_b.vectors());
+  combine<T>(ctx, {{T(1), mean_a.cview()}, {T(-1), mean_b.cview()}}, diff.view);
+  GAUSSOT_DISPATCH(ctx, frobenius_inner<T>, diff.cview(), diff.cview(), mean_squared.vectors());
+  combine<T>(ctx,
+             {{T(1), mean_squared.cview()},
+              {T(1) / T(n_a - 1), scatter_a.cview()},
+              {T(1) / T(n_b - 1), scatter_b.cview()},
+              {T(-2) / std::sqrt(T(n_a - 1) * T(n_b - 1)), nuclear.cview()}},
+             out.as_matrices(), T(0));
+}
+
+template <typename T>
+void validate_gaussians(Context& ctx, GaussianBatch<const T> gaussians, const char* name,
+                        const SpectralOptions& spectral) {
+  const ArgumentChecker check("validate_gaussians", &ctx);
+  const Names names(name);
+  const std::int64_t d = gaussians.dimension();
+  check.expect(gaussians.covariances.rows == gaussians.covariances.cols, names.covariances.c_str(),
+               "must hold square matrices");
+  check_shape(check, names, gaussians, gaussians.count(), d);
+  check_values(ctx, check, names, gaussians);
+  if (gaussians.count() == 0 || d == 0) return;
+  Scratch<T> traces(ctx, 1, 1, gaussians.count());
+  run_spectral_trace<T>(ctx, check, names.covariances.c_str(), gaussians.covariances,
+                        SpectralFunction::sqrt(), traces.vectors(), spectral);
+}
+
+#define GAUSSOT_INSTANTIATE(T)                                                                    \
+  template void w2_squared<T>(Context&, GaussianBatch<const T>, GaussianBatch<const T>,           \
+                              VectorBatch<T>, const BuresOptions&);                               \
+  template void w2_squared_all_pairs<T>(Context&, GaussianBatch<const T>, GaussianBatch<const T>, \
+                                        MatrixBatch<T>, const BuresOptions&);                     \
+  template void brenier_map<T>(Context&, GaussianBatch<const T>, GaussianBatch<const T>,          \
+                               MatrixBatch<T>, VectorBatch<T>, const BuresOptions&);              \
+  template void mccann_interpolant<T>(Context&, GaussianBatch<const T>, GaussianBatch<const T>,   \
+                                      double, GaussianBatch<T>, const BuresOptions&);             \
+  template void w2_squared_gradient<T>(Context&, GaussianBatch<const T>, GaussianBatch<const T>,  \
+                                       GaussianBatch<T>, GaussianBatch<T>, const BuresOptions&);  \
+  template BarycenterReport w2_barycenter<T>(Context&, GaussianBatch<const T>,                    \
+                                             VectorBatch<const T>, GaussianBatch<T>,              \
+                                             const BarycenterOptions&);                           \
+  template void frechet_distance<T>(Context&, MatrixBatch<const T>, MatrixBatch<const T>,         \
+                                    VectorBatch<T>, const FrechetOptions&);                       \
+  template void validate_gaussians<T>(Context&, GaussianBatch<const T>, const char*,              \
+                                      const SpectralOptions&);
+GAUSSOT_INSTANTIATE(float)
+GAUSSOT_INSTANTIATE(double)
+#undef GAUSSOT_INSTANTIATE
+
+}  // namespace gaussot
