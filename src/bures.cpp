@@ -120,27 +120,34 @@ void mean_difference(Context& ctx, GaussianBatch<const T> a, GaussianBatch<const
   }
 }
 
+/// Scratch space of w2_from_roots for `count` pairs in dimension d, allocated once per call.
+template <typename T>
+struct W2Scratch {
+  Scratch<T> middle, trace_root, diff, mean_squared;
+  W2Scratch(Context& ctx, std::int64_t d, std::int64_t count)
+      : middle(ctx, d, d, count), trace_root(ctx, 1, 1, count), diff(ctx, d, 1, count),
+        mean_squared(ctx, 1, 1, count) {}
+};
+
 /// The squared-distance core: out_i = max(0, ‖m_a − m_b‖² + tr S_a + tr S_b − 2 tr(R_i S_b R_i)^½)
 /// with R_i = S_a^½ given (`root_a`, may broadcast) and the traces precomputed.
 template <typename T>
 void w2_from_roots(Context& ctx, const ArgumentChecker& check, MatrixBatch<const T> root_a,
                    VectorBatch<const T> trace_a, GaussianBatch<const T> a,
                    GaussianBatch<const T> b, VectorBatch<const T> trace_b, VectorBatch<T> out,
-                   const BuresOptions& options) {
-  const std::int64_t count = out.count, d = b.dimension();
-  Scratch<T> middle(ctx, d, d, count);
-  GAUSSOT_DISPATCH(ctx, sandwich<T>, root_a, b.covariances, middle.view);
-  Scratch<T> trace_root(ctx, 1, 1, count);
-  run_spectral_trace<T>(ctx, check, "b.covariances", middle.cview(), SpectralFunction::sqrt(),
-                        trace_root.vectors(), options.spectral, "S_a^1/2 S_b S_a^1/2");
-  Scratch<T> diff(ctx, d, 1, count), mean_squared(ctx, 1, 1, count);
-  mean_difference<T>(ctx, a, b, diff.view);
-  GAUSSOT_DISPATCH(ctx, frobenius_inner<T>, diff.cview(), diff.cview(), mean_squared.vectors());
+                   const BuresOptions& options, W2Scratch<T>& scratch) {
+  GAUSSOT_DISPATCH(ctx, sandwich<T>, root_a, b.covariances, scratch.middle.view);
+  run_spectral_trace<T>(ctx, check, "b.covariances", scratch.middle.cview(),
+                        SpectralFunction::sqrt(), scratch.trace_root.vectors(), options.spectral,
+                        "S_a^1/2 S_b S_a^1/2");
+  mean_difference<T>(ctx, a, b, scratch.diff.view);
+  GAUSSOT_DISPATCH(ctx, frobenius_inner<T>, scratch.diff.cview(), scratch.diff.cview(),
+                   scratch.mean_squared.vectors());
   combine<T>(ctx,
-             {{T(1), mean_squared.cview()},
+             {{T(1), scratch.mean_squared.cview()},
               {T(1), trace_a.as_matrices()},
               {T(1), trace_b.as_matrices()},
-              {T(-2), trace_root.cview()}},
+              {T(-2), scratch.trace_root.cview()}},
              out.as_matrices(), T(0));
 }
 
@@ -181,7 +188,9 @@ void w2_squared(Context& ctx, GaussianBatch<const T> a, GaussianBatch<const T> b
   GAUSSOT_DISPATCH(ctx, trace<T>, a.covariances, trace_a.vectors());
   GAUSSOT_DISPATCH(ctx, trace<T>, b.covariances, trace_b.vectors());
   const MatrixBatch<const T> roots = distinct == 1 ? broadcast(root.cview(), count) : root.cview();
-  w2_from_roots<T>(ctx, check, roots, trace_a.vectors(), a, b, trace_b.vectors(), out, options);
+  W2Scratch<T> scratch(ctx, d, count);
+  w2_from_roots<T>(ctx, check, roots, trace_a.vectors(), a, b, trace_b.vectors(), out, options,
+                   scratch);
 }
 
 template <typename T>
@@ -204,11 +213,13 @@ void w2_squared_all_pairs(Context& ctx, GaussianBatch<const T> a, GaussianBatch<
   Scratch<T> trace_a(ctx, 1, 1, a.count()), trace_b(ctx, 1, 1, b.count());
   GAUSSOT_DISPATCH(ctx, trace<T>, a.covariances, trace_a.vectors());
   GAUSSOT_DISPATCH(ctx, trace<T>, b.covariances, trace_b.vectors());
+  W2Scratch<T> scratch(ctx, d, b.count());
   for (std::int64_t i = 0; i < a.count(); ++i) {  // row i: a_i against every b_j
     const VectorBatch<T> row(out.data + i, 1, out.ld, b.count(), out.space);
     const VectorBatch<const T> trace_a_i(trace_a.view.data + i, 1, 0, b.count(), ctx.memory_space());
     w2_from_roots<T>(ctx, check, broadcast(root.cview().slice(i, i + 1), b.count()), trace_a_i,
-                     broadcast(a.slice(i, i + 1), b.count()), b, trace_b.vectors(), row, options);
+                     broadcast(a.slice(i, i + 1), b.count()), b, trace_b.vectors(), row, options,
+                     scratch);
   }
 }
 

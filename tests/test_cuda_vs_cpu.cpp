@@ -316,3 +316,140 @@ TYPED_TEST(CudaVsCpu, OutOfMemoryLeavesTheContextUsable) {
 
 }  // namespace
 }  // namespace gaussot::test
+
+namespace gaussot::test {
+namespace {
+
+/// Gaussians held twice: on the host (packed) and on the device.
+template <typename T>
+struct MirroredGaussians {
+  std::int64_t d, k;
+  std::vector<T> means, covariances;
+  Array<T> device_means, device_covariances;
+  MirroredGaussians(Context& gpu, std::int64_t d_, std::int64_t k_, std::mt19937_64& rng)
+      : d(d_), k(k_), means(d_ * k_), covariances(d_ * d_ * k_),
+        device_means(gpu, d_ * k_), device_covariances(gpu, d_ * d_ * k_) {
+    std::normal_distribution<double> normal;
+    for (auto& m : means) m = T(normal(rng));
+    for (std::int64_t i = 0; i < k; ++i) {
+      const Dense c = with_spectrum(random_orthogonal(d, rng), geometric_spectrum(d, 2, 20), d);
+      for (std::int64_t e = 0; e < d * d; ++e) covariances[i * d * d + e] = T(c[e]);
+    }
+    copy<T>(gpu, vectors<const T>(means.data(), d, k), device_means.vectors(d, k));
+    copy<T>(gpu, square_matrices<const T>(covariances.data(), d, k), device_covariances.matrices(d, d, k));
+  }
+  GaussianBatch<const T> host() const {
+    return {vectors(means.data(), d, k), square_matrices(covariances.data(), d, k)};
+  }
+  GaussianBatch<const T> device() const {
+    return {device_means.vectors(d, k), device_covariances.matrices(d, d, k)};
+  }
+};
+
+template <typename T>
+std::vector<T> to_host_vector(Context& gpu, const Array<T>& array) {
+  std::vector<T> host(static_cast<std::size_t>(array.size()));
+  copy<T>(gpu, array.vectors(array.size(), 1), vectors(host.data(), array.size(), 1));
+  return host;
+}
+
+template <typename T>
+void expect_close(const std::vector<T>& gpu, const std::vector<T>& cpu, long double relative,
+                  const char* what) {
+  ASSERT_EQ(gpu.size(), cpu.size());
+  long double scale = 0, difference = 0;
+  for (std::size_t e = 0; e < cpu.size(); ++e) {
+    scale = std::max(scale, std::abs((long double)cpu[e]));
+    difference = std::max(difference, std::abs((long double)gpu[e] - cpu[e]));
+  }
+  EXPECT_LE(difference, relative * (scale + 1)) << what;
+}
+
+template <typename T>
+class BuresCudaVsCpu : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    GAUSSOT_REQUIRE_CUDA();
+    gpu.emplace(Context::cuda(0));
+  }
+  Context cpu = Context::cpu();
+  std::optional<Context> gpu;
+  std::mt19937_64 rng{1848};
+};
+using BuresPrecisions = ::testing::Types<float, double>;
+TYPED_TEST_SUITE(BuresCudaVsCpu, BuresPrecisions);
+
+TYPED_TEST(BuresCudaVsCpu, DistancesMapsGeodesicsGradientsAndBarycentersAgree) {
+  using T = TypeParam;
+  const std::int64_t d = 8, k = 7;
+  const long double bar = 1e4L * eps<T>();
+  MirroredGaussians<T> a(*this->gpu, d, k, this->rng), b(*this->gpu, d, k, this->rng);
+  Context& gpu = *this->gpu;
+
+  std::vector<T> w2_cpu(k);
+  w2_squared<T>(this->cpu, a.host(), b.host(), scalars(w2_cpu.data(), k));
+  Array<T> w2_gpu(gpu, k);
+  w2_squared<T>(gpu, a.device(), b.device(), scalars(w2_gpu.data(), k, MemorySpace::device));
+  expect_close(to_host_vector(gpu, w2_gpu), w2_cpu, bar, "w2_squared");
+
+  std::vector<T> pairs_cpu(k * k);
+  w2_squared_all_pairs<T>(this->cpu, a.host(), b.host(), matrices(pairs_cpu.data(), k, k, 1));
+  Array<T> pairs_gpu(gpu, k * k);
+  w2_squared_all_pairs<T>(gpu, a.device(), b.device(), pairs_gpu.matrices(k, k, 1));
+  expect_close(to_host_vector(gpu, pairs_gpu), pairs_cpu, bar, "w2_squared_all_pairs");
+
+  std::vector<T> matrix_cpu(d * d * k), bias_cpu(d * k);
+  brenier_map<T>(this->cpu, a.host(), b.host(), square_matrices(matrix_cpu.data(), d, k), vectors(bias_cpu.data(), d, k));
+  Array<T> matrix_gpu(gpu, d * d * k), bias_gpu(gpu, d * k);
+  brenier_map<T>(gpu, a.device(), b.device(), matrix_gpu.matrices(d, d, k), bias_gpu.vectors(d, k));
+  expect_close(to_host_vector(gpu, matrix_gpu), matrix_cpu, bar, "brenier_map matrix");
+  expect_close(to_host_vector(gpu, bias_gpu), bias_cpu, bar, "brenier_map bias");
+
+  std::vector<T> mean_cpu(d * k), cov_cpu(d * d * k);
+  mccann_interpolant<T>(this->cpu, a.host(), b.host(), 0.4,
+                        {vectors(mean_cpu.data(), d, k), square_matrices(cov_cpu.data(), d, k)});
+  Array<T> mean_gpu(gpu, d * k), cov_gpu(gpu, d * d * k);
+  mccann_interpolant<T>(gpu, a.device(), b.device(), 0.4, {mean_gpu.vectors(d, k), cov_gpu.matrices(d, d, k)});
+  expect_close(to_host_vector(gpu, cov_gpu), cov_cpu, bar, "mccann_interpolant");
+  expect_close(to_host_vector(gpu, mean_gpu), mean_cpu, bar, "mccann_interpolant mean");
+
+  std::vector<T> ga_m(d * k), ga_c(d * d * k), gb_m(d * k), gb_c(d * d * k);
+  w2_squared_gradient<T>(this->cpu, a.host(), b.host(), {vectors(ga_m.data(), d, k), square_matrices(ga_c.data(), d, k)},
+                         {vectors(gb_m.data(), d, k), square_matrices(gb_c.data(), d, k)});
+  Array<T> da_m(gpu, d * k), da_c(gpu, d * d * k), db_m(gpu, d * k), db_c(gpu, d * d * k);
+  w2_squared_gradient<T>(gpu, a.device(), b.device(), {da_m.vectors(d, k), da_c.matrices(d, d, k)},
+                         {db_m.vectors(d, k), db_c.matrices(d, d, k)});
+  expect_close(to_host_vector(gpu, da_c), ga_c, bar, "gradient a");
+  expect_close(to_host_vector(gpu, db_c), gb_c, bar, "gradient b");
+
+  std::vector<T> bary_mean(d), bary_cov(d * d);
+  const BarycenterReport cpu_report = w2_barycenter<T>(
+      this->cpu, a.host(), VectorBatch<const T>(), {vectors(bary_mean.data(), d, 1), square_matrices(bary_cov.data(), d, 1)});
+  Array<T> bm(gpu, d), bc(gpu, d * d);
+  const BarycenterReport gpu_report =
+      w2_barycenter<T>(gpu, a.device(), VectorBatch<const T>(), {bm.vectors(d, 1), bc.matrices(d, d, 1)});
+  expect_close(to_host_vector(gpu, bc), bary_cov, bar, "w2_barycenter");
+  EXPECT_NEAR(gpu_report.iterations, cpu_report.iterations, 2);
+}
+
+TYPED_TEST(BuresCudaVsCpu, FrechetDistanceAgreesForBothMethods) {
+  using T = TypeParam;
+  Context& gpu = *this->gpu;
+  for (const auto method : {FrechetMethod::covariances, FrechetMethod::samples}) {
+    const std::int64_t d = 10, n_a = 7, n_b = 9, k = 2;
+    HostBatch<T> x(d, n_a, k), y(d, n_b, k);
+    fill_gaussian(x, this->rng);
+    fill_gaussian(y, this->rng);
+    std::vector<T> fid_cpu(k);
+    frechet_distance<T>(this->cpu, x.cview(), y.cview(), scalars(fid_cpu.data(), k), {method, {}});
+    Array<T> dx(gpu, d * n_a * k), dy(gpu, d * n_b * k), fid_gpu(gpu, k);
+    copy<T>(gpu, x.cview(), dx.matrices(d, n_a, k));
+    copy<T>(gpu, y.cview(), dy.matrices(d, n_b, k));
+    frechet_distance<T>(gpu, dx.matrices(d, n_a, k), dy.matrices(d, n_b, k),
+                        scalars(fid_gpu.data(), k, MemorySpace::device), {method, {}});
+    expect_close(to_host_vector(gpu, fid_gpu), fid_cpu, 1e4L * eps<T>(), "frechet_distance");
+  }
+}
+
+}  // namespace
+}  // namespace gaussot::test
