@@ -40,7 +40,7 @@ void sandwich(Context& ctx, MatrixBatch<const T> s, MatrixBatch<const T> b, Matr
       [&](Matrix<T>& sb, std::int64_t i) {
         const auto si = item(s, i);
         auto oi = item(out, i);
-        sb.noalias() = si * item(b, i);
+        sb.noalias() = si.transpose() * item(b, i);
         oi.noalias() = sb * si;
         // Average the two triangles: exact symmetry, and the better of both roundings.
         for (std::int64_t col = 1; col < d; ++col) {

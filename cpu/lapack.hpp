@@ -8,6 +8,8 @@ void ssyevd_(const char* jobz, const char* uplo, const int* n, float* a, const i
              float* work, const int* lwork, int* iwork, const int* liwork, int* info);
 void dsyevd_(const char* jobz, const char* uplo, const int* n, double* a, const int* lda,
              double* w, double* work, const int* lwork, int* iwork, const int* liwork, int* info);
+void spotrf_(const char* uplo, const int* n, float* a, const int* lda, int* info);
+void dpotrf_(const char* uplo, const int* n, double* a, const int* lda, int* info);
 }
 
 namespace gaussot::cpu::lapack {
@@ -20,5 +22,8 @@ inline void syevd(const char* jobz, int n, double* a, double* w, double* work, i
                   int* iwork, int liwork, int* info) {
   dsyevd_(jobz, "L", &n, a, &n, w, work, &lwork, iwork, &liwork, info);
 }
+
+inline void potrf(int n, float* a, int lda, int* info) { spotrf_("L", &n, a, &lda, info); }
+inline void potrf(int n, double* a, int lda, int* info) { dpotrf_("L", &n, a, &lda, info); }
 
 }  // namespace gaussot::cpu::lapack

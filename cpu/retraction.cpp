@@ -3,6 +3,7 @@
 #include <limits>
 
 #include "backend.hpp"
+#include "lapack.hpp"
 #include "parallel.hpp"
 
 namespace gaussot::cpu {
@@ -35,6 +36,36 @@ std::int64_t qr_retraction(Context& ctx, MatrixBatch<const T> x, MatrixBatch<T> 
         }
       });
   return first_dependent.get();
+}
+
+template <typename T>
+std::int64_t cholesky(Context& ctx, MatrixBatch<const T> a, MatrixBatch<T> l) {
+  const std::int64_t d = a.rows;
+  constexpr std::int64_t kLapackMinOrder = 160;  // blocked LAPACK ?potrf from here, as for eigh
+  FirstItem first_failure;
+  for_each_item(
+      ctx, a.count, [d] { return Eigen::LLT<Matrix<T>>(d < kLapackMinOrder ? d : 0); },
+      [&](Eigen::LLT<Matrix<T>>& llt, std::int64_t i) {
+        auto li = item(l, i);
+        if (d < kLapackMinOrder) {
+          llt.compute(item(a, i));  // reads the lower triangle
+          if (llt.info() != Eigen::Success) {
+            first_failure.record(i);
+            return;
+          }
+          li = llt.matrixL();
+        } else {
+          if (li.data() != item(a, i).data()) li.template triangularView<Eigen::Lower>() = item(a, i);
+          int info = 0;
+          lapack::potrf(int(d), li.data(), int(l.ld), &info);
+          if (info != 0) {
+            first_failure.record(i);
+            return;
+          }
+        }
+        li.template triangularView<Eigen::StrictlyUpper>().setZero();
+      });
+  return first_failure.get();
 }
 
 GAUSSOT_INSTANTIATE_PRIMITIVES(GAUSSOT_RETRACTION_PRIMITIVES)

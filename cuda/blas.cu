@@ -72,7 +72,7 @@ void sandwich(Context& ctx, MatrixBatch<const T> s, MatrixBatch<const T> b, Matr
   const MatrixBatch<T> sb = square_matrices(
       at_offset<T>(acquire_workspace(res, plan.bytes()), sb_offset), d, out.count,
       MemorySpace::device);
-  gemm_views<T>(res.cublas, Transpose::no, Transpose::no, T(1), s, b, T(0), sb);
+  gemm_views<T>(res.cublas, Transpose::yes, Transpose::no, T(1), s, b, T(0), sb);
   gemm_views<T>(res.cublas, Transpose::no, Transpose::no, T(1), sb, s, T(0), out);
   symmetrize<T>(res, out);
 }

@@ -34,7 +34,61 @@ __global__ void flag_small_pivots_kernel(MatrixBatch<const T> gram, T threshold,
   }
 }
 
+/// Zeroes the strict upper triangle of every item.
+template <typename T>
+__global__ void zero_upper_kernel(MatrixBatch<T> a) {
+  const std::int64_t total = a.rows * a.cols * a.count;
+  for (std::int64_t idx = thread_index(); idx < total; idx += grid_step()) {
+    const Element e = element_at(idx, a.rows, a.cols);
+    if (e.row < e.col) a.item(e.item)[e.row + e.col * a.ld] = T(0);
+  }
+}
+
+/// Orders up to which potrfBatched serves a batch; above, cusolverDnXpotrf runs per item.
+constexpr std::int64_t kBatchedCholeskyMaxOrder = 64;
+
 }  // namespace
+
+template <typename T>
+std::int64_t cholesky(Context& ctx, MatrixBatch<const T> a, MatrixBatch<T> l) {
+  detail::CudaResources& res = ctx.cuda_resources();
+  const DeviceGuard guard(res.device);
+  const std::int64_t d = a.rows, count = a.count;
+  GAUSSOT_EXPECTS(l.ld <= INT_MAX && count <= INT_MAX, InvalidArgument,
+                  "cholesky (CUDA): sizes exceed the 32-bit batched cuSOLVER API");
+  const bool batched = d <= kBatchedCholeskyMaxOrder;
+  std::size_t device_bytes = 0, host_bytes = 0;
+  if (!batched) {
+    GAUSSOT_CUSOLVER_CHECK(cusolverDnXpotrf_bufferSize(
+        res.cusolver, res.solver_params, CUBLAS_FILL_MODE_LOWER, d, data_type<T>(), l.data, l.ld,
+        data_type<T>(), &device_bytes, &host_bytes));
+  }
+  WorkspacePlan plan;
+  const std::size_t info_offset = plan.add<int>(count);
+  const std::size_t pointers_offset = plan.add<T*>(batched ? count : 0);
+  const std::size_t work_offset = plan.add_bytes(device_bytes);
+  char* base = acquire_workspace(res, plan.bytes());
+  int* info = at_offset<int>(base, info_offset);
+  if (static_cast<const void*>(a.data) != static_cast<const void*>(l.data)) copy_on_device<T>(res, a, l);
+  if (batched) {
+    T** pointers = at_offset<T*>(base, pointers_offset);
+    fill_pointers<T>(res, pointers, l.data, l.stride, count);
+    potrf_batched(res.cusolver, CUBLAS_FILL_MODE_LOWER, int(d), pointers, int(l.ld), info, int(count));
+  } else {
+    if (res.host_workspace.size() < host_bytes) res.host_workspace.resize(host_bytes);
+    for (std::int64_t i = 0; i < count; ++i) {
+      GAUSSOT_CUSOLVER_CHECK(cusolverDnXpotrf(
+          res.cusolver, res.solver_params, CUBLAS_FILL_MODE_LOWER, d, data_type<T>(), l.item(i),
+          l.ld, data_type<T>(), base + work_offset, device_bytes, res.host_workspace.data(),
+          host_bytes, info + i));
+    }
+  }
+  zero_upper_kernel<T><<<grid_for(d * d * count), kThreads, 0, res.stream>>>(l);
+  GAUSSOT_KERNEL_CHECK();
+  reset_flag(res);
+  flag_first_nonzero(res, info, count);
+  return read_flag(res);
+}
 
 template <typename T>
 std::int64_t qr_retraction(Context& ctx, MatrixBatch<const T> x, MatrixBatch<T> q) {

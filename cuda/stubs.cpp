@@ -81,6 +81,10 @@ template <typename T>
 std::int64_t qr_retraction(Context&, MatrixBatch<const T>, MatrixBatch<T>) {
   not_compiled("qr_retraction");
 }
+template <typename T>
+std::int64_t cholesky(Context&, MatrixBatch<const T>, MatrixBatch<T>) {
+  not_compiled("cholesky");
+}
 
 GAUSSOT_INSTANTIATE_PRIMITIVES(GAUSSOT_ALL_PRIMITIVES)
 

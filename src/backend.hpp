@@ -87,9 +87,11 @@ struct SpectralFailure {
 #define GAUSSOT_MOMENT_PRIMITIVES(PREFIX, T)                                                       \
   PREFIX void accumulate_moments(Context& ctx, MatrixBatch<const T> chunk,                         \
       std::int64_t samples_before, VectorBatch<T> mean, MatrixBatch<T> scatter);
-/* Q of the thin QR with positive diag(R); returns the first rank-deficient item, or -1. */
+/* Q of the thin QR with positive diag(R); returns the first rank-deficient item, or -1.
+   cholesky: lower factor (upper triangle zeroed); returns the first item not positive definite. */
 #define GAUSSOT_RETRACTION_PRIMITIVES(PREFIX, T)                                                   \
-  PREFIX std::int64_t qr_retraction(Context& ctx, MatrixBatch<const T> x, MatrixBatch<T> q);
+  PREFIX std::int64_t qr_retraction(Context& ctx, MatrixBatch<const T> x, MatrixBatch<T> q);      \
+  PREFIX std::int64_t cholesky(Context& ctx, MatrixBatch<const T> a, MatrixBatch<T> l);
 
 #define GAUSSOT_ALL_PRIMITIVES(PREFIX, T)                                                          \
   GAUSSOT_CHECK_PRIMITIVES(PREFIX, T) GAUSSOT_COPY_PRIMITIVES(PREFIX, T)                           \

@@ -120,6 +120,18 @@ void mean_difference(Context& ctx, GaussianBatch<const T> a, GaussianBatch<const
   }
 }
 
+/// A factor F_i of each covariance, F_i F_iᵀ = S_i: the Cholesky factor when every item is
+/// positive definite (cheaper than a square root), else the symmetric square root S_i^½ (with the
+/// clamping rule, which names `name` for an item that is not positive semidefinite). Either way
+/// F_iᵀ B F_i has the eigenvalues of S_i^½ B S_i^½.
+template <typename T>
+void covariance_factor(Context& ctx, const ArgumentChecker& check, const char* name,
+                       MatrixBatch<const T> covariances, MatrixBatch<T> factor,
+                       const SpectralOptions& options) {
+  if (GAUSSOT_DISPATCH(ctx, cholesky<T>, covariances, factor) < 0) return;
+  run_spectral<T>(ctx, check, name, covariances, {{SpectralFunction::sqrt(), factor}}, options);
+}
+
 /// Scratch space of w2_from_roots for `count` pairs in dimension d, allocated once per call.
 template <typename T>
 struct W2Scratch {
@@ -129,8 +141,8 @@ struct W2Scratch {
         mean_squared(ctx, 1, 1, count) {}
 };
 
-/// The squared-distance core: out_i = max(0, ‖m_a − m_b‖² + tr S_a + tr S_b − 2 tr(R_i S_b R_i)^½)
-/// with R_i = S_a^½ given (`root_a`, may broadcast) and the traces precomputed.
+/// The squared-distance core: out_i = max(0, ‖m_a − m_b‖² + tr S_a + tr S_b − 2 tr(F_iᵀ S_b F_i)^½)
+/// with F_i a factor of S_a (covariance_factor; `root_a`, may broadcast) and the traces given.
 template <typename T>
 void w2_from_roots(Context& ctx, const ArgumentChecker& check, MatrixBatch<const T> root_a,
                    VectorBatch<const T> trace_a, GaussianBatch<const T> a,
@@ -179,11 +191,11 @@ void w2_squared(Context& ctx, GaussianBatch<const T> a, GaussianBatch<const T> b
   const auto [count, d] = check_pair(ctx, check, a, b);
   check.count("out", out.count, count);
   if (count == 0) return;
-  // One square root per distinct a: a broadcast a (one-versus-many) is decomposed once.
+  // One factor per distinct a: a broadcast a (one-versus-many) is factorised once.
   const std::int64_t distinct = a.covariances.stride == 0 ? 1 : count;
   Scratch<T> root(ctx, d, d, distinct);
-  run_spectral<T>(ctx, check, "a.covariances", a.covariances.slice(0, distinct),
-                  {{SpectralFunction::sqrt(), root.view}}, options.spectral);
+  covariance_factor<T>(ctx, check, "a.covariances", a.covariances.slice(0, distinct), root.view,
+                       options.spectral);
   Scratch<T> trace_a(ctx, 1, 1, count), trace_b(ctx, 1, 1, count);
   GAUSSOT_DISPATCH(ctx, trace<T>, a.covariances, trace_a.vectors());
   GAUSSOT_DISPATCH(ctx, trace<T>, b.covariances, trace_b.vectors());
@@ -208,8 +220,7 @@ void w2_squared_all_pairs(Context& ctx, GaussianBatch<const T> a, GaussianBatch<
   check_values(ctx, check, Names("b"), b);
   if (a.count() == 0 || b.count() == 0) return;
   Scratch<T> root(ctx, d, d, a.count());
-  run_spectral<T>(ctx, check, "a.covariances", a.covariances,
-                  {{SpectralFunction::sqrt(), root.view}}, options.spectral);
+  covariance_factor<T>(ctx, check, "a.covariances", a.covariances, root.view, options.spectral);
   Scratch<T> trace_a(ctx, 1, 1, a.count()), trace_b(ctx, 1, 1, b.count());
   GAUSSOT_DISPATCH(ctx, trace<T>, a.covariances, trace_a.vectors());
   GAUSSOT_DISPATCH(ctx, trace<T>, b.covariances, trace_b.vectors());

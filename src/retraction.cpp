@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "gaussot/retraction.hpp"
 
+#include "gaussot/cholesky.hpp"
+
 #include "backend.hpp"
 #include "validate.hpp"
 
@@ -26,7 +28,22 @@ void qr_retraction(Context& ctx, MatrixBatch<const T> x, MatrixBatch<T> q) {
   }
 }
 
+template <typename T>
+std::int64_t cholesky(Context& ctx, MatrixBatch<const T> a, MatrixBatch<T> l) {
+  const ArgumentChecker check("cholesky", &ctx);
+  check.input("a", a);
+  check.square("a", a);
+  check.output("l", l);
+  check.same_shape("a", a, "l", l);
+  check.same_view_or_no_alias("a", a, "l", l);
+  if (a.empty() || a.rows == 0) return -1;
+  check.finite(ctx, "a", a, /*lower_only=*/true);
+  return GAUSSOT_DISPATCH(ctx, cholesky<T>, a, l);
+}
+
 template void qr_retraction<float>(Context&, MatrixBatch<const float>, MatrixBatch<float>);
 template void qr_retraction<double>(Context&, MatrixBatch<const double>, MatrixBatch<double>);
+template std::int64_t cholesky<float>(Context&, MatrixBatch<const float>, MatrixBatch<float>);
+template std::int64_t cholesky<double>(Context&, MatrixBatch<const double>, MatrixBatch<double>);
 
 }  // namespace gaussot

@@ -69,7 +69,7 @@ TYPED_TEST(Blas, GemmWithZeroBetaIgnoresNanInTheOutputAndBroadcasts) {
   }
 }
 
-TYPED_TEST(Blas, SandwichIsExactlySymmetricAndMatchesSBS) {
+TYPED_TEST(Blas, SandwichIsExactlySymmetricAndMatchesStBS) {
   using T = TypeParam;
   const std::int64_t d = 9, count = 5;
   HostBatch<T> s(d, d, count, 1, 0), b(d, d, count), out(d, d, count, 0, 2);
@@ -89,6 +89,15 @@ TYPED_TEST(Blas, SandwichIsExactlySymmetricAndMatchesSBS) {
   sandwich<T>(this->ctx, broadcast(s.cview().slice(0, 1), count), b.cview(), many.view);
   const Dense last = multiply(multiply(s.item(0), b.item(count - 1), d, d, d), s.item(0), d, d, d);
   EXPECT_LE(frobenius_distance(many.item(count - 1), last), 20 * d * eps<T>() * frobenius(last));
+  // A non-symmetric factor S: out = Sᵀ B S.
+  HostBatch<T> factor(d, d, count);
+  this->randomize(factor);
+  sandwich<T>(this->ctx, factor.cview(), b.cview(), out.view);
+  for (std::int64_t i = 0; i < count; ++i) {
+    const Dense expected =
+        multiply(multiply(transpose(factor.item(i), d, d), b.item(i), d, d, d), factor.item(i), d, d, d);
+    EXPECT_LE(frobenius_distance(out.item(i), expected), 20 * d * eps<T>() * frobenius(expected));
+  }
 }
 
 TYPED_TEST(Blas, TraceAndFrobeniusInnerProduct) {

@@ -290,6 +290,26 @@ TYPED_TEST(CudaVsCpu, QrRetractionGivesTheSameUniqueQ) {
   }
 }
 
+TYPED_TEST(CudaVsCpu, CholeskyAgreesOnBothCudaPaths) {
+  using T = TypeParam;
+  for (const std::int64_t d : {7, 64, 100}) {  // potrfBatched up to 64, cusolverDnXpotrf above
+    const std::int64_t count = 5;
+    HostBatch<T> a(d, d, count, 1, 0);
+    this->random_symmetric(a, geometric_spectrum(d, 3, 100));
+    HostBatch<T> l_cpu(d, d, count);
+    ASSERT_EQ(cholesky<T>(this->cpu, a.cview(), l_cpu.view), -1);
+    auto d_a = this->to_device(a);
+    HostBatch<T> like(d, d, count, 2, 0);
+    auto d_l = this->device_like(like);
+    EXPECT_EQ(cholesky<T>(*this->gpu, d_a.view, d_l.view), -1);
+    const HostBatch<T> l = this->to_host(d_l, like);
+    for (std::int64_t i = 0; i < count; ++i) EXPECT_LE(relative_distance(l, l_cpu, i), 100 * d * eps<T>());
+    a.set_item(3, with_spectrum(random_orthogonal(d, this->rng), std::vector<long double>(d, -1.0L), d));
+    auto d_bad = this->to_device(a);
+    EXPECT_EQ(cholesky<T>(*this->gpu, d_bad.view, d_l.view), 3) << "d " << d;
+  }
+}
+
 TYPED_TEST(CudaVsCpu, OutOfMemoryLeavesTheContextUsable) {
   using T = TypeParam;
   EXPECT_THROW(Array<T>(*this->gpu, std::int64_t(1) << 50), OutOfMemory);

@@ -81,5 +81,46 @@ TYPED_TEST(Retraction, DependentColumnsAreReportedWithTheItem) {
   EXPECT_THROW(qr_retraction<T>(this->ctx, x.cview(), x.view), InvalidArgument);
 }
 
+// Cholesky: L Lᵀ = A with L lower triangular and a positive diagonal (unique), against a long
+// double factorisation; the first non-positive-definite item is reported; Eigen and LAPACK paths.
+TYPED_TEST(Retraction, CholeskyFactorsAndReportsTheFirstFailure) {
+  using T = TypeParam;
+  for (const std::int64_t d : {1, 5, 64, 200}) {
+    const std::int64_t count = d <= 64 ? 6 : 2;
+    HostBatch<T> a(d, d, count, 2, 1), l(d, d, count, 0, 3);
+    for (std::int64_t i = 0; i < count; ++i) {
+      a.set_item(i, with_spectrum(random_orthogonal(d, this->rng), geometric_spectrum(d, 4, 1e3), d));
+    }
+    EXPECT_EQ(cholesky<T>(this->ctx, a.cview(), l.view), -1) << "d " << d;
+    for (std::int64_t i = 0; i < count; ++i) {
+      const Dense li = l.item(i), ai = a.item(i);
+      // Reference Cholesky in long double.
+      Dense ref(d * d, 0.0L);
+      for (std::int64_t c = 0; c < d; ++c) {
+        long double diag = ai[c + c * d];
+        for (std::int64_t k = 0; k < c; ++k) diag -= ref[c + k * d] * ref[c + k * d];
+        ref[c + c * d] = std::sqrt(diag);
+        for (std::int64_t r = c + 1; r < d; ++r) {
+          long double v = ai[r + c * d];
+          for (std::int64_t k = 0; k < c; ++k) v -= ref[r + k * d] * ref[c + k * d];
+          ref[r + c * d] = v / ref[c + c * d];
+        }
+      }
+      EXPECT_LE(frobenius_distance(li, ref) / frobenius(ref), 1e3L * d * eps<T>()) << "d " << d;
+      for (std::int64_t c = 0; c < d; ++c)
+        for (std::int64_t r = 0; r < c; ++r) EXPECT_EQ(li[r + c * d], 0) << "upper triangle";
+    }
+    // Item 1 indefinite: reported.
+    a.set_item(1, with_spectrum(random_orthogonal(d, this->rng), std::vector<long double>(d, -1.0L), d));
+    EXPECT_EQ(cholesky<T>(this->ctx, a.cview(), l.view), count > 1 ? 1 : -1);
+  }
+  HostBatch<T> inplace(3, 3, 1);
+  inplace.set_item(0, {4, 2, 0, 2, 5, 1, 0, 1, 3});
+  EXPECT_EQ(cholesky<T>(this->ctx, inplace.cview(), inplace.view), -1);
+  EXPECT_EQ(inplace.view.at(0, 0, 0), T(2));
+  EXPECT_EQ(inplace.view.at(0, 1, 0), T(1));
+  EXPECT_EQ(inplace.view.at(0, 0, 1), T(0));
+}
+
 }  // namespace
 }  // namespace gaussot::test

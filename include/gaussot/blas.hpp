@@ -18,7 +18,8 @@ template <typename T>
 void gemm(Context& ctx, Transpose transpose_a, Transpose transpose_b, T alpha,
           MatrixBatch<const T> a, MatrixBatch<const T> b, T beta, MatrixBatch<T> c);
 
-/// out_i = S_i B_i S_i for symmetric S_i and B_i (the "A^½ B A^½" product with S = A^½), returned
+/// out_i = S_iᵀ B_i S_i for symmetric B_i: the "A^½ B A^½" product with S = A^½ (symmetric), or
+/// with any factor S of A = S Sᵀ, for which Sᵀ B S has the eigenvalues of A^½ B A^½. Returned
 /// exactly symmetric (the two triangles are averaged). s and b may broadcast; out must not alias
 /// them. All full d x d matrices (both triangles of s and b are read).
 template <typename T>

@@ -6,6 +6,7 @@
 #include "gaussot/array.hpp"
 #include "gaussot/blas.hpp"
 #include "gaussot/bures.hpp"
+#include "gaussot/cholesky.hpp"
 #include "gaussot/config.hpp"
 #include "gaussot/context.hpp"
 #include "gaussot/eigh.hpp"
