@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cfloat>
 #include <cmath>
+#include <sstream>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -17,6 +18,13 @@
 
 namespace gaussot {
 namespace {
+
+/// A number as %g would print it (std::to_string prints 1e-12 as 0.000000).
+std::string format_number(double x) {
+  std::ostringstream out;
+  out << x;
+  return out.str();
+}
 
 /// CLI.md's symmetry bar: |C − Cᵀ| <= τ·max|C| with τ = 1e-10 (double), √(ε_f/ε_d) looser (float).
 template <typename T>
@@ -54,9 +62,12 @@ void check_values(Context& ctx, const ArgumentChecker& check, const Names& names
   if (!g.centered()) check.finite(ctx, names.means.c_str(), g.means.as_matrices(), false);
   const MatrixBatch<const T> distinct = g.covariances.stride == 0 ? g.covariances.slice(0, 1) : g.covariances;
   const std::int64_t bad = GAUSSOT_DISPATCH(ctx, first_asymmetric<T>, distinct, symmetry_tolerance<T>());
-  check.expect(bad < 0, names.covariances.c_str(),
+  if (bad >= 0) {
+    check.fail(names.covariances.c_str(),
                "batch item " + std::to_string(bad) + " is not symmetric (|C - C^T| > " +
-                   std::to_string(symmetry_tolerance<T>()) + " max|C|)");
+                   format_number(symmetry_tolerance<T>()) + " max|C|)",
+               bad);
+  }
 }
 
 /// The output shape of a Gaussian batch result.
@@ -266,7 +277,7 @@ template <typename T>
 void mccann_interpolant(Context& ctx, GaussianBatch<const T> a, GaussianBatch<const T> b, double t,
                         GaussianBatch<T> out, const BuresOptions& options) {
   const ArgumentChecker check("mccann_interpolant", &ctx);
-  check.expect(t >= 0 && t <= 1, "t", "must be in [0, 1], got " + std::to_string(t));
+  check.expect(t >= 0 && t <= 1, "t", "must be in [0, 1], got " + format_number(t));
   const auto [count, d] = check_pair(ctx, check, a, b);
   check_output(check, Names("out"), out, count, d, /*means_required=*/true);
   if (count == 0) return;
@@ -328,8 +339,10 @@ BarycenterReport w2_barycenter(Context& ctx, GaussianBatch<const T> inputs,
     copy<T>(ctx, weights, vectors(rho.data(), k, 1));
     T sum = 0;
     for (std::int64_t i = 0; i < k; ++i) {
-      check.expect(std::isfinite(rho[i]) && rho[i] >= 0, "weights",
-                   "must be finite and >= 0, item " + std::to_string(i) + " is " + std::to_string(rho[i]));
+      if (!(std::isfinite(rho[i]) && rho[i] >= 0)) {
+        check.fail("weights", "must be finite and >= 0, item " + std::to_string(i) + " is " +
+                                  format_number(rho[i]), i);
+      }
       sum += rho[i];
     }
     check.expect(sum > 0, "weights", "must have a positive sum");
@@ -384,9 +397,10 @@ BarycenterReport w2_barycenter(Context& ctx, GaussianBatch<const T> inputs,
     if (report.residual <= tolerance) break;
     if (iteration == options.max_iterations) {
       throw ConvergenceError("w2_barycenter: the fixed point did not converge in " +
-                                 std::to_string(options.max_iterations) +
-                                 " iterations (residual " + std::to_string(report.residual) +
-                                 ", tolerance " + std::to_string(tolerance) + ")",
+                                 std::to_string(options.max_iterations) + " iteration" +
+                                 (options.max_iterations == 1 ? "" : "s") + " (residual " +
+                                 format_number(report.residual) + ", tolerance " +
+                                 format_number(tolerance) + ")",
                              -1, 0, __FILE__, __LINE__);
     }
     // B ← B^-½ (Σ ρ_i (B^½ S_i B^½)^½)² B^-½

@@ -2,6 +2,7 @@
 #include "gaussot/error.hpp"
 
 #include <cstring>
+#include <utility>
 
 #include "gaussot/config.hpp"
 #include "gaussot/gaussot.hpp"
@@ -23,6 +24,10 @@ std::string with_location(const std::string& message, const char* file, int line
 
 Error::Error(const std::string& message, const char* file, int line)
     : std::runtime_error(with_location(message, file, line)), message_(message) {}
+
+InvalidArgument::InvalidArgument(const std::string& message, const char* file, int line,
+                                 std::string argument, std::int64_t batch_index)
+    : Error(message, file, line), argument_(std::move(argument)), batch_index_(batch_index) {}
 
 CudaError::CudaError(const std::string& library, std::int64_t status, const std::string& message,
                      const char* file, int line)

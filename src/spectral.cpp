@@ -51,7 +51,7 @@ template <typename T>
   if (seen_as != nullptr) what << " of " << seen_as;
   what << " against scale " << failure.scale << " (tolerance " << rule.tolerance
        << (failure.not_psd ? ")" : "; the function is singular at 0)");
-  check.fail(argument, what.str());
+  check.fail(argument, what.str(), failure.item);
 }
 
 template <typename T>

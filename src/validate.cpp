@@ -8,9 +8,9 @@
 
 namespace gaussot {
 
-void ArgumentChecker::fail(const char* name, const std::string& what) const {
+void ArgumentChecker::fail(const char* name, const std::string& what, std::int64_t item) const {
   throw InvalidArgument(std::string(function_) + ": argument '" + name + "' " + what, __FILE__,
-                        __LINE__);
+                        __LINE__, name, item);
 }
 
 void ArgumentChecker::structure(const char* name, bool has_data, std::int64_t rows,
@@ -45,8 +45,7 @@ void ArgumentChecker::finite(Context& ctx, const char* name, MatrixBatch<const T
   // A broadcast input repeats one matrix: scanning it once is enough (item 0 then fails first).
   const MatrixBatch<const T> distinct = v.stride == 0 ? v.slice(0, std::min<std::int64_t>(v.count, 1)) : v;
   const std::int64_t bad = GAUSSOT_DISPATCH(ctx, first_nonfinite<T>, distinct, lower_only);
-  expect(bad < 0, name,
-         "has a NaN or infinite entry in batch item " + std::to_string(bad));
+  if (bad >= 0) fail(name, "has a NaN or infinite entry in batch item " + std::to_string(bad), bad);
 }
 
 template void ArgumentChecker::finite<float>(Context&, const char*, MatrixBatch<const float>,

@@ -21,7 +21,8 @@ class ArgumentChecker {
   explicit ArgumentChecker(const char* function, const Context* ctx = nullptr)
       : function_(function), ctx_(ctx) {}
 
-  [[noreturn]] void fail(const char* name, const std::string& what) const;
+  /// Throws InvalidArgument "<function>: argument '<name>' <what>", carrying name and item.
+  [[noreturn]] void fail(const char* name, const std::string& what, std::int64_t item = -1) const;
   void expect(bool condition, const char* name, const std::string& what) const {
     if (!condition) fail(name, what);
   }

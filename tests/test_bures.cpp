@@ -326,6 +326,13 @@ TYPED_TEST(Bures, RefusesBadInputNamingTheArgument) {
                  "'b.covariances' batch item 3 is not positive semidefinite");
   expect_invalid([&] { w2_squared<T>(this->ctx, b.cview(), a.cview(), scalars(out.data(), k)); },
                  "'a.covariances' batch item 3 is not positive semidefinite");
+  try {  // the same failure, for programs: the argument and the item as fields
+    w2_squared<T>(this->ctx, a.cview(), b.cview(), scalars(out.data(), k));
+    ADD_FAILURE() << "no exception";
+  } catch (const InvalidArgument& e) {
+    EXPECT_EQ(e.argument(), "b.covariances");
+    EXPECT_EQ(e.batch_index(), 3);
+  }
   b.set(3, {0, 0, 0}, with_spectrum(random_orthogonal(d, this->rng), {1, 1, 0}, d));
   EXPECT_NO_THROW(w2_squared<T>(this->ctx, b.cview(), a.cview(), scalars(out.data(), k)));
   expect_invalid([&] {

@@ -6,6 +6,7 @@
 #include <cfloat>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iostream>
@@ -51,54 +52,111 @@ void dispatch_precision(const CommonOptions& options, const std::function<void()
   }
 }
 
+SpectralOptions input_rule() {
+  SpectralOptions rule;
+  rule.scale_floor = 1.0;  // CLI.md: PSD when the smallest eigenvalue >= -tau·max(1, largest)
+  return rule;
+}
+
+CLI::Validator number_check(const std::string& what, const std::function<bool(double)>& ok) {
+  return CLI::Validator(
+      [what, ok](std::string& text) -> std::string {
+        char* end = nullptr;
+        const double value = std::strtod(text.c_str(), &end);
+        if (text.empty() || *end != '\0') return "must be a number, got '" + text + "'";
+        // NaN fails every comparison in `ok`, so it is refused (CLI::Range lets it through).
+        if (!ok(value)) return "must be " + what + ", got " + text;
+        return {};
+      },
+      what);
+}
+
+// ---- inputs ----------------------------------------------------------------------------------
+
+namespace {
+
+std::string shape_text(const std::vector<std::int64_t>& shape) {
+  std::string s = "(";
+  for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + (shape.size() == 1 ? ",)" : ")");
+}
+
+/// "batch item i " for batched files, nothing for a single item: the start of a message about
+/// one item.
 template <typename T>
-MatrixFile<T> read_covariances(const std::string& option, const std::string& path) {
+std::string item_text(const InputFile<T>& file, std::int64_t i) {
+  return file.batched ? "batch item " + std::to_string(i) + " " : std::string();
+}
+
+/// Reads `path` for `option` with the checks every input shares: items of `item_rank` axes, all
+/// non-empty, after one leading batch axis when `batch_allowed`; finite values. `expected` lists
+/// the accepted shapes for the message.
+template <typename T>
+InputFile<T> read_input(const std::string& option, const std::string& path, std::size_t item_rank,
+                        bool batch_allowed, const std::string& expected) {
+  InputFile<T> file;
+  file.option = option;
+  file.path = path;
   NdArray<T> array;
   try {
     array = read_npy<T>(path);
   } catch (const InvalidArgument& e) {
     throw UsageError(option + ": " + e.message());
   }
-  const auto& shape = array.shape;
-  const std::string shape_text = [&] {
-    std::string s = "(";
-    for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-    return s + (shape.size() == 1 ? ",)" : ")");
-  }();
-  if (shape.size() != 2 && shape.size() != 3) {
-    throw UsageError(option + ": " + path + ": expected shape (d, d) or (k, d, d), got " +
-                     shape_text);
+  const std::vector<std::int64_t>& shape = array.shape;
+  file.batched = batch_allowed && shape.size() == item_rank + 1;
+  if (shape.size() != item_rank && !file.batched) {
+    throw UsageError(file.where() + ": expected shape " + expected + ", got " + shape_text(shape));
   }
-  MatrixFile<T> file;
-  file.batched = shape.size() == 3;
   file.count = file.batched ? shape[0] : 1;
-  file.d = shape.back();
-  if (shape[shape.size() - 2] != file.d || file.d == 0) {
-    throw UsageError(option + ": " + path + ": covariances must be square and non-empty, got shape " +
-                     shape_text);
+  file.item.assign(shape.end() - static_cast<std::ptrdiff_t>(item_rank), shape.end());
+  for (std::int64_t extent : file.item) {
+    if (extent == 0) {
+      throw UsageError(file.where() + ": expected shape " + expected +
+                       " with non-empty items, got " + shape_text(shape));
+    }
   }
   file.data = std::move(array.data);
+  const std::int64_t item_size = file.count > 0 ? file.size() / file.count : 0;
+  for (std::int64_t e = 0; e < file.size(); ++e) {
+    if (!std::isfinite(file.data[e])) {
+      throw UsageError(file.where() + ": " + item_text(file, e / item_size) +
+                       "has a NaN or infinite entry");
+    }
+  }
+  return file;
+}
+
+}  // namespace
+
+template <typename T>
+std::string InputFile<T>::shape_text() const {
+  std::vector<std::int64_t> shape = item;
+  if (batched) shape.insert(shape.begin(), count);
+  return cli::shape_text(shape);
+}
+
+template <typename T>
+InputFile<T> read_covariances(const std::string& option, const std::string& path) {
+  InputFile<T> file = read_input<T>(option, path, 2, true, "(d, d) or (k, d, d)");
+  const std::int64_t d = file.d();
+  if (file.item[0] != d) {
+    throw UsageError(file.where() + ": covariances must be square, got shape " + file.shape_text());
+  }
   // CLI.md: symmetric when |C - Cᵀ| <= tau·max|C|, tau = 1e-10 in f64, √(u32/u64) looser in f32.
   const double tau =
       std::is_same_v<T, double> ? 1e-10 : 1e-10 * std::sqrt(double(FLT_EPSILON) / DBL_EPSILON);
-  const std::int64_t d = file.d;
   for (std::int64_t i = 0; i < file.count; ++i) {
     const T* m = file.data.data() + i * d * d;
     double largest = 0;
-    for (std::int64_t e = 0; e < d * d; ++e) {
-      if (!std::isfinite(m[e])) {
-        throw UsageError(option + ": " + path + ": batch item " + std::to_string(i) +
-                         " has a NaN or infinite entry");
-      }
-      largest = std::max(largest, std::abs(double(m[e])));
-    }
+    for (std::int64_t e = 0; e < d * d; ++e) largest = std::max(largest, std::abs(double(m[e])));
     for (std::int64_t c = 0; c < d; ++c) {
       for (std::int64_t r = c + 1; r < d; ++r) {
         const double asymmetry = std::abs(double(m[r + c * d]) - double(m[c + r * d]));
         if (asymmetry > tau * largest) {
-          throw UsageError(option + ": " + path + ": batch item " + std::to_string(i) +
-                           " is not symmetric (|C[" + std::to_string(r) + "," + std::to_string(c) +
-                           "] - C[" + std::to_string(c) + "," + std::to_string(r) +
+          throw UsageError(file.where() + ": " + item_text(file, i) + "is not symmetric (|C[" +
+                           std::to_string(r) + "," + std::to_string(c) + "] - C[" +
+                           std::to_string(c) + "," + std::to_string(r) +
                            "]| = " + std::to_string(asymmetry) + ")");
         }
       }
@@ -106,6 +164,188 @@ MatrixFile<T> read_covariances(const std::string& option, const std::string& pat
   }
   return file;
 }
+
+template <typename T>
+InputFile<T> read_means(const std::string& option, const std::string& path) {
+  return read_input<T>(option, path, 1, true, "(d,) or (k, d)");
+}
+
+template <typename T>
+InputFile<T> read_samples(const std::string& option, const std::string& path) {
+  InputFile<T> file = read_input<T>(option, path, 2, true, "(n, d) or (k, n, d)");
+  if (file.item[0] < 2) {
+    throw UsageError(file.where() + ": needs at least 2 samples (rows) per set, got " +
+                     std::to_string(file.item[0]));
+  }
+  return file;
+}
+
+template <typename T>
+InputFile<T> read_weights(const std::string& option, const std::string& path) {
+  return read_input<T>(option, path, 1, false, "(k,)");
+}
+
+void add_side_options(CLI::App& command, SideOptions& side) {
+  const std::string x = "--" + side.name + "-";
+  command.add_option(x + "cov", side.cov,
+                     "side " + side.name + ": covariances, (d, d) or (k, d, d) .npy");
+  command.add_option(x + "mean", side.mean,
+                     "side " + side.name + ": means, (d,) or (k, d) .npy (default: zero means)");
+  command.add_option(x + "samples", side.samples,
+                     "side " + side.name + ": samples, (n, d) or (k, n, d) .npy, instead of " + x +
+                         "cov: the fitted Gaussian (sample mean, covariance with divisor n - 1)");
+}
+
+template <typename T>
+GaussianInput<T> read_gaussians(const std::string& name, const std::string& cov_option,
+                                const std::string& cov_path, const std::string& mean_option,
+                                const std::string& mean_path) {
+  InputFile<T> cov = read_covariances<T>(cov_option, cov_path);
+  GaussianInput<T> g;
+  g.name = name;
+  g.source = cov.where();
+  g.d = cov.d();
+  g.count = cov.count;
+  g.batched = cov.batched;
+  if (!mean_path.empty()) {
+    InputFile<T> mean = read_means<T>(mean_option, mean_path);
+    if (mean.batched != cov.batched || mean.count != cov.count || mean.d() != cov.d()) {
+      const std::vector<std::int64_t> expected =
+          cov.batched ? std::vector<std::int64_t>{cov.count, cov.d()} : std::vector{cov.d()};
+      throw UsageError(mean.where() + ": expected shape " + shape_text(expected) + " to match " +
+                       cov_option + " " + cov.shape_text() + ", got " + mean.shape_text());
+    }
+    g.means = std::move(mean.data);
+  }
+  g.covariances = std::move(cov.data);
+  return g;
+}
+
+template <typename T>
+GaussianInput<T> read_side(const SideOptions& side) {
+  const std::string x = "--" + side.name + "-";
+  if (side.cov.empty() && side.samples.empty()) {
+    throw UsageError(x + "cov or " + x + "samples is required (side " + side.name + ")");
+  }
+  if (!side.cov.empty() && !side.samples.empty()) {
+    throw UsageError(x + "cov and " + x + "samples both given: give side " + side.name +
+                     " as one or the other");
+  }
+  if (side.samples.empty()) {
+    return read_gaussians<T>(side.name, x + "cov", side.cov, x + "mean", side.mean);
+  }
+  if (!side.mean.empty()) {
+    throw UsageError(x + "mean cannot be combined with " + x +
+                     "samples (the mean is fitted to the samples)");
+  }
+  InputFile<T> samples = read_samples<T>(x + "samples", side.samples);
+  GaussianInput<T> g;
+  g.name = side.name;
+  g.source = samples.where();
+  g.d = samples.d();
+  g.count = samples.count;
+  g.batched = samples.batched;
+  g.n = samples.item[0];
+  g.samples = std::move(samples.data);  // (k, n, d) in C order: k column-major d x n matrices
+  return g;
+}
+
+template <typename T>
+void check_same_dimension(const GaussianInput<T>& a, const GaussianInput<T>& b) {
+  if (a.d != b.d) {
+    throw UsageError(b.source + ": dimension " + std::to_string(b.d) +
+                     " differs from side a's dimension " + std::to_string(a.d) + " (" + a.source +
+                     ")");
+  }
+}
+
+template <typename T>
+Pairing pair_sides(const GaussianInput<T>& a, const GaussianInput<T>& b) {
+  check_same_dimension(a, b);
+  if (a.batched && b.batched && a.count != b.count) {
+    throw UsageError(b.source + ": " + std::to_string(b.count) + " batch items, but side a has " +
+                     std::to_string(a.count) + " (" + a.source +
+                     "); paired batches need the same count (give one side unbatched for "
+                     "one-versus-many)");
+  }
+  return {a.batched ? a.count : b.count, a.batched || b.batched};
+}
+
+namespace {
+
+/// The covariances of `input` in the context's memory: the given ones, or room for the fit.
+template <typename T>
+Buffer<T> covariance_buffer(Context& ctx, GaussianInput<T>& input) {
+  if (input.from_samples()) return Buffer<T>(ctx, input.d * input.d * input.count);
+  return Buffer<T>(ctx, std::move(input.covariances));
+}
+
+/// The means of `input` in the context's memory: the given ones (empty for zero means), or room
+/// for the fit.
+template <typename T>
+Buffer<T> mean_buffer(Context& ctx, GaussianInput<T>& input) {
+  if (input.from_samples()) return Buffer<T>(ctx, input.d * input.count);
+  return Buffer<T>(ctx, std::move(input.means));
+}
+
+}  // namespace
+
+template <typename T>
+Gaussians<T>::Gaussians(Context& ctx, GaussianInput<T> input)
+    : name_(input.name),
+      source_(input.source),
+      d_(input.d),
+      count_(input.count),
+      centered_(!input.from_samples() && input.means.empty()),
+      covariances_(covariance_buffer(ctx, input)),
+      means_(mean_buffer(ctx, input)) {
+  // Every failure here is about this one input.
+  try {
+    if (input.from_samples()) {
+      Buffer<T> samples(ctx, std::move(input.samples));
+      sample_moments<T>(ctx, samples.matrices(d_, input.n, count_), means_.vectors(d_, count_),
+                        covariances_.matrices(d_, d_, count_));
+    }
+    validate_gaussians<T>(ctx, all(), name_.c_str(), input_rule());
+  } catch (const InvalidArgument& e) {
+    throw UsageError(source_ + ": " + e.message());
+  }
+}
+
+template <typename T>
+GaussianBatch<const T> Gaussians<T>::all() {
+  const VectorBatch<const T> means =
+      centered_ ? VectorBatch<const T>() : VectorBatch<const T>(means_.vectors(d_, count_));
+  return {means, covariances_.matrices(d_, d_, count_)};
+}
+
+template <typename T>
+GaussianBatch<const T> Gaussians<T>::paired(std::int64_t count) {
+  // pair_sides() allows only count_ == count, or one Gaussian against count.
+  return count_ == count ? all() : broadcast(all(), count);
+}
+
+void name_inputs(const std::vector<std::pair<std::string, std::string>>& sources,
+                 const std::function<void()>& compute) {
+  try {
+    compute();
+  } catch (const InvalidArgument& e) {
+    // The library names the argument at fault, e.g. "b.covariances": map "b" to its option.
+    const std::string argument = e.argument().substr(0, e.argument().find('.'));
+    for (const auto& [name, source] : sources) {
+      if (name == argument) throw UsageError(source + ": " + e.message());
+    }
+    throw;
+  }
+}
+
+std::vector<std::int64_t> result_shape(bool batched, std::int64_t count,
+                                       std::vector<std::int64_t> item_shape) {
+  if (batched) item_shape.insert(item_shape.begin(), count);
+  return item_shape;
+}
+
+// ---- outputs ---------------------------------------------------------------------------------
 
 Report::Report(std::string command, const CommonOptions& options, const Context& ctx)
     : command_(std::move(command)), options_(options), backend_(to_string(ctx.backend())) {}
@@ -229,9 +469,20 @@ std::vector<double> to_c_order(const std::vector<T>& column_major, std::int64_t 
   return c;
 }
 
-#define GAUSSOT_INSTANTIATE(T)                                                                \
-  template MatrixFile<T> read_covariances<T>(const std::string&, const std::string&);         \
-  template class Buffer<T>;                                                                   \
+#define GAUSSOT_INSTANTIATE(T)                                                                  \
+  template struct InputFile<T>;                                                                 \
+  template InputFile<T> read_covariances<T>(const std::string&, const std::string&);            \
+  template InputFile<T> read_means<T>(const std::string&, const std::string&);                  \
+  template InputFile<T> read_samples<T>(const std::string&, const std::string&);                \
+  template InputFile<T> read_weights<T>(const std::string&, const std::string&);                \
+  template GaussianInput<T> read_gaussians<T>(const std::string&, const std::string&,           \
+                                              const std::string&, const std::string&,           \
+                                              const std::string&);                              \
+  template GaussianInput<T> read_side<T>(const SideOptions&);                                   \
+  template void check_same_dimension<T>(const GaussianInput<T>&, const GaussianInput<T>&);      \
+  template Pairing pair_sides<T>(const GaussianInput<T>&, const GaussianInput<T>&);             \
+  template class Gaussians<T>;                                                                  \
+  template class Buffer<T>;                                                                     \
   template std::vector<double> to_c_order<T>(const std::vector<T>&, std::int64_t, std::int64_t, \
                                              std::int64_t);
 GAUSSOT_INSTANTIATE(float)

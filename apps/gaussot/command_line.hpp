@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "gaussot/gaussot.hpp"
@@ -42,21 +43,101 @@ Context make_context(const CommonOptions& options);
 void dispatch_precision(const CommonOptions& options, const std::function<void()>& run_f64,
                         const std::function<void()>& run_f32);
 
-/// A batch of square matrices read from one .npy file: (d, d) or (k, d, d).
+/// The clamping rule of CLI.md for every spectral step of the command: a covariance is positive
+/// semidefinite when its smallest eigenvalue is >= -tau·max(1, largest) (scale floor 1).
+SpectralOptions input_rule();
+
+/// A CLI11 check of a numeric option: `ok(value)` must hold, else the option is refused with
+/// "must be WHAT, got VALUE". NaN is refused too (unlike CLI::Range) when `ok` compares.
+CLI::Validator number_check(const std::string& what, const std::function<bool(double)>& ok);
+
+/// One .npy input read for one option, after CLI.md's checks common to every input: float32 or
+/// float64 (converted to T), the expected rank, no empty axis but the batch axis, finite values.
 template <typename T>
-struct MatrixFile {
-  std::vector<T> data;  ///< k packed d x d items (each item's C order read column-major: its
-                        ///< transpose, the same matrix for the symmetric inputs read here)
-  std::int64_t d = 0;
-  std::int64_t count = 0;
-  bool batched = false;  ///< the file was 3-d
+struct InputFile {
+  std::string option;  ///< the option that named the file, e.g. "--a-cov"
+  std::string path;
+  std::vector<T> data;             ///< C order
+  std::vector<std::int64_t> item;  ///< shape of one item: (d, d), (d,), (n, d) or (k,)
+  std::int64_t count = 1;          ///< items (the leading axis of a batched file)
+  bool batched = false;            ///< the file had the leading batch axis
+  std::int64_t size() const { return static_cast<std::int64_t>(data.size()); }
+  /// The last axis of an item: the dimension of covariances, means and samples.
+  std::int64_t d() const { return item.back(); }
+  /// The file's shape, as NumPy writes it: "(3, 2, 2)".
+  std::string shape_text() const;
+  /// "OPTION: PATH", the start of every message about this input.
+  std::string where() const { return option + ": " + path; }
 };
 
-/// Reads covariances for option `option` (e.g. "--cov") and checks CLI.md's input rules: shape
-/// (d, d) or (k, d, d), finite, and symmetric within 1e-10·max|C| (f64; √(u32/u64) looser in
-/// f32). Positive semidefiniteness is checked by the computation that needs it.
+/// Covariances (d, d) or (k, d, d), square, non-empty, symmetric within 1e-10·max|C| (f64;
+/// sqrt(u32/u64) looser in f32). Each item's C order read column-major is its transpose: the same
+/// matrix for these symmetric inputs. Positive semidefiniteness is checked later, on the context
+/// (validate_gaussians or the computation itself).
 template <typename T>
-MatrixFile<T> read_covariances(const std::string& option, const std::string& path);
+InputFile<T> read_covariances(const std::string& option, const std::string& path);
+/// Means (d,) or (k, d).
+template <typename T>
+InputFile<T> read_means(const std::string& option, const std::string& path);
+/// Sample sets (n, d) or (k, n, d) with n >= 2: item i is a column-major d x n matrix whose
+/// columns are the samples.
+template <typename T>
+InputFile<T> read_samples(const std::string& option, const std::string& path);
+/// Weights (k,), unbatched. Their values (non-negative, positive sum) are the library's to check.
+template <typename T>
+InputFile<T> read_weights(const std::string& option, const std::string& path);
+
+/// The options of one side X in {a, b} of a two-sided command (CLI.md, "Inputs"):
+/// --X-cov FILE [--X-mean FILE], or --X-samples FILE.
+struct SideOptions {
+  std::string name;  ///< "a" or "b"
+  std::string cov, mean, samples;
+  explicit SideOptions(std::string name_) : name(std::move(name_)) {}
+};
+
+/// Registers --X-cov, --X-mean and --X-samples.
+void add_side_options(CLI::App& command, SideOptions& side);
+
+/// A batch of Gaussians as its files give it, on the host: covariances and optional means, or
+/// sample sets to fit.
+template <typename T>
+struct GaussianInput {
+  std::string name;    ///< the library's name of the argument in messages: "a", "b", "inputs"
+  std::string source;  ///< "OPTION: PATH" of the covariances or samples, for messages
+  std::int64_t d = 0;
+  std::int64_t count = 1;
+  bool batched = false;
+  std::vector<T> covariances;  ///< count packed d x d matrices (empty when given by samples)
+  std::vector<T> means;        ///< count packed vectors of length d; empty: zero means
+  std::vector<T> samples;      ///< count packed d x n matrices, columns are samples
+  std::int64_t n = 0;          ///< samples per set; 0 when covariances are given
+  bool from_samples() const { return n > 0; }
+};
+
+/// Covariances from `cov_option` and, when `mean_path` is not empty, means from `mean_option`
+/// with the same batch structure: (d,) with (d, d), (k, d) with (k, d, d).
+template <typename T>
+GaussianInput<T> read_gaussians(const std::string& name, const std::string& cov_option,
+                                const std::string& cov_path, const std::string& mean_option,
+                                const std::string& mean_path);
+
+/// One side of a two-sided command; UsageError for a missing side or conflicting options.
+template <typename T>
+GaussianInput<T> read_side(const SideOptions& side);
+
+/// How the two sides of a command pair up (CLI.md): both unbatched (one pair, results unbatched),
+/// both batched with the same count k (k pairs), or one unbatched against k (one-versus-many).
+struct Pairing {
+  std::int64_t count = 1;  ///< pairs computed
+  bool batched = false;    ///< results carry the leading batch axis
+};
+
+/// Checks that both sides live in the same dimension (UsageError naming side b otherwise).
+template <typename T>
+void check_same_dimension(const GaussianInput<T>& a, const GaussianInput<T>& b);
+/// Checks dimensions and counts and says how the sides pair up.
+template <typename T>
+Pairing pair_sides(const GaussianInput<T>& a, const GaussianInput<T>& b);
 
 /// Collects a command's results and writes them out.
 class Report {
@@ -65,7 +146,8 @@ class Report {
 
   /// Result fields, in the order added, after "command", "backend", "precision", "time_ms".
   nlohmann::ordered_json& fields() { return fields_; }
-  /// An array result: nested JSON lists of the given shape (C order data), and P<name>.npy.
+  /// An array result: nested JSON lists of the given shape (C order data), and P<name>.npy. An
+  /// empty shape is a scalar: a JSON number, and a 0-d array in the .npy file.
   void add_array(const std::string& name, const std::vector<std::int64_t>& shape,
                  const std::vector<double>& c_order_data);
 
@@ -110,6 +192,41 @@ class Buffer {
   std::vector<T> host_;
   Array<T> device_;
 };
+
+/// A batch of Gaussians in the context's memory space, ready for the library: the covariances
+/// given, or the moments of the samples (sample_moments). Every batch is checked by
+/// validate_gaussians under input_rule(); a failure is a UsageError naming the input's source.
+template <typename T>
+class Gaussians {
+ public:
+  Gaussians(Context& ctx, GaussianInput<T> input);
+
+  /// All items.
+  GaussianBatch<const T> all();
+  /// `count` items: the batch itself, or its one Gaussian repeated (one-versus-many).
+  GaussianBatch<const T> paired(std::int64_t count);
+  std::int64_t count() const { return count_; }
+  std::int64_t dimension() const { return d_; }
+  /// {library name, source}, for name_inputs().
+  std::pair<std::string, std::string> naming() const { return {name_, source_}; }
+
+ private:
+  std::string name_, source_;
+  std::int64_t d_, count_;
+  bool centered_;
+  Buffer<T> covariances_, means_;
+};
+
+/// Runs a library computation. An InvalidArgument it throws about an argument named in `sources`
+/// (the library's message says "argument 'a.covariances' ...": the name is the text before the
+/// first '.') becomes a UsageError that starts with that input's source; others pass unchanged.
+void name_inputs(const std::vector<std::pair<std::string, std::string>>& sources,
+                 const std::function<void()>& compute);
+
+/// Shape of a result that follows the inputs: item_shape, after a leading axis of `count` when the
+/// inputs were batched. An empty item_shape is a scalar.
+std::vector<std::int64_t> result_shape(bool batched, std::int64_t count,
+                                       std::vector<std::int64_t> item_shape);
 
 /// Reorders k packed column-major rows x cols items into C order (k, rows, cols), as double.
 template <typename T>

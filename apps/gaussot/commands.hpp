@@ -8,5 +8,6 @@ namespace gaussot::cli {
 
 void register_info(CLI::App& app);    // info
 void register_linalg(CLI::App& app);  // eigh, sqrtm
+void register_bures(CLI::App& app);   // bw, bw-map, bw-geodesic, bw-barycenter, fid
 
 }  // namespace gaussot::cli

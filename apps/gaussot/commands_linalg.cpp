@@ -15,20 +15,13 @@ struct LinalgOptions {
   bool inv_sqrt = false;     // sqrtm
 };
 
-/// Shape of a result that follows the input: (d, d) or (k, d, d), or (d) / (k, d) for vectors.
-std::vector<std::int64_t> result_shape(bool batched, std::int64_t count,
-                                       std::vector<std::int64_t> item_shape) {
-  if (batched) item_shape.insert(item_shape.begin(), count);
-  return item_shape;
-}
-
 template <typename T>
 void run_eigh(const LinalgOptions& o) {
-  MatrixFile<T> input = read_covariances<T>("--cov", o.cov);
+  InputFile<T> input = read_covariances<T>("--cov", o.cov);
   Context ctx = make_context(o.common);
   Report report("eigh", o.common, ctx);
   report.start_clock();
-  const std::int64_t d = input.d, k = input.count;
+  const std::int64_t d = input.d(), k = input.count;
   Buffer<T> a(ctx, std::move(input.data));
   Buffer<T> w(ctx, d * k);
   Buffer<T> v(ctx, o.values_only ? 0 : d * d * k);
@@ -51,16 +44,15 @@ void run_eigh(const LinalgOptions& o) {
 
 template <typename T>
 void run_sqrtm(const LinalgOptions& o) {
-  MatrixFile<T> input = read_covariances<T>("--cov", o.cov);
+  InputFile<T> input = read_covariances<T>("--cov", o.cov);
   Context ctx = make_context(o.common);
   Report report("sqrtm", o.common, ctx);
   report.start_clock();
-  const std::int64_t d = input.d, k = input.count;
+  const std::int64_t d = input.d(), k = input.count;
   Buffer<T> a(ctx, std::move(input.data));
   Buffer<T> root(ctx, d * d * k);
   Buffer<T> inverse_root(ctx, o.inv_sqrt ? d * d * k : 0);
-  SpectralOptions spectral;
-  spectral.scale_floor = 1.0;  // CLI.md: PSD when the smallest eigenvalue >= -tau·max(1, largest)
+  const SpectralOptions spectral = input_rule();
   try {
     if (o.inv_sqrt) {
       sqrtm_and_inv_sqrtm<T>(ctx, a.matrices(d, d, k), root.matrices(d, d, k),

@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", gaussot::version());
   gaussot::cli::register_info(app);
   gaussot::cli::register_linalg(app);
+  gaussot::cli::register_bures(app);
 
   auto command = [&] {
     for (const CLI::App* sub : app.get_subcommands()) return sub->get_name();

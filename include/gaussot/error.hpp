@@ -25,10 +25,20 @@ class Error : public std::runtime_error {
 
 /// An argument is malformed: wrong shape, stride or memory space, non-finite values, a matrix that
 /// is not positive (semi)definite where that is required, an unreadable or malformed file.
-/// The message names the argument and, for batches, the first failing batch item.
+/// The message names the argument and, for batches, the first failing batch item; argument() and
+/// batch_index() give them to programs (empty and -1 where not known).
 class InvalidArgument : public Error {
  public:
-  using Error::Error;
+  InvalidArgument(const std::string& message, const char* file, int line,
+                  std::string argument = {}, std::int64_t batch_index = -1);
+  /// The argument at fault as the function names it, e.g. "a.covariances"; empty if unknown.
+  const std::string& argument() const noexcept { return argument_; }
+  /// The first failing batch item, or -1.
+  std::int64_t batch_index() const noexcept { return batch_index_; }
+
+ private:
+  std::string argument_;
+  std::int64_t batch_index_;
 };
 
 /// The requested backend or feature was not compiled into this build (for example the CUDA backend
