@@ -1,11 +1,18 @@
 // SPDX-License-Identifier: Apache-2.0
 // Google Benchmark timings of gaussot's batched primitives: eigh (values and vectors), eigvalsh
-// and sqrtm, in double and float, on the CPU backend and the CUDA backend, over (d, batch) grids.
-// See bench/README.md for what each benchmark measures and how to run them.
+// and sqrtm, in double and float, on the CPU backend and the CUDA backend, over (d, batch) grids;
+// and of the Bures–Wasserstein suite (bures.hpp): w2_squared, w2_squared_all_pairs,
+// frechet_distance and w2_barycenter. See bench/README.md for what each benchmark measures and how
+// to run them.
 //
 // Names: <backend>/<op>[_<algorithm>]/<f64|f32>/d:<d>/batch:<batch>/real_time, e.g.
 //   cpu/sqrtm/f64/d:64/batch:1000/real_time
 //   cuda/eigh_jacobi/f32/d:32/batch:10000/real_time
+// and for the Bures–Wasserstein functions, with the size that matters to each:
+//   cpu/w2_squared/f64/d:64/batch:1000/real_time           1000 pairs
+//   cpu/w2_squared_all_pairs/f64/d:64/k:200/real_time      all 200 x 200 pairs
+//   cpu/frechet_distance/f64/d:2048/n:10000/real_time      two sample sets of n samples
+//   cpu/w2_barycenter/f64/d:64/k:100/real_time             barycenter of k Gaussians
 // so that --benchmark_filter='^cpu/' or '^cuda/' selects a backend. The CUDA benchmarks are always
 // registered; without a CUDA device (or a build without the CUDA backend) they report the error
 // "no CUDA device" and are skipped.
@@ -14,6 +21,7 @@
 // context's OpenMP thread count (default 0: OMP_NUM_THREADS, else one per core).
 #include <benchmark/benchmark.h>
 
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -23,6 +31,7 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -62,15 +71,22 @@ Context& cuda_context() {
 
 // ---- inputs ---------------------------------------------------------------------------------
 
-/// `batch` random SPD matrices A = G Gᵀ / d + I (G with standard normal entries), column-major
-/// and packed, exactly symmetric. Seeded with kSeed: the same (d, batch) gives the same matrices
-/// in every benchmark of a run (and across runs with the same standard library).
-std::vector<double> make_spd(int64_t d, int64_t batch) {
-  const auto n = static_cast<std::size_t>(d * d * batch);
-  std::vector<double> g(n);
-  std::mt19937_64 rng(kSeed);
+/// n standard normal numbers from a generator seeded with `seed`.
+std::vector<double> make_normal(int64_t n, std::uint64_t seed) {
+  std::vector<double> g(static_cast<std::size_t>(n));
+  std::mt19937_64 rng(seed);
   std::normal_distribution<double> normal(0.0, 1.0);
   for (double& x : g) x = normal(rng);
+  return g;
+}
+
+/// `batch` random SPD matrices A = G Gᵀ / d + I (G with standard normal entries), column-major
+/// and packed, exactly symmetric. Seeded with kSeed + set: the same (d, batch, set) gives the same
+/// matrices in every benchmark of a run (and across runs with the same standard library); set 1
+/// is a second, independent batch (the other side of a pair).
+std::vector<double> make_spd(int64_t d, int64_t batch, int set) {
+  const auto n = static_cast<std::size_t>(d * d * batch);
+  const std::vector<double> g = make_normal(d * d * batch, kSeed + std::uint64_t(set));
   std::vector<double> a(n);
   gaussot::gemm<double>(cpu_context(), gaussot::Transpose::no, gaussot::Transpose::yes,
                         1.0 / double(d), gaussot::square_matrices<const double>(g.data(), d, batch),
@@ -86,22 +102,57 @@ std::vector<double> make_spd(int64_t d, int64_t batch) {
   return a;
 }
 
-/// The inputs for (d, batch) in precision T, generated once and kept for the run (float inputs
-/// are the double ones rounded, so both precisions see the same matrices).
+/// Samples for the Fréchet distance: a column-major d x n matrix X = G Z / √d (G d x d and Z d x n
+/// standard normal), i.e. n samples of N(0, G Gᵀ / d) as columns; set 0 and set 1 use different
+/// G and Z, so the two sample sets have different covariances.
+std::vector<double> make_samples(int64_t d, int64_t n, int set) {
+  const std::vector<double> g = make_normal(d * d, kSeed + 100 + std::uint64_t(set));
+  const std::vector<double> z = make_normal(d * n, kSeed + 200 + std::uint64_t(set));
+  std::vector<double> x(static_cast<std::size_t>(d * n));
+  gaussot::gemm<double>(cpu_context(), gaussot::Transpose::no, gaussot::Transpose::no,
+                        1.0 / std::sqrt(double(d)),
+                        gaussot::square_matrices<const double>(g.data(), d, 1),
+                        gaussot::matrices<const double>(z.data(), d, n, 1), 0.0,
+                        gaussot::matrices(x.data(), d, n, 1));
+  return x;
+}
+
+enum class InputKind { spd, normal, samples };
+
+/// The inputs of a kind, shape (a, b) and set in precision T, generated once and kept for the run
+/// (float inputs are the double ones rounded, so both precisions see the same data):
+/// spd: b SPD matrices of order a (make_spd); normal: a * b standard normal numbers (means);
+/// samples: a d = a by n = b sample matrix (make_samples).
 template <typename T>
-const std::vector<T>& spd_inputs(int64_t d, int64_t batch) {
-  static std::map<std::pair<int64_t, int64_t>, std::vector<T>> cache;
-  const auto key = std::make_pair(d, batch);
+const std::vector<T>& inputs(InputKind kind, int64_t a, int64_t b, int set) {
+  static std::map<std::tuple<InputKind, int64_t, int64_t, int>, std::vector<T>> cache;
+  const auto key = std::make_tuple(kind, a, b, set);
   auto found = cache.find(key);
   if (found != cache.end()) return found->second;
   std::vector<T> data;
   if constexpr (std::is_same_v<T, double>) {
-    data = make_spd(d, batch);
+    switch (kind) {
+      case InputKind::spd:
+        data = make_spd(a, b, set);
+        break;
+      case InputKind::normal:
+        data = make_normal(a * b, kSeed + 300 + std::uint64_t(set));
+        break;
+      case InputKind::samples:
+        data = make_samples(a, b, set);
+        break;
+    }
   } else {
-    const std::vector<double>& wide = spd_inputs<double>(d, batch);
+    const std::vector<double>& wide = inputs<double>(kind, a, b, set);
     data.assign(wide.begin(), wide.end());
   }
   return cache.emplace(key, std::move(data)).first->second;
+}
+
+/// The SPD inputs for (d, batch): set 0 of inputs(spd).
+template <typename T>
+const std::vector<T>& spd_inputs(int64_t d, int64_t batch) {
+  return inputs<T>(InputKind::spd, d, batch, 0);
 }
 
 // ---- the operations -------------------------------------------------------------------------
@@ -254,6 +305,139 @@ void bm_cuda(benchmark::State& state, Op op, EighAlgorithm algorithm) {
   report(state, d, batch);
 }
 
+// ---- Bures–Wasserstein ----------------------------------------------------------------------
+// One timed call of a bures.hpp function on seeded inputs uploaded once into the context's memory
+// space (host for CPU, device for CUDA), outputs preallocated there. Side a of a pair is set 0 of
+// the inputs, side b set 1; means are standard normal vectors.
+
+enum class BuresOp { w2_squared, w2_squared_all_pairs, frechet_distance, w2_barycenter };
+
+const char* bures_name(BuresOp op) {
+  switch (op) {
+    case BuresOp::w2_squared:
+      return "w2_squared";
+    case BuresOp::w2_squared_all_pairs:
+      return "w2_squared_all_pairs";
+    case BuresOp::frechet_distance:
+      return "frechet_distance";
+    case BuresOp::w2_barycenter:
+      return "w2_barycenter";
+  }
+  return "?";
+}
+
+/// The second argument of each Bures benchmark after d: pairs (batch), Gaussians per side (k), or
+/// samples per set (n).
+const char* bures_size_name(BuresOp op) {
+  switch (op) {
+    case BuresOp::w2_squared:
+      return "batch";
+    case BuresOp::frechet_distance:
+      return "n";
+    default:
+      return "k";
+  }
+}
+
+/// A copy of `host` in ctx's memory space.
+template <typename T>
+gaussot::Array<T> upload(Context& ctx, const std::vector<T>& host) {
+  const auto n = static_cast<int64_t>(host.size());
+  gaussot::Array<T> array(ctx, n);
+  gaussot::copy<T>(ctx, gaussot::vectors(host.data(), n, 1), array.vectors(n, 1));
+  return array;
+}
+
+/// A batch of `count` Gaussians of dimension d (set `set`), uploaded; owns its memory.
+template <typename T>
+struct Gaussians {
+  gaussot::Array<T> means, covariances;
+  int64_t d = 0, count = 0;
+  Gaussians(Context& ctx, int64_t d_, int64_t count_, int set)
+      : means(upload(ctx, inputs<T>(InputKind::normal, d_, count_, set))),
+        covariances(upload(ctx, inputs<T>(InputKind::spd, d_, count_, set))),
+        d(d_),
+        count(count_) {}
+  gaussot::GaussianBatch<const T> view() const {
+    return {means.vectors(d, count), covariances.matrices(d, d, count)};
+  }
+};
+
+template <typename T>
+void bm_bures(benchmark::State& state, gaussot::Backend backend, BuresOp op) {
+  const int64_t d = state.range(0), size = state.range(1);
+  const bool cuda = backend == gaussot::Backend::cuda;
+  if (cuda && gaussot::cuda_device_count() == 0) {
+    state.SkipWithError("no CUDA device");
+    return;
+  }
+  int64_t items = size;  // pairs, Gaussians or sample sets per call
+  try {
+    Context& ctx = cuda ? cuda_context() : cpu_context();
+    switch (op) {
+      case BuresOp::w2_squared: {
+        const Gaussians<T> a(ctx, d, size, 0), b(ctx, d, size, 1);
+        gaussot::Array<T> out(ctx, size);
+        ctx.synchronize();
+        timed_loop(state, [&] {
+          gaussot::w2_squared<T>(ctx, a.view(), b.view(), out.vectors(1, size));
+          ctx.synchronize();
+        });
+        break;
+      }
+      case BuresOp::w2_squared_all_pairs: {
+        const Gaussians<T> a(ctx, d, size, 0), b(ctx, d, size, 1);
+        gaussot::Array<T> out(ctx, size * size);
+        ctx.synchronize();
+        timed_loop(state, [&] {
+          gaussot::w2_squared_all_pairs<T>(ctx, a.view(), b.view(), out.matrices(size, size, 1));
+          ctx.synchronize();
+        });
+        items = size * size;
+        state.counters["pairs"] = double(items);
+        break;
+      }
+      case BuresOp::frechet_distance: {
+        const gaussot::Array<T> x = upload(ctx, inputs<T>(InputKind::samples, d, size, 0));
+        const gaussot::Array<T> y = upload(ctx, inputs<T>(InputKind::samples, d, size, 1));
+        gaussot::Array<T> out(ctx, 1);
+        ctx.synchronize();
+        timed_loop(state, [&] {
+          gaussot::frechet_distance<T>(ctx, x.matrices(d, size, 1), y.matrices(d, size, 1),
+                                       out.vectors(1, 1));
+          ctx.synchronize();
+        });
+        items = 1;
+        // What FrechetMethod::automatic picks: the samples path when n < d.
+        state.counters["samples_path"] = size < d ? 1.0 : 0.0;
+        break;
+      }
+      case BuresOp::w2_barycenter: {
+        const Gaussians<T> a(ctx, d, size, 0);
+        gaussot::Array<T> mean(ctx, d), covariance(ctx, d * d);
+        const gaussot::GaussianBatch<T> out(mean.vectors(d, 1), covariance.matrices(d, d, 1));
+        gaussot::BarycenterReport last;
+        ctx.synchronize();
+        timed_loop(state, [&] {
+          last = gaussot::w2_barycenter<T>(ctx, a.view(), gaussot::VectorBatch<const T>(), out);
+          ctx.synchronize();
+        });
+        items = 1;
+        state.counters["iterations"] = double(last.iterations);
+        state.counters["residual"] = last.residual;
+        break;
+      }
+    }
+    if (!cuda) state.counters["cpu_threads"] = double(ctx.num_threads());
+  } catch (const std::exception& e) {
+    state.SkipWithError(e.what());
+    return;
+  }
+  state.SetItemsProcessed(state.iterations() * items);
+  state.counters["d"] = double(d);
+  state.counters[bures_size_name(op)] = double(size);
+}
+
 // ---- registration ---------------------------------------------------------------------------
 
 /// CPU grid: batch chosen so that one call takes roughly 0.05–0.5 s on a few cores. d = 64,
@@ -322,6 +506,39 @@ void register_cuda() {
   }
 }
 
+/// The Bures–Wasserstein benchmarks: (op, d, size) per backend. CPU sizes keep a call within
+/// about a second on two cores, except the FID-sized frechet_distance (d = 2048, n = 10000: the
+/// sample moments of two 10000-sample sets plus two spectral steps at order 2048, seconds);
+/// n = 1000 < d takes the samples path of FrechetMethod::automatic.
+struct BuresCase {
+  BuresOp op;
+  int64_t d, size;
+};
+const std::vector<BuresCase> kCpuBures = {{BuresOp::w2_squared, 64, 1000},
+                                          {BuresOp::w2_squared_all_pairs, 64, 200},
+                                          {BuresOp::frechet_distance, 2048, 10000},
+                                          {BuresOp::frechet_distance, 2048, 1000},
+                                          {BuresOp::w2_barycenter, 64, 100}};
+/// frechet_distance is timed on the CPU only (the FID case of the issue); all pairs at 1000 x 1000.
+const std::vector<BuresCase> kCudaBures = {{BuresOp::w2_squared, 64, 1000},
+                                           {BuresOp::w2_squared_all_pairs, 64, 1000},
+                                           {BuresOp::w2_barycenter, 64, 100}};
+
+template <typename T>
+void register_bures(gaussot::Backend backend, const std::vector<BuresCase>& cases) {
+  const bool cuda = backend == gaussot::Backend::cuda;
+  for (const BuresCase& c : cases) {
+    if (c.op == BuresOp::frechet_distance && !std::is_same_v<T, double>) continue;  // FID: float64
+    const std::string name =
+        std::string(cuda ? "cuda/" : "cpu/") + bures_name(c.op) + "/" + precision_name<T>();
+    auto* b = benchmark::RegisterBenchmark(
+        name.c_str(), [backend, op = c.op](benchmark::State& s) { bm_bures<T>(s, backend, op); });
+    b->ArgNames({"d", bures_size_name(c.op)})->UseRealTime();
+    b->Unit(cuda ? benchmark::kMicrosecond : benchmark::kMillisecond);
+    b->Args({c.d, c.size});
+  }
+}
+
 std::string join(const std::vector<std::string>& items, const char* separator) {
   std::string out;
   for (std::size_t i = 0; i < items.size(); ++i) out += (i ? separator : "") + items[i];
@@ -364,6 +581,10 @@ int main(int argc, char** argv) {
   register_cpu<float>();
   register_cuda<double>();
   register_cuda<float>();
+  register_bures<double>(gaussot::Backend::cpu, kCpuBures);
+  register_bures<float>(gaussot::Backend::cpu, kCpuBures);
+  register_bures<double>(gaussot::Backend::cuda, kCudaBures);
+  register_bures<float>(gaussot::Backend::cuda, kCudaBures);
 
   std::vector<std::string> backends;
   for (gaussot::Backend b : gaussot::compiled_backends()) backends.push_back(gaussot::to_string(b));

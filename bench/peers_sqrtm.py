@@ -217,10 +217,10 @@ def run_gaussot(gaussot: Path, cov: Path, out_json: Path, prefix: str, threads: 
     return read_time_ms(out_json) / 1e3, wall
 
 
-def run_gaussot_time(gaussot_time: Path, cov: Path, result: Path, repeats: int,
-                     threads: int | None) -> dict:
-    command = [str(gaussot_time), "--op", "sqrtm", "--cov", str(cov), "--repeat", str(repeats),
-               "--save", str(result)]
+def gaussot_time_json(gaussot_time: Path, arguments: list[str], threads: int | None) -> dict:
+    """Runs `gaussot_time ARGUMENTS [--threads N]` and returns the JSON object it prints;
+    RuntimeError with its message when it fails."""
+    command = [str(gaussot_time)] + arguments
     if threads is not None:
         command += ["--threads", str(threads)]
     done = subprocess.run(command, capture_output=True, text=True)
@@ -228,6 +228,12 @@ def run_gaussot_time(gaussot_time: Path, cov: Path, result: Path, repeats: int,
         raise RuntimeError(f"{' '.join(command)} exited with status {done.returncode}:\n"
                            f"{done.stderr.strip() or done.stdout.strip()}")
     return json.loads(done.stdout)
+
+
+def run_gaussot_time(gaussot_time: Path, cov: Path, result: Path, repeats: int,
+                     threads: int | None) -> dict:
+    return gaussot_time_json(gaussot_time, ["--op", "sqrtm", "--cov", str(cov), "--repeat",
+                                            str(repeats), "--save", str(result)], threads)
 
 
 def max_relative_error(np, s, reference) -> float:
@@ -299,13 +305,14 @@ def run_case(np, sqrtm, args, d: int, k: int, workdir: Path) -> dict:
 
 # ---- report ----------------------------------------------------------------------------------
 
-def format_report(machine: dict, cases: list[dict]) -> str:
+def header_lines(title: str, machine: dict) -> list[str]:
+    """The report's first lines: title, CPU, library versions, threads."""
     lines = [
-        "Batched SPD square root, float64",
+        title,
         f"CPU: {machine['cpu_model']} ({machine['cpu_count']} logical CPUs, "
         f"{machine['usable_cores']} usable)",
         f"Python {machine['python']}, NumPy {machine['numpy']} (BLAS: {machine['numpy_blas']}), "
-        f"SciPy {machine['scipy']}",
+        f"SciPy {machine['scipy']}" + (f", POT {machine['pot']}" if machine.get("pot") else ""),
         f"gaussot {machine['gaussot_version']} ({machine['gaussot']}), CPU threads: "
         f"{machine['gaussot_cpu_threads']}"
         + (f" (--threads {machine['gaussot_threads_option']})"
@@ -314,6 +321,21 @@ def format_report(machine: dict, cases: list[dict]) -> str:
     if machine["blas_thread_env"]:
         lines.append("BLAS/OpenMP environment: " +
                      ", ".join(f"{k}={v}" for k, v in machine["blas_thread_env"].items()))
+    return lines
+
+
+def check_executables(script: str, executables) -> bool:
+    """(path, CMake target, option) triples: False after a message when one is not executable."""
+    for path, target, option in executables:
+        if not path.is_file() or not os.access(path, os.X_OK):
+            print(f"{script}: no executable at {path} (build the target {target}, or pass "
+                  f"{option} PATH)", file=sys.stderr)
+            return False
+    return True
+
+
+def format_report(machine: dict, cases: list[dict]) -> str:
+    lines = header_lines("Batched SPD square root, float64", machine)
     labels = {"numpy_loop": "numpy loop (eigh per item)", "numpy_stacked": "numpy stacked eigh",
               "scipy_loop": "scipy.linalg.sqrtm loop", "gaussot": "gaussot::sqrtm (library call)",
               "gaussot_cli": "gaussot sqrtm command (time_ms)"}
@@ -348,12 +370,9 @@ def main(argv: list[str]) -> int:
     import scipy
     from scipy.linalg import sqrtm
 
-    for path, target, option in ((args.gaussot, "gaussot_cli", "--gaussot"),
-                                 (args.gaussot_time, "gaussot_time", "--gaussot-time")):
-        if not path.is_file() or not os.access(path, os.X_OK):
-            print(f"peers_sqrtm.py: no executable at {path} (build the target {target}, or pass "
-                  f"{option} PATH)", file=sys.stderr)
-            return 2
+    if not check_executables("peers_sqrtm.py", ((args.gaussot, "gaussot_cli", "--gaussot"),
+                                                (args.gaussot_time, "gaussot_time", "--gaussot-time"))):
+        return 2
 
     machine = machine_info(np, scipy, args.gaussot, args.threads)
     cases = []

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # Builds gaussot_bench and the gaussot command if needed, then runs the CPU benchmarks and the
-# NumPy/SciPy comparison (peers_sqrtm.py), keeping the raw outputs in bench/results/<date>-cpu/:
+# peer comparisons (peers_sqrtm.py, peers_fid.py, peers_bw_pairs.py), keeping the raw outputs in
+# bench/results/<date>-cpu/:
 #   header.txt                  date, git commit, CPU model, core count, versions
 #   bench_cpu.json / .txt       gaussot_bench --benchmark_filter='^cpu/' (JSON and console table)
 #   peers_sqrtm.json / .txt     peers_sqrtm.py with default threads (gaussot: all cores; NumPy and
@@ -9,10 +10,17 @@
 #   peers_sqrtm_1thread.json / .txt
 #                               the same with one thread everywhere (gaussot --threads 1,
 #                               OMP/OPENBLAS/MKL_NUM_THREADS=1): a per-core comparison
+#   peers_fid.json / .txt       peers_fid.py: FID at d = 2048 from two 10,000-sample sets, gaussot
+#                               vs pytorch-fid's method and a NumPy symmetric path (default threads)
+#   peers_bw_pairs.json / .txt  peers_bw_pairs.py: all pairs of 1000 Gaussians in d = 64, gaussot vs
+#                               POT and NumPy (default threads); skipped, with a note in the .txt,
+#                               when POT is not installed (python3 -m pip install pot)
 #
 # Usage: bench/run_cpu.sh [extra gaussot_bench flags, e.g. --benchmark_repetitions=3]
 # Environment: BUILD_DIR (default build), JOBS (build parallelism, default 2), MIN_TIME
 # (--benchmark_min_time in seconds, default 0.5), REPEATS (peers_sqrtm.py --repeats, default 5),
+# FID_REPEATS (peers_fid.py --repeats, default 3), BW_REPEATS (peers_bw_pairs.py --repeats,
+# default 1), PEERS (which peer scripts to run, default "sqrtm fid bw_pairs"),
 # THREADS (gaussot CPU threads, default all cores), PYTHON (default python3), OUT_DIR (default
 # bench/results/<date>-cpu, with a -2, -3, ... suffix rather than overwriting an earlier run).
 set -euo pipefail
@@ -25,6 +33,9 @@ min_time=${MIN_TIME:-0.5}
 repeats=${REPEATS:-5}
 threads=${THREADS:-}
 python=${PYTHON:-python3}
+fid_repeats=${FID_REPEATS:-3}
+bw_repeats=${BW_REPEATS:-1}
+peers=" ${PEERS:-sqrtm fid bw_pairs} "
 
 # ---- build (cmake --build does nothing when everything is up to date) -------------------------
 cmake -S "$root" -B "$build_dir" -DGAUSSOT_BUILD_BENCH=ON >/dev/null
@@ -77,18 +88,42 @@ echo "== gaussot_bench (CPU) =="
   ${threads:+--threads="$threads"} "$@" | tee "$out/bench_cpu.txt"
 
 status=0
-echo
-echo "== peers_sqrtm.py (default threads) =="
-"$python" "$bench_dir/peers_sqrtm.py" --gaussot "$gaussot_bin" --gaussot-time "$time_bin" \
-  --repeats "$repeats" ${threads:+--threads "$threads"} --json "$out/peers_sqrtm.json" \
-  | tee "$out/peers_sqrtm.txt" || status=1
+common_args=(--gaussot "$gaussot_bin" --gaussot-time "$time_bin")
+if [[ $peers == *" sqrtm "* ]]; then
+  echo
+  echo "== peers_sqrtm.py (default threads) =="
+  "$python" "$bench_dir/peers_sqrtm.py" "${common_args[@]}" \
+    --repeats "$repeats" ${threads:+--threads "$threads"} --json "$out/peers_sqrtm.json" \
+    | tee "$out/peers_sqrtm.txt" || status=1
 
-echo
-echo "== peers_sqrtm.py (one thread everywhere) =="
-OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 \
-  "$python" "$bench_dir/peers_sqrtm.py" --gaussot "$gaussot_bin" --gaussot-time "$time_bin" \
-  --repeats "$repeats" --threads 1 --json "$out/peers_sqrtm_1thread.json" \
-  | tee "$out/peers_sqrtm_1thread.txt" || status=1
+  echo
+  echo "== peers_sqrtm.py (one thread everywhere) =="
+  OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 \
+    "$python" "$bench_dir/peers_sqrtm.py" "${common_args[@]}" \
+    --repeats "$repeats" --threads 1 --json "$out/peers_sqrtm_1thread.json" \
+    | tee "$out/peers_sqrtm_1thread.txt" || status=1
+fi
+
+if [[ $peers == *" fid "* ]]; then
+  echo
+  echo "== peers_fid.py (default threads) =="
+  "$python" "$bench_dir/peers_fid.py" "${common_args[@]}" \
+    --repeats "$fid_repeats" ${threads:+--threads "$threads"} --json "$out/peers_fid.json" \
+    | tee "$out/peers_fid.txt" || status=1
+fi
+
+if [[ $peers == *" bw_pairs "* ]]; then
+  echo
+  echo "== peers_bw_pairs.py (default threads) =="
+  if "$python" -c 'import ot.gaussian' 2>/dev/null; then
+    "$python" "$bench_dir/peers_bw_pairs.py" "${common_args[@]}" \
+      --repeats "$bw_repeats" ${threads:+--threads "$threads"} --json "$out/peers_bw_pairs.json" \
+      | tee "$out/peers_bw_pairs.txt" || status=1
+  else
+    note="peers_bw_pairs.py skipped: POT is not installed ($python -m pip install pot)"
+    echo "$note" | tee "$out/peers_bw_pairs.txt"
+  fi
+fi
 
 echo
 echo "results in $out"

@@ -8,7 +8,7 @@
 /// default, so the rule is scale-invariant; the command line uses floor = 1, as CLI.md specifies)
 /// and tolerance τ (below):
 ///  - an eigenvalue w < -τ·s means the item is not PSD: InvalidArgument naming the item;
-///  - every other negative eigenvalue, and every eigenvalue below the rounding level d·ε·max|w|
+///  - every other negative eigenvalue, and every eigenvalue below the rounding level √d·ε·max|w|
 ///    of the eigensolver (which cannot be told from 0), is set to 0 before f is applied;
 ///  - for functions that are singular at 0 (inverse square root, logarithm, negative powers) an
 ///    eigenvalue w <= τ·s is numerically zero and the item is refused as not positive definite.
