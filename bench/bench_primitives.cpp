@@ -480,8 +480,7 @@ void register_cpu() {
 template <typename T>
 void register_cuda_one(Op op, EighAlgorithm algorithm, const char* suffix,
                        const std::vector<int64_t>& orders) {
-  const std::string name =
-      std::string("cuda/") + op_name(op) + suffix + "/" + precision_name<T>();
+  const std::string name = std::string("cuda/") + op_name(op) + suffix + "/" + precision_name<T>();
   auto* b = benchmark::RegisterBenchmark(
       name.c_str(), [op, algorithm](benchmark::State& s) { bm_cuda<T>(s, op, algorithm); });
   b->ArgNames({"d", "batch"})->UseRealTime()->Unit(benchmark::kMicrosecond);

@@ -61,9 +61,8 @@ void trace(Context& ctx, MatrixBatch<const T> a, VectorBatch<T> out) {
 template <typename T>
 void frobenius_inner(Context& ctx, MatrixBatch<const T> a, MatrixBatch<const T> b,
                      VectorBatch<T> out) {
-  for_each_item(ctx, a.count, [&](std::int64_t i) {
-    out.at(i, 0) = item(a, i).cwiseProduct(item(b, i)).sum();
-  });
+  for_each_item(ctx, a.count,
+                [&](std::int64_t i) { out.at(i, 0) = item(a, i).cwiseProduct(item(b, i)).sum(); });
 }
 
 template <typename T>

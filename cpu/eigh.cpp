@@ -33,8 +33,10 @@ class SymmetricEigensolver {
   static constexpr std::int64_t kItems = TridiagonalQr<T>::kLanes;
 
   SymmetricEigensolver(std::int64_t d, EighAlgorithm algorithm)
-      : d_(d), lapack_(uses_lapack(d, algorithm)),
-        scaled_(Matrix<T>::Zero(lapack_ ? 0 : d, lapack_ ? 0 : d)), tridiagonal_(lapack_ ? 1 : d) {
+      : d_(d),
+        lapack_(uses_lapack(d, algorithm)),
+        scaled_(Matrix<T>::Zero(lapack_ ? 0 : d, lapack_ ? 0 : d)),
+        tridiagonal_(lapack_ ? 1 : d) {
     for (Slot& slot : slots_) {
       slot.values.resize(d);
       slot.vectors.resize(d, d);
@@ -87,9 +89,9 @@ class SymmetricEigensolver {
   };
 
   [[noreturn]] static void fail(std::int64_t i, int info) {
-    throw ConvergenceError("eigh: the symmetric eigensolver did not converge on batch item " +
-                               std::to_string(i),
-                           i, info, __FILE__, __LINE__);
+    throw ConvergenceError(
+        "eigh: the symmetric eigensolver did not converge on batch item " + std::to_string(i), i,
+        info, __FILE__, __LINE__);
   }
 
   void lapack_syevd(const MatrixBatch<const T>& a, std::int64_t i, Slot& slot, bool with_vectors) {
@@ -173,7 +175,8 @@ class FirstFailure {
   bool check(const Vector<T>& w, std::int64_t i, ClampRule rule, bool singular_at_zero, T& noise) {
     const T smallest = w.minCoeff();  // the first to break the rule, if any does
     const T scale = std::max({std::abs(smallest), std::abs(w.maxCoeff()), T(rule.scale_floor)});
-    noise = spectral_rule::noise_level<T>(w.size(), std::max(std::abs(smallest), std::abs(w.maxCoeff())));
+    noise = spectral_rule::noise_level<T>(w.size(),
+                                          std::max(std::abs(smallest), std::abs(w.maxCoeff())));
     const auto verdict =
         spectral_rule::check<T>(smallest, scale, T(rule.tolerance), singular_at_zero);
     if (verdict == spectral_rule::ok) return true;
@@ -201,7 +204,8 @@ void eigh(Context& ctx, MatrixBatch<const T> a, VectorBatch<T> w, MatrixBatch<T>
     SymmetricEigensolver<T> solver;
   };
   for_each_decomposed<T>(
-      ctx, a, with_vectors, /*sorted=*/true, [=] { return State{SymmetricEigensolver<T>(d, algorithm)}; },
+      ctx, a, with_vectors, /*sorted=*/true,
+      [=] { return State{SymmetricEigensolver<T>(d, algorithm)}; },
       [&](State& s, std::int64_t slot, std::int64_t i) {
         // The solvers' order is increasing; gaussot's is decreasing.
         item(w, i) = s.solver.values(slot).reverse();
@@ -227,7 +231,9 @@ SpectralFailure spectral(Context& ctx, MatrixBatch<const T> a,
   // Eigenvalues in no particular order: f(A) = V f(Λ) Vᵀ does not depend on it.
   for_each_decomposed<T>(
       ctx, a, /*with_vectors=*/true, /*sorted=*/false,
-      [=] { return State{SymmetricEigensolver<T>(d, algorithm), Matrix<T>(d, d), Vector<T>(d)}; },
+      [=] {
+        return State{SymmetricEigensolver<T>(d, algorithm), Matrix<T>(d, d), Vector<T>(d)};
+      },
       [&](State& s, std::int64_t slot, std::int64_t i) {
         const Vector<T>& w = s.solver.values(slot);
         const Matrix<T>& v = s.solver.vectors(slot);

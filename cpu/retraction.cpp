@@ -19,7 +19,9 @@ std::int64_t qr_retraction(Context& ctx, MatrixBatch<const T> x, MatrixBatch<T> 
   };
   for_each_item(
       ctx, x.count,
-      [&] { return State{Eigen::HouseholderQR<Matrix<T>>(m, r), Matrix<T>::Identity(m, r)}; },
+      [&] {
+        return State{Eigen::HouseholderQR<Matrix<T>>(m, r), Matrix<T>::Identity(m, r)};
+      },
       [&](State& s, std::int64_t i) {
         const auto xi = item(x, i);
         s.qr.compute(xi);
@@ -55,7 +57,8 @@ std::int64_t cholesky(Context& ctx, MatrixBatch<const T> a, MatrixBatch<T> l) {
           }
           li = llt.matrixL();
         } else {
-          if (li.data() != item(a, i).data()) li.template triangularView<Eigen::Lower>() = item(a, i);
+          if (li.data() != item(a, i).data())
+            li.template triangularView<Eigen::Lower>() = item(a, i);
           int info = 0;
           lapack::potrf(int(d), li.data(), int(l.ld), &info);
           if (info != 0) {

@@ -20,7 +20,10 @@ void accumulate_moments(Context& ctx, MatrixBatch<const T> chunk, std::int64_t s
     Vector<T> delta;
   };
   for_each_item(
-      ctx, chunk.count, [&] { return State{Matrix<T>(d, m), Vector<T>(d), Vector<T>(d)}; },
+      ctx, chunk.count,
+      [&] {
+        return State{Matrix<T>(d, m), Vector<T>(d), Vector<T>(d)};
+      },
       [&](State& s, std::int64_t i) {
         const auto x = item(chunk, i);
         auto mu = item(mean, i);

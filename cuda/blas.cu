@@ -44,13 +44,13 @@ __global__ void combine_kernel(LinearCombination<T> combination, MatrixBatch<T> 
     const Element e = element_at(idx, out.rows, out.cols);
     T value = 0;  // every term is read before out is written: terms may alias out
     for (int j = 0; j < combination.count; ++j) {
-      value += combination.coefficients[j] * combination.terms[j].item(e.item)[e.row + e.col * combination.terms[j].ld];
+      value += combination.coefficients[j] *
+               combination.terms[j].item(e.item)[e.row + e.col * combination.terms[j].ld];
     }
     out.item(e.item)[e.row + e.col * out.ld] =
         combination.has_floor ? (value > combination.floor ? value : combination.floor) : value;
   }
 }
-
 
 }  // namespace
 
@@ -69,9 +69,9 @@ void sandwich(Context& ctx, MatrixBatch<const T> s, MatrixBatch<const T> b, Matr
   const std::int64_t d = s.rows;
   WorkspacePlan plan;
   const std::size_t sb_offset = plan.add<T>(d * d * out.count);
-  const MatrixBatch<T> sb = square_matrices(
-      at_offset<T>(acquire_workspace(res, plan.bytes()), sb_offset), d, out.count,
-      MemorySpace::device);
+  const MatrixBatch<T> sb =
+      square_matrices(at_offset<T>(acquire_workspace(res, plan.bytes()), sb_offset), d, out.count,
+                      MemorySpace::device);
   gemm_views<T>(res.cublas, Transpose::yes, Transpose::no, T(1), s, b, T(0), sb);
   gemm_views<T>(res.cublas, Transpose::no, Transpose::no, T(1), sb, s, T(0), out);
   symmetrize<T>(res, out);

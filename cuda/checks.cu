@@ -82,8 +82,8 @@ std::int64_t first_asymmetric(Context& ctx, MatrixBatch<const T> a, T tolerance)
   const DeviceGuard guard(res.device);
   reset_flag(res);
   if (a.count > 0 && a.rows > 0) {
-    flag_asymmetric_kernel<T><<<blocks_for_items(a.count), kThreads, 0, res.stream>>>(
-        a, tolerance, res.flag);
+    flag_asymmetric_kernel<T>
+        <<<blocks_for_items(a.count), kThreads, 0, res.stream>>>(a, tolerance, res.flag);
     GAUSSOT_KERNEL_CHECK();
   }
   return read_flag(res);

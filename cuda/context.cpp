@@ -10,24 +10,26 @@ namespace gaussot::cuda {
 
 void throw_cuda(cudaError_t status, const char* call, const char* file, int line) {
   cudaGetLastError();  // clear a sticky launch error so the context stays usable
-  const std::string message =
-      std::string("CUDA error ") + cudaGetErrorName(status) + " (" + cudaGetErrorString(status) +
-      ") in " + call;
-  if (status == cudaErrorMemoryAllocation) throw OutOfMemory("out of device memory: " + message, file, line);
+  const std::string message = std::string("CUDA error ") + cudaGetErrorName(status) + " (" +
+                              cudaGetErrorString(status) + ") in " + call;
+  if (status == cudaErrorMemoryAllocation)
+    throw OutOfMemory("out of device memory: " + message, file, line);
   throw CudaError("cuda", status, message, file, line);
 }
 
 void throw_cublas(cublasStatus_t status, const char* call, const char* file, int line) {
   const std::string message =
       std::string("cuBLAS error ") + cublasGetStatusName(status) + " in " + call;
-  if (status == CUBLAS_STATUS_ALLOC_FAILED) throw OutOfMemory("out of device memory: " + message, file, line);
+  if (status == CUBLAS_STATUS_ALLOC_FAILED)
+    throw OutOfMemory("out of device memory: " + message, file, line);
   throw CudaError("cublas", status, message, file, line);
 }
 
 void throw_cusolver(cusolverStatus_t status, const char* call, const char* file, int line) {
   const std::string message =
       "cuSOLVER error " + std::to_string(static_cast<int>(status)) + " in " + call;
-  if (status == CUSOLVER_STATUS_ALLOC_FAILED) throw OutOfMemory("out of device memory: " + message, file, line);
+  if (status == CUSOLVER_STATUS_ALLOC_FAILED)
+    throw OutOfMemory("out of device memory: " + message, file, line);
   throw CudaError("cusolver", status, message, file, line);
 }
 
@@ -63,7 +65,8 @@ std::vector<std::string> device_names() {
 void destroy_resources(detail::CudaResources* r) noexcept {
   if (r == nullptr) return;
   int previous = -1;
-  const bool switched = cudaGetDevice(&previous) == cudaSuccess && cudaSetDevice(r->device) == cudaSuccess;
+  const bool switched =
+      cudaGetDevice(&previous) == cudaSuccess && cudaSetDevice(r->device) == cudaSuccess;
   if (r->stream != nullptr) cudaStreamSynchronize(r->stream);
   if (r->workspace != nullptr) cudaFree(r->workspace);
   if (r->flag != nullptr) cudaFree(r->flag);

@@ -37,8 +37,8 @@ void copy(Context& ctx, MatrixBatch<const T> src, MatrixBatch<T> dst) {
   const cudaMemcpyKind kind = kind_of(src.space, dst.space);
   const std::size_t column_bytes = dst.rows * sizeof(T);
   if (src.is_packed() && dst.is_packed()) {
-    GAUSSOT_CUDA_CHECK(cudaMemcpyAsync(dst.data, src.data, column_bytes * dst.cols * dst.count,
-                                       kind, res.stream));
+    GAUSSOT_CUDA_CHECK(
+        cudaMemcpyAsync(dst.data, src.data, column_bytes * dst.cols * dst.count, kind, res.stream));
   } else if (kind == cudaMemcpyDeviceToDevice) {
     copy_on_device<T>(res, src, dst);
   } else if (evenly_spaced(src) && evenly_spaced(dst)) {

@@ -26,8 +26,8 @@ struct CudaResources {
   syevjInfo_t syevj = nullptr;
   void* workspace = nullptr;  // grow-only, stream-ordered (cudaMallocAsync on `stream`)
   std::size_t workspace_bytes = 0;
-  std::vector<char> host_workspace;      // host buffer of cusolverDnXsyevBatched
-  unsigned long long* flag = nullptr;    // device scalar: smallest flagged batch item
+  std::vector<char> host_workspace;    // host buffer of cusolverDnXsyevBatched
+  unsigned long long* flag = nullptr;  // device scalar: smallest flagged batch item
 };
 
 }  // namespace gaussot::detail
@@ -39,23 +39,23 @@ namespace gaussot::cuda {
 [[noreturn]] void throw_cusolver(cusolverStatus_t status, const char* call, const char* file,
                                  int line);
 
-#define GAUSSOT_CUDA_CHECK(call)                                                    \
-  do {                                                                              \
-    const cudaError_t gaussot_status_ = (call);                                     \
-    if (gaussot_status_ != cudaSuccess)                                             \
-      ::gaussot::cuda::throw_cuda(gaussot_status_, #call, __FILE__, __LINE__);      \
+#define GAUSSOT_CUDA_CHECK(call)                                               \
+  do {                                                                         \
+    const cudaError_t gaussot_status_ = (call);                                \
+    if (gaussot_status_ != cudaSuccess)                                        \
+      ::gaussot::cuda::throw_cuda(gaussot_status_, #call, __FILE__, __LINE__); \
   } while (0)
-#define GAUSSOT_CUBLAS_CHECK(call)                                                  \
-  do {                                                                              \
-    const cublasStatus_t gaussot_status_ = (call);                                  \
-    if (gaussot_status_ != CUBLAS_STATUS_SUCCESS)                                   \
-      ::gaussot::cuda::throw_cublas(gaussot_status_, #call, __FILE__, __LINE__);    \
+#define GAUSSOT_CUBLAS_CHECK(call)                                               \
+  do {                                                                           \
+    const cublasStatus_t gaussot_status_ = (call);                               \
+    if (gaussot_status_ != CUBLAS_STATUS_SUCCESS)                                \
+      ::gaussot::cuda::throw_cublas(gaussot_status_, #call, __FILE__, __LINE__); \
   } while (0)
-#define GAUSSOT_CUSOLVER_CHECK(call)                                                \
-  do {                                                                              \
-    const cusolverStatus_t gaussot_status_ = (call);                                \
-    if (gaussot_status_ != CUSOLVER_STATUS_SUCCESS)                                 \
-      ::gaussot::cuda::throw_cusolver(gaussot_status_, #call, __FILE__, __LINE__);  \
+#define GAUSSOT_CUSOLVER_CHECK(call)                                               \
+  do {                                                                             \
+    const cusolverStatus_t gaussot_status_ = (call);                               \
+    if (gaussot_status_ != CUSOLVER_STATUS_SUCCESS)                                \
+      ::gaussot::cuda::throw_cusolver(gaussot_status_, #call, __FILE__, __LINE__); \
   } while (0)
 /// After a kernel launch: reports launch failures (bad configuration, no device).
 #define GAUSSOT_KERNEL_CHECK() GAUSSOT_CUDA_CHECK(cudaGetLastError())

@@ -18,7 +18,8 @@
 #include "spectral_rule.hpp"
 
 #if CUSOLVER_VERSION < 11701
-#error "gaussot's CUDA backend needs cusolverDnXsyevBatched: CUDA 12.6 Update 2 (cuSOLVER 11.7.1) or later"
+#error \
+    "gaussot's CUDA backend needs cusolverDnXsyevBatched: CUDA 12.6 Update 2 (cuSOLVER 11.7.1) or later"
 #endif
 
 namespace gaussot::cuda {
@@ -36,7 +37,7 @@ class BatchedEigensolver {
       : res_(res), d_(d), count_(count), with_vectors_(with_vectors) {
     jacobi_ = algorithm == EighAlgorithm::jacobi ||
               (algorithm == EighAlgorithm::automatic && d <= kJacobiMaxOrder);  // implicit_qr is
-                                                                              // refused upstream
+                                                                                // refused upstream
     GAUSSOT_EXPECTS(d * d <= INT_MAX, InvalidArgument,
                     "eigh (CUDA): order " + std::to_string(d) + " exceeds cuSOLVER's 32-bit limit");
     chunk_ = std::min<std::int64_t>(std::max<std::int64_t>(count, 1), INT_MAX / (d * d));
@@ -49,8 +50,8 @@ class BatchedEigensolver {
     } else {
       GAUSSOT_CUSOLVER_CHECK(cusolverDnXsyevBatched_bufferSize(
           res_.cusolver, res_.solver_params, jobz, CUBLAS_FILL_MODE_LOWER, d, data_type<T>(),
-          placeholder, d, data_type<T>(), placeholder, data_type<T>(), &device_bytes_,
-          &host_bytes_, chunk_));
+          placeholder, d, data_type<T>(), placeholder, data_type<T>(), &device_bytes_, &host_bytes_,
+          chunk_));
     }
   }
 
@@ -67,7 +68,8 @@ class BatchedEigensolver {
   void run(MatrixBatch<const T> a) {
     copy_on_device<T>(res_, a, vectors());
     int* info = at_offset<int>(base_, info_offset_);
-    if (!jacobi_ && res_.host_workspace.size() < host_bytes_) res_.host_workspace.resize(host_bytes_);
+    if (!jacobi_ && res_.host_workspace.size() < host_bytes_)
+      res_.host_workspace.resize(host_bytes_);
     for (std::int64_t begin = 0; begin < count_; begin += chunk_) {
       const std::int64_t n = std::min(chunk_, count_ - begin);
       T* a_chunk = vectors().item(begin);
@@ -88,8 +90,8 @@ class BatchedEigensolver {
     const std::int64_t failed = read_flag(res_);
     if (failed >= 0) {
       int code = 0;
-      GAUSSOT_CUDA_CHECK(cudaMemcpyAsync(&code, info + failed, sizeof(int), cudaMemcpyDeviceToHost,
-                                         res_.stream));
+      GAUSSOT_CUDA_CHECK(
+          cudaMemcpyAsync(&code, info + failed, sizeof(int), cudaMemcpyDeviceToHost, res_.stream));
       GAUSSOT_CUDA_CHECK(cudaStreamSynchronize(res_.stream));
       throw ConvergenceError(std::string("eigh: ") + (jacobi_ ? "syevjBatched" : "XsyevBatched") +
                                  " failed on batch item " + std::to_string(failed) + " (info " +
@@ -200,7 +202,8 @@ SpectralFailure check_spectrum(detail::CudaResources& res, const T* w, std::int6
   GAUSSOT_CUDA_CHECK(cudaStreamSynchronize(res.stream));
   const T scale = std::max({std::abs(host[0]), std::abs(host[d - 1]), T(rule.scale_floor)});
   for (std::int64_t j = 0; j < d; ++j) {
-    const auto verdict = spectral_rule::check<T>(host[j], scale, T(rule.tolerance), singular_at_zero);
+    const auto verdict =
+        spectral_rule::check<T>(host[j], scale, T(rule.tolerance), singular_at_zero);
     if (verdict != spectral_rule::ok) {
       return {failed, verdict == spectral_rule::not_psd, double(host[j]), double(scale)};
     }
@@ -222,8 +225,8 @@ void eigh(Context& ctx, MatrixBatch<const T> a, VectorBatch<T> w, MatrixBatch<T>
   solver.bind(acquire_workspace(res, plan.bytes()));
   solver.run(a);
   const std::int64_t total = d * (v.count > 0 ? d : 1) * a.count;
-  write_decreasing_kernel<T><<<grid_for(total), kThreads, 0, res.stream>>>(
-      solver.values(), solver.vectors(), w, v);
+  write_decreasing_kernel<T>
+      <<<grid_for(total), kThreads, 0, res.stream>>>(solver.values(), solver.vectors(), w, v);
   GAUSSOT_KERNEL_CHECK();
 }
 
@@ -254,8 +257,8 @@ SpectralFailure spectral(Context& ctx, MatrixBatch<const T> a,
       check_spectrum<T>(res, solver.values(), d, count, rule, singular_at_zero, noise);
   if (failure.item >= 0) return failure;
 
-  const MatrixBatch<T> scaled = square_matrices(at_offset<T>(base, scaled_offset), d, count,
-                                                MemorySpace::device);
+  const MatrixBatch<T> scaled =
+      square_matrices(at_offset<T>(base, scaled_offset), d, count, MemorySpace::device);
   const MatrixBatch<const T> vectors = solver.vectors();
   for (const SpectralRequest<T>& r : requests) {
     const bool square_root = spectral_rule::nonnegative(r.function);
@@ -285,8 +288,8 @@ SpectralFailure spectral_trace(Context& ctx, MatrixBatch<const T> a, SpectralFun
   solver.bind(base);
   solver.run(a);
   T* noise = at_offset<T>(base, noise_offset);
-  const SpectralFailure failure = check_spectrum<T>(res, solver.values(), d, a.count, rule,
-                                                    function.singular_at_zero(), noise);
+  const SpectralFailure failure =
+      check_spectrum<T>(res, solver.values(), d, a.count, rule, function.singular_at_zero(), noise);
   if (failure.item >= 0) return failure;
   trace_function_kernel<T><<<grid_for(a.count), kThreads, 0, res.stream>>>(
       solver.values(), noise, d, function.kind, T(function.exponent), out);

@@ -94,8 +94,8 @@ __global__ void fill_pointers_kernel(T** pointers, T* base, std::int64_t stride,
 template <typename T>
 void fill_pointers(detail::CudaResources& res, T** pointers, T* base, std::int64_t stride,
                    std::int64_t count) {
-  fill_pointers_kernel<T><<<grid_for(count), kThreads, 0, res.stream>>>(pointers, base, stride,
-                                                                        count);
+  fill_pointers_kernel<T>
+      <<<grid_for(count), kThreads, 0, res.stream>>>(pointers, base, stride, count);
   GAUSSOT_KERNEL_CHECK();
 }
 

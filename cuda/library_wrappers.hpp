@@ -24,9 +24,8 @@ inline void gemm_strided_batched(cublasHandle_t h, cublasOperation_t ta, cublasO
                                  const float* b, std::int64_t ldb, std::int64_t stride_b,
                                  float beta, float* c, std::int64_t ldc, std::int64_t stride_c,
                                  std::int64_t count) {
-  GAUSSOT_CUBLAS_CHECK(cublasSgemmStridedBatched_64(h, ta, tb, m, n, k, &alpha, a, lda, stride_a,
-                                                    b, ldb, stride_b, &beta, c, ldc, stride_c,
-                                                    count));
+  GAUSSOT_CUBLAS_CHECK(cublasSgemmStridedBatched_64(h, ta, tb, m, n, k, &alpha, a, lda, stride_a, b,
+                                                    ldb, stride_b, &beta, c, ldc, stride_c, count));
 }
 inline void gemm_strided_batched(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb,
                                  std::int64_t m, std::int64_t n, std::int64_t k, double alpha,
@@ -34,9 +33,8 @@ inline void gemm_strided_batched(cublasHandle_t h, cublasOperation_t ta, cublasO
                                  const double* b, std::int64_t ldb, std::int64_t stride_b,
                                  double beta, double* c, std::int64_t ldc, std::int64_t stride_c,
                                  std::int64_t count) {
-  GAUSSOT_CUBLAS_CHECK(cublasDgemmStridedBatched_64(h, ta, tb, m, n, k, &alpha, a, lda, stride_a,
-                                                    b, ldb, stride_b, &beta, c, ldc, stride_c,
-                                                    count));
+  GAUSSOT_CUBLAS_CHECK(cublasDgemmStridedBatched_64(h, ta, tb, m, n, k, &alpha, a, lda, stride_a, b,
+                                                    ldb, stride_b, &beta, c, ldc, stride_c, count));
 }
 
 /// gemm_strided_batched on views: c = alpha op(a) op(b) + beta c.
@@ -50,8 +48,8 @@ void gemm_views(cublasHandle_t h, Transpose ta, Transpose tb, T alpha, MatrixBat
 
 // Solves X op(A) = alpha B in place of B (A triangular), pointer-array batches.
 inline void trsm_batched(cublasHandle_t h, cublasSideMode_t side, cublasFillMode_t uplo,
-                         cublasOperation_t trans, int m, int n, float alpha,
-                         const float* const* a, int lda, float* const* b, int ldb, int count) {
+                         cublasOperation_t trans, int m, int n, float alpha, const float* const* a,
+                         int lda, float* const* b, int ldb, int count) {
   GAUSSOT_CUBLAS_CHECK(cublasStrsmBatched(h, side, uplo, trans, CUBLAS_DIAG_NON_UNIT, m, n, &alpha,
                                           a, lda, b, ldb, count));
 }
@@ -91,14 +89,13 @@ inline int syevj_batched_buffer_size(cusolverDnHandle_t h, cusolverEigMode_t job
 }
 inline void syevj_batched(cusolverDnHandle_t h, cusolverEigMode_t jobz, int n, float* a, float* w,
                           float* work, int lwork, int* info, syevjInfo_t params, int count) {
-  GAUSSOT_CUSOLVER_CHECK(cusolverDnSsyevjBatched(h, jobz, CUBLAS_FILL_MODE_LOWER, n, a, n, w,
-                                                 work, lwork, info, params, count));
+  GAUSSOT_CUSOLVER_CHECK(cusolverDnSsyevjBatched(h, jobz, CUBLAS_FILL_MODE_LOWER, n, a, n, w, work,
+                                                 lwork, info, params, count));
 }
-inline void syevj_batched(cusolverDnHandle_t h, cusolverEigMode_t jobz, int n, double* a,
-                          double* w, double* work, int lwork, int* info, syevjInfo_t params,
-                          int count) {
-  GAUSSOT_CUSOLVER_CHECK(cusolverDnDsyevjBatched(h, jobz, CUBLAS_FILL_MODE_LOWER, n, a, n, w,
-                                                 work, lwork, info, params, count));
+inline void syevj_batched(cusolverDnHandle_t h, cusolverEigMode_t jobz, int n, double* a, double* w,
+                          double* work, int lwork, int* info, syevjInfo_t params, int count) {
+  GAUSSOT_CUSOLVER_CHECK(cusolverDnDsyevjBatched(h, jobz, CUBLAS_FILL_MODE_LOWER, n, a, n, w, work,
+                                                 lwork, info, params, count));
 }
 
 }  // namespace gaussot::cuda

@@ -69,18 +69,20 @@ std::int64_t cholesky(Context& ctx, MatrixBatch<const T> a, MatrixBatch<T> l) {
   const std::size_t work_offset = plan.add_bytes(device_bytes);
   char* base = acquire_workspace(res, plan.bytes());
   int* info = at_offset<int>(base, info_offset);
-  if (static_cast<const void*>(a.data) != static_cast<const void*>(l.data)) copy_on_device<T>(res, a, l);
+  if (static_cast<const void*>(a.data) != static_cast<const void*>(l.data))
+    copy_on_device<T>(res, a, l);
   if (batched) {
     T** pointers = at_offset<T*>(base, pointers_offset);
     fill_pointers<T>(res, pointers, l.data, l.stride, count);
-    potrf_batched(res.cusolver, CUBLAS_FILL_MODE_LOWER, int(d), pointers, int(l.ld), info, int(count));
+    potrf_batched(res.cusolver, CUBLAS_FILL_MODE_LOWER, int(d), pointers, int(l.ld), info,
+                  int(count));
   } else {
     if (res.host_workspace.size() < host_bytes) res.host_workspace.resize(host_bytes);
     for (std::int64_t i = 0; i < count; ++i) {
-      GAUSSOT_CUSOLVER_CHECK(cusolverDnXpotrf(
-          res.cusolver, res.solver_params, CUBLAS_FILL_MODE_LOWER, d, data_type<T>(), l.item(i),
-          l.ld, data_type<T>(), base + work_offset, device_bytes, res.host_workspace.data(),
-          host_bytes, info + i));
+      GAUSSOT_CUSOLVER_CHECK(
+          cusolverDnXpotrf(res.cusolver, res.solver_params, CUBLAS_FILL_MODE_LOWER, d,
+                           data_type<T>(), l.item(i), l.ld, data_type<T>(), base + work_offset,
+                           device_bytes, res.host_workspace.data(), host_bytes, info + i));
     }
   }
   zero_upper_kernel<T><<<grid_for(d * d * count), kThreads, 0, res.stream>>>(l);
@@ -122,12 +124,12 @@ std::int64_t qr_retraction(Context& ctx, MatrixBatch<const T> x, MatrixBatch<T> 
     flag_first_nonzero(res, info, count);
     if (pass == 0) {
       const T threshold = std::sqrt(T(8) * T(m) * std::numeric_limits<T>::epsilon());
-      flag_small_pivots_kernel<T><<<grid_for(count), kThreads, 0, res.stream>>>(gram, threshold,
-                                                                               res.flag);
+      flag_small_pivots_kernel<T>
+          <<<grid_for(count), kThreads, 0, res.stream>>>(gram, threshold, res.flag);
       GAUSSOT_KERNEL_CHECK();
     }
-    trsm_batched(res.cublas, CUBLAS_SIDE_RIGHT, CUBLAS_FILL_MODE_LOWER, CUBLAS_OP_T, int(m),
-                 int(r), T(1), gram_pointers, int(r), q_pointers, int(q.ld), int(count));
+    trsm_batched(res.cublas, CUBLAS_SIDE_RIGHT, CUBLAS_FILL_MODE_LOWER, CUBLAS_OP_T, int(m), int(r),
+                 T(1), gram_pointers, int(r), q_pointers, int(q.ld), int(count));
   }
   return read_flag(res);
 }

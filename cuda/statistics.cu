@@ -82,12 +82,13 @@ void accumulate_moments(Context& ctx, MatrixBatch<const T> chunk, std::int64_t s
 
   chunk_mean_kernel<T><<<grid_for(d * count), kThreads, 0, res.stream>>>(chunk, chunk_mean);
   GAUSSOT_KERNEL_CHECK();
-  centre_kernel<T><<<grid_for(d * m * count), kThreads, 0, res.stream>>>(chunk, chunk_mean, centred);
+  centre_kernel<T>
+      <<<grid_for(d * m * count), kThreads, 0, res.stream>>>(chunk, chunk_mean, centred);
   GAUSSOT_KERNEL_CHECK();
   if (samples_before > 0) {
     const T weight = T(samples_before) * T(m) / T(n);
-    merge_scatter_kernel<T><<<grid_for(d * d * count), kThreads, 0, res.stream>>>(
-        chunk_mean, mean, weight, scatter);
+    merge_scatter_kernel<T>
+        <<<grid_for(d * d * count), kThreads, 0, res.stream>>>(chunk_mean, mean, weight, scatter);
     GAUSSOT_KERNEL_CHECK();
   }
   merge_mean_kernel<T><<<grid_for(d * count), kThreads, 0, res.stream>>>(

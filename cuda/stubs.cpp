@@ -6,7 +6,6 @@
 
 namespace gaussot {
 
-
 namespace cuda {
 namespace {
 [[noreturn]] void not_compiled(const char* what) {

@@ -18,7 +18,8 @@ std::int64_t checked_bytes(std::int64_t size) {
   GAUSSOT_EXPECTS(size >= 0, InvalidArgument,
                   "Array: size must be >= 0, got " + std::to_string(size));
   GAUSSOT_EXPECTS(size <= std::numeric_limits<std::int64_t>::max() / std::int64_t(sizeof(T)),
-                  OutOfMemory, "Array: " + std::to_string(size) + " elements overflow a byte count");
+                  OutOfMemory,
+                  "Array: " + std::to_string(size) + " elements overflow a byte count");
   return size * static_cast<std::int64_t>(sizeof(T));
 }
 
@@ -45,8 +46,7 @@ void Array<T>::Deleter::operator()(T* p) const noexcept {
 }
 
 template <typename T>
-Array<T>::Array(T* data, std::int64_t size, Deleter deleter)
-    : ptr_(data, deleter), size_(size) {}
+Array<T>::Array(T* data, std::int64_t size, Deleter deleter) : ptr_(data, deleter), size_(size) {}
 
 template <typename T>
 Array<T>::Array(const Context& ctx, std::int64_t size) {
@@ -117,9 +117,9 @@ void copy(Context& ctx, VectorBatch<const T> src, VectorBatch<T> dst) {
   copy<T>(ctx, src.as_matrices(), dst.as_matrices());
 }
 
-#define GAUSSOT_INSTANTIATE(T)                                                    \
-  template class Array<T>;                                                        \
-  template void copy<T>(Context&, MatrixBatch<const T>, MatrixBatch<T>);          \
+#define GAUSSOT_INSTANTIATE(T)                                           \
+  template class Array<T>;                                               \
+  template void copy<T>(Context&, MatrixBatch<const T>, MatrixBatch<T>); \
   template void copy<T>(Context&, VectorBatch<const T>, VectorBatch<T>);
 GAUSSOT_INSTANTIATE(float)
 GAUSSOT_INSTANTIATE(double)

@@ -46,9 +46,9 @@ struct ClampRule {
 /// The first batch item that breaks the clamping rule of spectral.hpp (item < 0: none).
 struct SpectralFailure {
   std::int64_t item = -1;
-  bool not_psd = false;       ///< true: an eigenvalue below -τ·scale; false: not positive definite
-  double eigenvalue = 0;      ///< the offending eigenvalue
-  double scale = 0;           ///< max(max |eigenvalue| of the item, scale_floor)
+  bool not_psd = false;   ///< true: an eigenvalue below -τ·scale; false: not positive definite
+  double eigenvalue = 0;  ///< the offending eigenvalue
+  double scale = 0;       ///< max(max |eigenvalue| of the item, scale_floor)
 };
 
 // The primitives' signatures, written once per group: PREFIX is `template <typename T>` to declare
@@ -124,7 +124,6 @@ void deallocate(int device, void* pointer) noexcept;
 
 /// Calls `primitive(ctx, args...)` in the backend of ctx; write template arguments explicitly,
 /// e.g. GAUSSOT_DISPATCH(ctx, eigh<T>, a, w, v, algorithm).
-#define GAUSSOT_DISPATCH(ctx, primitive, ...)                       \
-  ((ctx).backend() == ::gaussot::Backend::cuda                      \
-       ? ::gaussot::cuda::primitive((ctx), __VA_ARGS__)             \
-       : ::gaussot::cpu::primitive((ctx), __VA_ARGS__))
+#define GAUSSOT_DISPATCH(ctx, primitive, ...)                                                   \
+  ((ctx).backend() == ::gaussot::Backend::cuda ? ::gaussot::cuda::primitive((ctx), __VA_ARGS__) \
+                                               : ::gaussot::cpu::primitive((ctx), __VA_ARGS__))

@@ -18,8 +18,8 @@ void gemm(Context& ctx, Transpose transpose_a, Transpose transpose_b, T alpha,
   const std::int64_t k_b = transpose_b == Transpose::yes ? b.cols : b.rows;
   const std::int64_t n = transpose_b == Transpose::yes ? b.rows : b.cols;
   check.expect(k == k_b, "b",
-               "has " + std::to_string(k_b) + " rows in op(b), but op(a) has " +
-                   std::to_string(k) + " columns");
+               "has " + std::to_string(k_b) + " rows in op(b), but op(a) has " + std::to_string(k) +
+                   " columns");
   check.matrix_shape("c", c, m, n);
   check.count("b", b.count, a.count);
   check.count("c", c.count, a.count);
@@ -75,13 +75,12 @@ void frobenius_inner(Context& ctx, MatrixBatch<const T> a, MatrixBatch<const T> 
   GAUSSOT_DISPATCH(ctx, frobenius_inner<T>, a, b, out);
 }
 
-#define GAUSSOT_INSTANTIATE(T)                                                                 \
-  template void gemm<T>(Context&, Transpose, Transpose, T, MatrixBatch<const T>,               \
-                        MatrixBatch<const T>, T, MatrixBatch<T>);                              \
-  template void sandwich<T>(Context&, MatrixBatch<const T>, MatrixBatch<const T>,              \
-                            MatrixBatch<T>);                                                   \
-  template void trace<T>(Context&, MatrixBatch<const T>, VectorBatch<T>);                      \
-  template void frobenius_inner<T>(Context&, MatrixBatch<const T>, MatrixBatch<const T>,       \
+#define GAUSSOT_INSTANTIATE(T)                                                                     \
+  template void gemm<T>(Context&, Transpose, Transpose, T, MatrixBatch<const T>,                   \
+                        MatrixBatch<const T>, T, MatrixBatch<T>);                                  \
+  template void sandwich<T>(Context&, MatrixBatch<const T>, MatrixBatch<const T>, MatrixBatch<T>); \
+  template void trace<T>(Context&, MatrixBatch<const T>, VectorBatch<T>);                          \
+  template void frobenius_inner<T>(Context&, MatrixBatch<const T>, MatrixBatch<const T>,           \
                                    VectorBatch<T>);
 GAUSSOT_INSTANTIATE(float)
 GAUSSOT_INSTANTIATE(double)

@@ -29,13 +29,15 @@ std::string format_number(double x) {
 /// CLI.md's symmetry bar: |C − Cᵀ| <= τ·max|C| with τ = 1e-10 (double), √(ε_f/ε_d) looser (float).
 template <typename T>
 T symmetry_tolerance() {
-  return T(std::is_same_v<T, double> ? 1e-10 : 1e-10 * std::sqrt(double(FLT_EPSILON) / DBL_EPSILON));
+  return T(std::is_same_v<T, double> ? 1e-10
+                                     : 1e-10 * std::sqrt(double(FLT_EPSILON) / DBL_EPSILON));
 }
 
 /// The names of a Gaussian argument's parts in messages: "a.covariances", "a.means".
 struct Names {
   std::string covariances, means;
-  explicit Names(const std::string& name) : covariances(name + ".covariances"), means(name + ".means") {}
+  explicit Names(const std::string& name)
+      : covariances(name + ".covariances"), means(name + ".means") {}
 };
 
 /// Shapes and memory spaces of a Gaussian batch input with `count` items in dimension d.
@@ -60,8 +62,10 @@ void check_values(Context& ctx, const ArgumentChecker& check, const Names& names
   if (g.count() == 0 || g.dimension() == 0) return;
   check.finite(ctx, names.covariances.c_str(), g.covariances, /*lower_only=*/false);
   if (!g.centered()) check.finite(ctx, names.means.c_str(), g.means.as_matrices(), false);
-  const MatrixBatch<const T> distinct = g.covariances.stride == 0 ? g.covariances.slice(0, 1) : g.covariances;
-  const std::int64_t bad = GAUSSOT_DISPATCH(ctx, first_asymmetric<T>, distinct, symmetry_tolerance<T>());
+  const MatrixBatch<const T> distinct =
+      g.covariances.stride == 0 ? g.covariances.slice(0, 1) : g.covariances;
+  const std::int64_t bad =
+      GAUSSOT_DISPATCH(ctx, first_asymmetric<T>, distinct, symmetry_tolerance<T>());
   if (bad >= 0) {
     check.fail(names.covariances.c_str(),
                "batch item " + std::to_string(bad) + " is not symmetric (|C - C^T| > " +
@@ -92,7 +96,8 @@ std::pair<std::int64_t, std::int64_t> check_pair(Context& ctx, const ArgumentChe
                                                  GaussianBatch<const T> b) {
   const std::int64_t count = a.count(), d = a.dimension();
   check.expect(a.covariances.rows == a.covariances.cols, "a.covariances",
-               "must hold square matrices, got " + ArgumentChecker::shape(a.covariances.rows, a.covariances.cols));
+               "must hold square matrices, got " +
+                   ArgumentChecker::shape(a.covariances.rows, a.covariances.cols));
   check_shape(check, Names("a"), a, count, d);
   check_shape(check, Names("b"), b, count, d);
   check_values(ctx, check, Names("a"), a);
@@ -148,7 +153,9 @@ template <typename T>
 struct W2Scratch {
   Scratch<T> middle, trace_root, diff, mean_squared;
   W2Scratch(Context& ctx, std::int64_t d, std::int64_t count)
-      : middle(ctx, d, d, count), trace_root(ctx, 1, 1, count), diff(ctx, d, 1, count),
+      : middle(ctx, d, d, count),
+        trace_root(ctx, 1, 1, count),
+        diff(ctx, d, 1, count),
         mean_squared(ctx, 1, 1, count) {}
 };
 
@@ -156,9 +163,9 @@ struct W2Scratch {
 /// with F_i a factor of S_a (covariance_factor; `root_a`, may broadcast) and the traces given.
 template <typename T>
 void w2_from_roots(Context& ctx, const ArgumentChecker& check, MatrixBatch<const T> root_a,
-                   VectorBatch<const T> trace_a, GaussianBatch<const T> a,
-                   GaussianBatch<const T> b, VectorBatch<const T> trace_b, VectorBatch<T> out,
-                   const BuresOptions& options, W2Scratch<T>& scratch) {
+                   VectorBatch<const T> trace_a, GaussianBatch<const T> a, GaussianBatch<const T> b,
+                   VectorBatch<const T> trace_b, VectorBatch<T> out, const BuresOptions& options,
+                   W2Scratch<T>& scratch) {
   GAUSSOT_DISPATCH(ctx, sandwich<T>, root_a, b.covariances, scratch.middle.view);
   run_spectral_trace<T>(ctx, check, "b.covariances", scratch.middle.cview(),
                         SpectralFunction::sqrt(), scratch.trace_root.vectors(), options.spectral,
@@ -181,10 +188,10 @@ void brenier_matrix(Context& ctx, const ArgumentChecker& check, GaussianBatch<co
                     MatrixBatch<T> out, const BuresOptions& options) {
   const std::int64_t count = out.count, d = out.rows;
   Scratch<T> root(ctx, d, d, count), inverse_root(ctx, d, d, count), middle(ctx, d, d, count);
-  run_spectral<T>(ctx, check, a_name, a.covariances,
-                  {{SpectralFunction::sqrt(), root.view},
-                   {SpectralFunction::inv_sqrt(), inverse_root.view}},
-                  options.spectral);
+  run_spectral<T>(
+      ctx, check, a_name, a.covariances,
+      {{SpectralFunction::sqrt(), root.view}, {SpectralFunction::inv_sqrt(), inverse_root.view}},
+      options.spectral);
   GAUSSOT_DISPATCH(ctx, sandwich<T>, root.cview(), b.covariances, middle.view);
   run_spectral<T>(ctx, check, b_name, middle.cview(), {{SpectralFunction::sqrt(), middle.view}},
                   options.spectral, "S_a^1/2 S_b S_a^1/2");
@@ -221,7 +228,8 @@ void w2_squared_all_pairs(Context& ctx, GaussianBatch<const T> a, GaussianBatch<
                           MatrixBatch<T> out, const BuresOptions& options) {
   const ArgumentChecker check("w2_squared_all_pairs", &ctx);
   const std::int64_t d = a.dimension();
-  check.expect(a.covariances.rows == a.covariances.cols, "a.covariances", "must hold square matrices");
+  check.expect(a.covariances.rows == a.covariances.cols, "a.covariances",
+               "must hold square matrices");
   check_shape(check, Names("a"), a, a.count(), d);
   check_shape(check, Names("b"), b, b.count(), d);
   check.output("out", out);
@@ -238,7 +246,8 @@ void w2_squared_all_pairs(Context& ctx, GaussianBatch<const T> a, GaussianBatch<
   W2Scratch<T> scratch(ctx, d, b.count());
   for (std::int64_t i = 0; i < a.count(); ++i) {  // row i: a_i against every b_j
     const VectorBatch<T> row(out.data + i, 1, out.ld, b.count(), out.space);
-    const VectorBatch<const T> trace_a_i(trace_a.view.data + i, 1, 0, b.count(), ctx.memory_space());
+    const VectorBatch<const T> trace_a_i(trace_a.view.data + i, 1, 0, b.count(),
+                                         ctx.memory_space());
     w2_from_roots<T>(ctx, check, broadcast(root.cview().slice(i, i + 1), b.count()), trace_a_i,
                      broadcast(a.slice(i, i + 1), b.count()), b, trace_b.vectors(), row, options,
                      scratch);
@@ -289,8 +298,10 @@ void mccann_interpolant(Context& ctx, GaussianBatch<const T> a, GaussianBatch<co
   GAUSSOT_DISPATCH(ctx, sandwich<T>, step.cview(), a.covariances, out.covariances);
   Scratch<T> zero(ctx, d, 1, 1);
   combine<T>(ctx, {}, zero.view);
-  const MatrixBatch<const T> mean_a = a.centered() ? broadcast(zero.cview(), count) : mean_columns(a);
-  const MatrixBatch<const T> mean_b = b.centered() ? broadcast(zero.cview(), count) : mean_columns(b);
+  const MatrixBatch<const T> mean_a =
+      a.centered() ? broadcast(zero.cview(), count) : mean_columns(a);
+  const MatrixBatch<const T> mean_b =
+      b.centered() ? broadcast(zero.cview(), count) : mean_columns(b);
   combine<T>(ctx, {{T(1 - t), mean_a}, {T(t), mean_b}}, out.means.as_matrices());
 }
 
@@ -310,9 +321,11 @@ void w2_squared_gradient(Context& ctx, GaussianBatch<const T> a, GaussianBatch<c
   const Scratch<T> eye = identity<T>(ctx, d);
   Scratch<T> map(ctx, d, d, count);
   brenier_matrix<T>(ctx, check, a, b, "a.covariances", "b.covariances", map.view, options);
-  combine<T>(ctx, {{T(1), broadcast(eye.cview(), count)}, {T(-1), map.cview()}}, grad_a.covariances);
+  combine<T>(ctx, {{T(1), broadcast(eye.cview(), count)}, {T(-1), map.cview()}},
+             grad_a.covariances);
   brenier_matrix<T>(ctx, check, b, a, "b.covariances", "a.covariances", map.view, options);
-  combine<T>(ctx, {{T(1), broadcast(eye.cview(), count)}, {T(-1), map.cview()}}, grad_b.covariances);
+  combine<T>(ctx, {{T(1), broadcast(eye.cview(), count)}, {T(-1), map.cview()}},
+             grad_b.covariances);
 }
 
 template <typename T>
@@ -340,8 +353,10 @@ BarycenterReport w2_barycenter(Context& ctx, GaussianBatch<const T> inputs,
     T sum = 0;
     for (std::int64_t i = 0; i < k; ++i) {
       if (!(std::isfinite(rho[i]) && rho[i] >= 0)) {
-        check.fail("weights", "must be finite and >= 0, item " + std::to_string(i) + " is " +
-                                  format_number(rho[i]), i);
+        check.fail(
+            "weights",
+            "must be finite and >= 0, item " + std::to_string(i) + " is " + format_number(rho[i]),
+            i);
       }
       sum += rho[i];
     }
@@ -358,7 +373,8 @@ BarycenterReport w2_barycenter(Context& ctx, GaussianBatch<const T> inputs,
   auto weighted_sum = [&](const Scratch<T>& items, MatrixBatch<T> result) {
     const std::int64_t n = items.view.rows * items.view.cols;
     GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::no, Transpose::no, T(1),
-                     matrices<const T>(items.view.data, n, k, 1, ctx.memory_space()), weight.cview(), T(0),
+                     matrices<const T>(items.view.data, n, k, 1, ctx.memory_space()),
+                     weight.cview(), T(0),
                      MatrixBatch<T>(result.data, n, 1, n, n, 1, result.space));
   };
   if (inputs.centered()) {
@@ -377,19 +393,22 @@ BarycenterReport w2_barycenter(Context& ctx, GaussianBatch<const T> inputs,
   weighted_sum(covariances, current.view);  // B_0 = Σ ρ_i S_i
   BarycenterReport report;
   for (int iteration = 0;; ++iteration) {
-    run_spectral<T>(ctx, check, "inputs.covariances", current.cview(),
-                    {{SpectralFunction::sqrt(), root.view},
-                     {SpectralFunction::inv_sqrt(), inverse_root.view}},
-                    options.spectral, "the barycenter iterate (the weighted mean of the covariances must be positive definite)");
-    GAUSSOT_DISPATCH(ctx, sandwich<T>, broadcast(root.cview(), k), covariances.cview(), middle.view);
+    run_spectral<T>(
+        ctx, check, "inputs.covariances", current.cview(),
+        {{SpectralFunction::sqrt(), root.view}, {SpectralFunction::inv_sqrt(), inverse_root.view}},
+        options.spectral,
+        "the barycenter iterate (the weighted mean of the covariances must be positive definite)");
+    GAUSSOT_DISPATCH(ctx, sandwich<T>, broadcast(root.cview(), k), covariances.cview(),
+                     middle.view);
     run_spectral<T>(ctx, check, "inputs.covariances", middle.cview(),
-                    {{SpectralFunction::sqrt(), middle.view}}, options.spectral,
-                    "B^1/2 S_i B^1/2");
+                    {{SpectralFunction::sqrt(), middle.view}}, options.spectral, "B^1/2 S_i B^1/2");
     weighted_sum(middle, average.view);  // Σ ρ_i (B^½ S_i B^½)^½
     // Fixed-point residual ‖average − B‖_F / ‖B‖_F, read on the host.
     combine<T>(ctx, {{T(1), average.cview()}, {T(-1), current.cview()}}, square.view);
-    GAUSSOT_DISPATCH(ctx, frobenius_inner<T>, square.cview(), square.cview(), norms.vectors().slice(0, 1));
-    GAUSSOT_DISPATCH(ctx, frobenius_inner<T>, current.cview(), current.cview(), norms.vectors().slice(1, 2));
+    GAUSSOT_DISPATCH(ctx, frobenius_inner<T>, square.cview(), square.cview(),
+                     norms.vectors().slice(0, 1));
+    GAUSSOT_DISPATCH(ctx, frobenius_inner<T>, current.cview(), current.cview(),
+                     norms.vectors().slice(1, 2));
     T host_norms[2];
     copy<T>(ctx, norms.vectors(), vectors(host_norms, 1, 2));
     report.iterations = iteration;
@@ -472,8 +491,10 @@ void frechet_distance(Context& ctx, MatrixBatch<const T> samples_a, MatrixBatch<
       diff(ctx, d, 1, count), mean_squared(ctx, 1, 1, count);
   run_spectral_trace<T>(ctx, check, "samples_b", gram.cview(), SpectralFunction::sqrt(),
                         nuclear.vectors(), options.bures.spectral, "the cross Gram matrix");
-  GAUSSOT_DISPATCH(ctx, frobenius_inner<T>, centred_a.cview(), centred_a.cview(), scatter_a.vectors());
-  GAUSSOT_DISPATCH(ctx, frobenius_inner<T>, centred_b.cview(), centred_b.cview(), scatter_b.vectors());
+  GAUSSOT_DISPATCH(ctx, frobenius_inner<T>, centred_a.cview(), centred_a.cview(),
+                   scatter_a.vectors());
+  GAUSSOT_DISPATCH(ctx, frobenius_inner<T>, centred_b.cview(), centred_b.cview(),
+                   scatter_b.vectors());
   combine<T>(ctx, {{T(1), mean_a.cview()}, {T(-1), mean_b.cview()}}, diff.view);
   GAUSSOT_DISPATCH(ctx, frobenius_inner<T>, diff.cview(), diff.cview(), mean_squared.vectors());
   combine<T>(ctx,

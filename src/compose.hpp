@@ -35,7 +35,9 @@ struct Scratch {
       : array(ctx, rows * cols * count), view(array.matrices(rows, cols, count)) {}
   MatrixBatch<const T> cview() const { return view; }
   /// The items as a batch of `count` scalars or vectors (cols == 1).
-  VectorBatch<T> vectors() const { return {view.data, view.rows, view.stride, view.count, view.space}; }
+  VectorBatch<T> vectors() const {
+    return {view.data, view.rows, view.stride, view.count, view.space};
+  }
 };
 
 }  // namespace gaussot

@@ -50,9 +50,7 @@ Context Context::automatic() {
   return cpu();
 }
 
-CUstream_st* Context::stream() const noexcept {
-  return cuda_ ? cuda::stream(*cuda_) : nullptr;
-}
+CUstream_st* Context::stream() const noexcept { return cuda_ ? cuda::stream(*cuda_) : nullptr; }
 
 void Context::synchronize() const {
   if (cuda_) {
@@ -61,8 +59,7 @@ void Context::synchronize() const {
 }
 
 detail::CudaResources& Context::cuda_resources() const {
-  GAUSSOT_EXPECTS(cuda_ != nullptr, NotCompiled,
-                  "CUDA resources requested from a CPU context");
+  GAUSSOT_EXPECTS(cuda_ != nullptr, NotCompiled, "CUDA resources requested from a CPU context");
   return *cuda_;
 }
 

@@ -46,9 +46,9 @@ void eigvalsh(Context& ctx, MatrixBatch<const T> a, VectorBatch<T> eigenvalues,
   GAUSSOT_DISPATCH(ctx, eigh<T>, a, eigenvalues, no_vectors, options.algorithm);
 }
 
-#define GAUSSOT_INSTANTIATE(T)                                                                   \
-  template void eigh<T>(Context&, MatrixBatch<const T>, VectorBatch<T>, MatrixBatch<T>,          \
-                        const EighOptions&);                                                     \
+#define GAUSSOT_INSTANTIATE(T)                                                          \
+  template void eigh<T>(Context&, MatrixBatch<const T>, VectorBatch<T>, MatrixBatch<T>, \
+                        const EighOptions&);                                            \
   template void eigvalsh<T>(Context&, MatrixBatch<const T>, VectorBatch<T>, const EighOptions&);
 GAUSSOT_INSTANTIATE(float)
 GAUSSOT_INSTANTIATE(double)

@@ -147,8 +147,9 @@ class HeaderParser {
     if (descr == ">f8" || descr == ">f4") {
       refuse(path_, "big-endian data ('" + descr + "') is not supported; save it little-endian");
     }
-    refuse(path_, "dtype '" + descr + "' is not supported: gaussot reads float32 ('<f4') and "
-                  "float64 ('<f8') arrays");
+    refuse(path_, "dtype '" + descr +
+                      "' is not supported: gaussot reads float32 ('<f4') and "
+                      "float64 ('<f8') arrays");
   }
 
   const std::string& path_;
@@ -307,8 +308,8 @@ NdArray<T> read_npy(const std::string& path) {
   try {
     array.data.resize(static_cast<std::size_t>(n));
   } catch (const std::bad_alloc&) {
-    GAUSSOT_THROW(OutOfMemory, path + ": out of host memory reading " + std::to_string(n) +
-                                   " elements");
+    GAUSSOT_THROW(OutOfMemory,
+                  path + ": out of host memory reading " + std::to_string(n) + " elements");
   }
   in.seekg(header.data_offset, std::ios::beg);
   if (header.dtype == DType::float64) {
@@ -343,9 +344,9 @@ void write_npy(const std::string& path, const T* data, const std::vector<std::in
   header.push_back('\n');
 
   write_file_atomically(path, [&](std::ostream& out) {
-    const unsigned char version_and_length[4] = {
-        1, 0, static_cast<unsigned char>(header.size() & 0xff),
-        static_cast<unsigned char>(header.size() >> 8)};
+    const unsigned char version_and_length[4] = {1, 0,
+                                                 static_cast<unsigned char>(header.size() & 0xff),
+                                                 static_cast<unsigned char>(header.size() >> 8)};
     out.write(kMagic, kMagicSize);
     out.write(reinterpret_cast<const char*>(version_and_length), 4);
     out.write(header.data(), static_cast<std::streamsize>(header.size()));
@@ -380,13 +381,13 @@ void write_file_atomically(const std::string& path,
   if (std::rename(temporary.c_str(), path.c_str()) != 0) {
     const int error = errno;
     std::remove(temporary.c_str());
-    refuse(path, std::string("cannot move the written file into place (") +
-                     std::strerror(error) + ")");
+    refuse(path,
+           std::string("cannot move the written file into place (") + std::strerror(error) + ")");
   }
 }
 
-#define GAUSSOT_INSTANTIATE(T)                                  \
-  template NdArray<T> read_npy<T>(const std::string&);          \
+#define GAUSSOT_INSTANTIATE(T)                         \
+  template NdArray<T> read_npy<T>(const std::string&); \
   template void write_npy<T>(const std::string&, const T*, const std::vector<std::int64_t>&);
 GAUSSOT_INSTANTIATE(float)
 GAUSSOT_INSTANTIATE(double)

@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "gaussot/retraction.hpp"
 
-#include "gaussot/cholesky.hpp"
-
 #include "backend.hpp"
+#include "gaussot/cholesky.hpp"
 #include "validate.hpp"
 
 namespace gaussot {
@@ -12,9 +11,9 @@ template <typename T>
 void qr_retraction(Context& ctx, MatrixBatch<const T> x, MatrixBatch<T> q) {
   const ArgumentChecker check("qr_retraction", &ctx);
   check.input("x", x);
-  check.expect(x.rows >= x.cols, "x",
-               "must be tall (rows >= cols) for a thin QR, got " +
-                   ArgumentChecker::shape(x.rows, x.cols));
+  check.expect(
+      x.rows >= x.cols, "x",
+      "must be tall (rows >= cols) for a thin QR, got " + ArgumentChecker::shape(x.rows, x.cols));
   check.output("q", q);
   check.same_shape("x", x, "q", q);
   check.no_alias("x", x, "q", q);

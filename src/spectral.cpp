@@ -161,24 +161,24 @@ void logm(Context& ctx, MatrixBatch<const T> a, MatrixBatch<T> out,
   apply_spectral<T>(ctx, "logm", a, {{"out", {SpectralFunction::log(), out}}}, options);
 }
 
-#define GAUSSOT_INSTANTIATE(T)                                                                  \
-  template double default_psd_tolerance<T>(std::int64_t);                                       \
+#define GAUSSOT_INSTANTIATE(T)                                                                    \
+  template double default_psd_tolerance<T>(std::int64_t);                                         \
   template ClampRule clamp_rule<T>(const ArgumentChecker&, std::int64_t, const SpectralOptions&); \
-  template void run_spectral<T>(Context&, const ArgumentChecker&, const char*,                  \
-                                MatrixBatch<const T>, const std::vector<SpectralRequest<T>>&,   \
-                                const SpectralOptions&, const char*);                           \
-  template void run_spectral_trace<T>(Context&, const ArgumentChecker&, const char*,            \
-                                      MatrixBatch<const T>, SpectralFunction, VectorBatch<T>,   \
-                                      const SpectralOptions&, const char*);                     \
-  template void matrix_function<T>(Context&, MatrixBatch<const T>, SpectralFunction,            \
-                                   MatrixBatch<T>, const SpectralOptions&);                     \
+  template void run_spectral<T>(Context&, const ArgumentChecker&, const char*,                    \
+                                MatrixBatch<const T>, const std::vector<SpectralRequest<T>>&,     \
+                                const SpectralOptions&, const char*);                             \
+  template void run_spectral_trace<T>(Context&, const ArgumentChecker&, const char*,              \
+                                      MatrixBatch<const T>, SpectralFunction, VectorBatch<T>,     \
+                                      const SpectralOptions&, const char*);                       \
+  template void matrix_function<T>(Context&, MatrixBatch<const T>, SpectralFunction,              \
+                                   MatrixBatch<T>, const SpectralOptions&);                       \
   template void sqrtm<T>(Context&, MatrixBatch<const T>, MatrixBatch<T>, const SpectralOptions&); \
-  template void inv_sqrtm<T>(Context&, MatrixBatch<const T>, MatrixBatch<T>,                    \
-                             const SpectralOptions&);                                           \
-  template void sqrtm_and_inv_sqrtm<T>(Context&, MatrixBatch<const T>, MatrixBatch<T>,          \
-                                       MatrixBatch<T>, const SpectralOptions&);                 \
-  template void powm<T>(Context&, MatrixBatch<const T>, double, MatrixBatch<T>,                 \
-                        const SpectralOptions&);                                                \
+  template void inv_sqrtm<T>(Context&, MatrixBatch<const T>, MatrixBatch<T>,                      \
+                             const SpectralOptions&);                                             \
+  template void sqrtm_and_inv_sqrtm<T>(Context&, MatrixBatch<const T>, MatrixBatch<T>,            \
+                                       MatrixBatch<T>, const SpectralOptions&);                   \
+  template void powm<T>(Context&, MatrixBatch<const T>, double, MatrixBatch<T>,                   \
+                        const SpectralOptions&);                                                  \
   template void logm<T>(Context&, MatrixBatch<const T>, MatrixBatch<T>, const SpectralOptions&);
 GAUSSOT_INSTANTIATE(float)
 GAUSSOT_INSTANTIATE(double)

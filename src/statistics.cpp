@@ -53,7 +53,8 @@ template <typename T>
 void write_moments(Context& ctx, std::int64_t n, VectorBatch<const T> mean,
                    MatrixBatch<const T> scatter, VectorBatch<T> mean_out,
                    MatrixBatch<T> covariance) {
-  if (mean.data != mean_out.data) combine<T>(ctx, {{T(1), mean.as_matrices()}}, mean_out.as_matrices());
+  if (mean.data != mean_out.data)
+    combine<T>(ctx, {{T(1), mean.as_matrices()}}, mean_out.as_matrices());
   combine<T>(ctx, {{T(1) / T(n - 1), scatter}}, covariance);
 }
 }  // namespace
@@ -98,9 +99,9 @@ void sample_moments(Context& ctx, MatrixBatch<const T> samples, VectorBatch<T> m
   check_moment_outputs(check, mean, covariance, d, samples.count);
   check.no_alias("samples", samples, "mean", mean.as_matrices());
   check.no_alias("samples", samples, "covariance", covariance);
-  check.expect(samples.cols >= 2, "samples",
-               "a covariance needs at least 2 samples (columns), got " +
-                   std::to_string(samples.cols));
+  check.expect(
+      samples.cols >= 2, "samples",
+      "a covariance needs at least 2 samples (columns), got " + std::to_string(samples.cols));
   check.expect(chunk_columns >= 0, "chunk_columns",
                "must be >= 0, got " + std::to_string(chunk_columns));
   check_samples(ctx, check, "samples", samples, d, samples.count);
@@ -113,10 +114,10 @@ void sample_moments(Context& ctx, MatrixBatch<const T> samples, VectorBatch<T> m
   write_moments<T>(ctx, samples.cols, mean, covariance, mean, covariance);
 }
 
-#define GAUSSOT_INSTANTIATE(T)                                                            \
-  template class MomentAccumulator<T>;                                                    \
-  template void sample_moments<T>(Context&, MatrixBatch<const T>, VectorBatch<T>,         \
-                                  MatrixBatch<T>, std::int64_t);
+#define GAUSSOT_INSTANTIATE(T)                                                                    \
+  template class MomentAccumulator<T>;                                                            \
+  template void sample_moments<T>(Context&, MatrixBatch<const T>, VectorBatch<T>, MatrixBatch<T>, \
+                                  std::int64_t);
 GAUSSOT_INSTANTIATE(float)
 GAUSSOT_INSTANTIATE(double)
 #undef GAUSSOT_INSTANTIATE

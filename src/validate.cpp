@@ -19,8 +19,8 @@ void ArgumentChecker::structure(const char* name, bool has_data, std::int64_t ro
   expect(rows >= 0 && cols >= 0 && count >= 0, name,
          "has a negative size (" + shape(rows, cols) + ", count " + std::to_string(count) + ")");
   expect(ld >= rows && ld >= 1, name,
-         "has leading dimension " + std::to_string(ld) + " < max(1, rows = " +
-             std::to_string(rows) + ")");
+         "has leading dimension " + std::to_string(ld) +
+             " < max(1, rows = " + std::to_string(rows) + ")");
   expect(stride >= 0, name, "has a negative batch stride " + std::to_string(stride));
   expect(has_data || count == 0 || rows == 0 || cols == 0, name, "is a null pointer");
   if (ctx_ != nullptr) {
@@ -43,7 +43,8 @@ template <typename T>
 void ArgumentChecker::finite(Context& ctx, const char* name, MatrixBatch<const T> v,
                              bool lower_only) const {
   // A broadcast input repeats one matrix: scanning it once is enough (item 0 then fails first).
-  const MatrixBatch<const T> distinct = v.stride == 0 ? v.slice(0, std::min<std::int64_t>(v.count, 1)) : v;
+  const MatrixBatch<const T> distinct =
+      v.stride == 0 ? v.slice(0, std::min<std::int64_t>(v.count, 1)) : v;
   const std::int64_t bad = GAUSSOT_DISPATCH(ctx, first_nonfinite<T>, distinct, lower_only);
   if (bad >= 0) fail(name, "has a NaN or infinite entry in batch item " + std::to_string(bad), bad);
 }

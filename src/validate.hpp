@@ -52,8 +52,7 @@ class ArgumentChecker {
 
   template <typename T>
   void square(const char* name, const MatrixBatch<T>& v) const {
-    expect(v.rows == v.cols, name,
-           "must hold square matrices, got " + shape(v.rows, v.cols));
+    expect(v.rows == v.cols, name, "must hold square matrices, got " + shape(v.rows, v.cols));
   }
   template <typename T>
   void matrix_shape(const char* name, const MatrixBatch<T>& v, std::int64_t rows,
@@ -90,8 +89,9 @@ class ArgumentChecker {
   template <typename A, typename B>
   void same_view_or_no_alias(const char* name_in, const MatrixBatch<A>& in, const char* name_out,
                              const MatrixBatch<B>& out) const {
-    const bool identical = static_cast<const void*>(in.data) == static_cast<const void*>(out.data) &&
-                           in.ld == out.ld && in.stride == out.stride;
+    const bool identical =
+        static_cast<const void*>(in.data) == static_cast<const void*>(out.data) &&
+        in.ld == out.ld && in.stride == out.stride;
     if (!identical) no_alias(name_in, in, name_out, out);
   }
 
@@ -117,8 +117,7 @@ class ArgumentChecker {
 
  private:
   void structure(const char* name, bool has_data, std::int64_t rows, std::int64_t cols,
-                 std::int64_t ld, std::int64_t stride, std::int64_t count,
-                 MemorySpace space) const;
+                 std::int64_t ld, std::int64_t stride, std::int64_t count, MemorySpace space) const;
   template <typename T>
   static std::int64_t extent(const MatrixBatch<T>& v) {
     if (v.count == 0 || v.rows == 0 || v.cols == 0) return 0;

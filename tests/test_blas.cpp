@@ -43,8 +43,10 @@ TYPED_TEST(Blas, GemmAllTransposesAlphaBetaAndPadding) {
         const Dense op_b = tb ? transpose(b.item(i), n, k) : b.item(i);
         Dense expected = multiply(op_a, op_b, m, k, n);
         const Dense before = c_before.item(i);
-        for (std::size_t e = 0; e < expected.size(); ++e) expected[e] = alpha * expected[e] + beta * before[e];
-        EXPECT_LE(frobenius_distance(c.item(i), expected), 10 * k * eps<T>() * (frobenius(expected) + 1))
+        for (std::size_t e = 0; e < expected.size(); ++e)
+          expected[e] = alpha * expected[e] + beta * before[e];
+        EXPECT_LE(frobenius_distance(c.item(i), expected),
+                  10 * k * eps<T>() * (frobenius(expected) + 1))
             << "ta " << ta << " tb " << tb << " item " << i;
       }
       std::size_t finite = 0;
@@ -94,8 +96,8 @@ TYPED_TEST(Blas, SandwichIsExactlySymmetricAndMatchesStBS) {
   this->randomize(factor);
   sandwich<T>(this->ctx, factor.cview(), b.cview(), out.view);
   for (std::int64_t i = 0; i < count; ++i) {
-    const Dense expected =
-        multiply(multiply(transpose(factor.item(i), d, d), b.item(i), d, d, d), factor.item(i), d, d, d);
+    const Dense expected = multiply(multiply(transpose(factor.item(i), d, d), b.item(i), d, d, d),
+                                    factor.item(i), d, d, d);
     EXPECT_LE(frobenius_distance(out.item(i), expected), 20 * d * eps<T>() * frobenius(expected));
   }
 }
@@ -135,23 +137,30 @@ TYPED_TEST(Blas, RefusesBadArguments) {
   using T = TypeParam;
   HostBatch<T> a(3, 4, 2), b(5, 2, 2), c(3, 2, 2), square(3, 3, 2);
   HostVectors<T> out(1, 2), wide(2, 2);
-  expect_invalid([&] {
-    gemm<T>(this->ctx, Transpose::no, Transpose::no, T(1), a.cview(), b.cview(), T(0), c.view);
-  }, "'b'");
+  expect_invalid(
+      [&] {
+        gemm<T>(this->ctx, Transpose::no, Transpose::no, T(1), a.cview(), b.cview(), T(0), c.view);
+      },
+      "'b'");
   HostBatch<T> b_ok(4, 2, 2), c_wrong(2, 2, 2);
-  expect_invalid([&] {
-    gemm<T>(this->ctx, Transpose::no, Transpose::no, T(1), a.cview(), b_ok.cview(), T(0), c_wrong.view);
-  }, "'c'");
-  expect_invalid([&] {
-    gemm<T>(this->ctx, Transpose::no, Transpose::no, T(1), a.cview(), b_ok.cview(), T(0),
-            broadcast(c.view, 2));
-  }, "overlap");
+  expect_invalid(
+      [&] {
+        gemm<T>(this->ctx, Transpose::no, Transpose::no, T(1), a.cview(), b_ok.cview(), T(0),
+                c_wrong.view);
+      },
+      "'c'");
+  expect_invalid(
+      [&] {
+        gemm<T>(this->ctx, Transpose::no, Transpose::no, T(1), a.cview(), b_ok.cview(), T(0),
+                broadcast(c.view, 2));
+      },
+      "overlap");
   expect_invalid([&] { trace<T>(this->ctx, a.cview(), out.view); }, "square");
   expect_invalid([&] { trace<T>(this->ctx, square.cview(), wide.view); }, "'out'");
   expect_invalid([&] { sandwich<T>(this->ctx, square.cview(), square.cview(), square.view); },
-                    "share memory");
+                 "share memory");
   expect_invalid([&] { frobenius_inner<T>(this->ctx, a.cview(), square.cview(), out.view); },
-                    "'b'");
+                 "'b'");
 }
 
 }  // namespace

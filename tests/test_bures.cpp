@@ -18,7 +18,9 @@ struct HostGaussians {
   std::vector<T> means, covariances;
   HostGaussians(std::int64_t d_, std::int64_t k_)
       : d(d_), k(k_), means(d_ * k_, T(0)), covariances(d_ * d_ * k_, T(0)) {}
-  GaussianBatch<T> view() { return {vectors(means.data(), d, k), square_matrices(covariances.data(), d, k)}; }
+  GaussianBatch<T> view() {
+    return {vectors(means.data(), d, k), square_matrices(covariances.data(), d, k)};
+  }
   GaussianBatch<const T> cview() const {
     return {vectors(means.data(), d, k), square_matrices(covariances.data(), d, k)};
   }
@@ -44,7 +46,8 @@ class Bures : public ::testing::Test {
     for (std::int64_t i = 0; i < k; ++i) {
       std::vector<long double> mean(d);
       for (auto& m : mean) m = 2 * normal(rng);
-      g.set(i, mean, with_spectrum(random_orthogonal(d, rng), geometric_spectrum(d, 3, condition), d));
+      g.set(i, mean,
+            with_spectrum(random_orthogonal(d, rng), geometric_spectrum(d, 3, condition), d));
     }
     return g;
   }
@@ -139,8 +142,10 @@ TYPED_TEST(Bures, OneVersusManyAndAllPairsAgreeWithPairs) {
                   scalars(row.data(), kb));
     for (std::int64_t j = 0; j < kb; ++j) {
       HostGaussians<T> ai(d, 1), bj(d, 1);
-      ai.set(0, std::vector<long double>(a.means.begin() + i * d, a.means.begin() + (i + 1) * d), a.cov(i));
-      bj.set(0, std::vector<long double>(b.means.begin() + j * d, b.means.begin() + (j + 1) * d), b.cov(j));
+      ai.set(0, std::vector<long double>(a.means.begin() + i * d, a.means.begin() + (i + 1) * d),
+             a.cov(i));
+      bj.set(0, std::vector<long double>(b.means.begin() + j * d, b.means.begin() + (j + 1) * d),
+             b.cov(j));
       const T single = this->w2(ai, bj)[0];
       EXPECT_NEAR(matrix[i + j * ka], single, 50 * eps<T>() * (single + 1));
       EXPECT_NEAR(row[j], single, 50 * eps<T>() * (single + 1));
@@ -200,14 +205,17 @@ TYPED_TEST(Bures, GradientMatchesFiniteDifferences) {
   HostGaussians<T> grad_a(d, 1), grad_b(d, 1);
   w2_squared_gradient<T>(this->ctx, a.cview(), b.cview(), grad_a.view(), grad_b.view());
   const long double h = 1e-6L;
-  auto value = [&](const HostGaussians<T>& x, const HostGaussians<T>& y) { return (long double)this->w2(x, y)[0]; };
+  auto value = [&](const HostGaussians<T>& x, const HostGaussians<T>& y) {
+    return (long double)this->w2(x, y)[0];
+  };
   // Directional derivative along a random symmetric covariance perturbation and a mean shift.
   std::normal_distribution<double> normal;
   for (HostGaussians<T>* side : {&a, &b}) {
     const HostGaussians<T>& grad = side == &a ? grad_a : grad_b;
     Dense direction(d * d);
     for (std::int64_t c = 0; c < d; ++c)
-      for (std::int64_t r = 0; r <= c; ++r) direction[r + c * d] = direction[c + r * d] = normal(this->rng);
+      for (std::int64_t r = 0; r <= c; ++r)
+        direction[r + c * d] = direction[c + r * d] = normal(this->rng);
     std::vector<long double> shift(d);
     for (auto& x : shift) x = normal(this->rng);
     HostGaussians<T> plus = *side, minus = *side;
@@ -242,8 +250,8 @@ TYPED_TEST(Bures, BarycenterClosedFormsAndFixedPoint) {
   }
   const std::vector<T> weights = {1, 2, 3, 4};  // normalised to 0.1, 0.2, 0.3, 0.4
   HostGaussians<T> out(d, 1);
-  const BarycenterReport report = w2_barycenter<T>(
-      this->ctx, inputs.cview(), vectors(weights.data(), k, 1), out.view());
+  const BarycenterReport report =
+      w2_barycenter<T>(this->ctx, inputs.cview(), vectors(weights.data(), k, 1), out.view());
   EXPECT_LE(report.residual, (std::is_same_v<T, double> ? 1e-12 : 1e-5));
   EXPECT_GE(report.iterations, 1);
   std::vector<long double> root(d, 0);
@@ -259,11 +267,15 @@ TYPED_TEST(Bures, BarycenterClosedFormsAndFixedPoint) {
   const HostGaussians<T> pair = this->random(d, 2);
   HostGaussians<T> middle(d, 1);
   w2_barycenter<T>(this->ctx, pair.cview(), VectorBatch<const T>(), middle.view());
-  std::vector<T> root_b(d * d), sandwiched(2 * d * d), roots(2 * d * d), matrix(2 * d * d), bias(2 * d);
-  sqrtm<T>(this->ctx, square_matrices<const T>(middle.covariances.data(), d, 1), square_matrices(root_b.data(), d, 1));
+  std::vector<T> root_b(d * d), sandwiched(2 * d * d), roots(2 * d * d), matrix(2 * d * d),
+      bias(2 * d);
+  sqrtm<T>(this->ctx, square_matrices<const T>(middle.covariances.data(), d, 1),
+           square_matrices(root_b.data(), d, 1));
   sandwich<T>(this->ctx, broadcast(square_matrices<const T>(root_b.data(), d, 1), 2),
-              square_matrices<const T>(pair.covariances.data(), d, 2), square_matrices(sandwiched.data(), d, 2));
-  sqrtm<T>(this->ctx, square_matrices<const T>(sandwiched.data(), d, 2), square_matrices(roots.data(), d, 2));
+              square_matrices<const T>(pair.covariances.data(), d, 2),
+              square_matrices(sandwiched.data(), d, 2));
+  sqrtm<T>(this->ctx, square_matrices<const T>(sandwiched.data(), d, 2),
+           square_matrices(roots.data(), d, 2));
   Dense fixed(d * d);
   for (std::int64_t e = 0; e < d * d; ++e) fixed[e] = 0.5L * roots[e] + 0.5L * roots[d * d + e];
   EXPECT_LE(frobenius_distance(fixed, middle.cov(0)) / frobenius(middle.cov(0)), tolerance * 100);
@@ -278,17 +290,22 @@ TYPED_TEST(Bures, BarycenterClosedFormsAndFixedPoint) {
   BarycenterOptions one_step;
   one_step.max_iterations = 1;
   one_step.tolerance = 0.0;
-  EXPECT_THROW(w2_barycenter<T>(this->ctx, pair.cview(), VectorBatch<const T>(), middle.view(), one_step),
-               ConvergenceError);
+  EXPECT_THROW(
+      w2_barycenter<T>(this->ctx, pair.cview(), VectorBatch<const T>(), middle.view(), one_step),
+      ConvergenceError);
   const std::vector<T> negative = {1, -1};
-  expect_invalid([&] { w2_barycenter<T>(this->ctx, pair.cview(), vectors(negative.data(), 2, 1), middle.view()); },
-                 "'weights'");
+  expect_invalid(
+      [&] {
+        w2_barycenter<T>(this->ctx, pair.cview(), vectors(negative.data(), 2, 1), middle.view());
+      },
+      "'weights'");
 }
 
 TYPED_TEST(Bures, FrechetDistanceBothMethodsAgree) {
   using T = TypeParam;
   // Fewer samples than dimensions: singular covariances, the samples method by default.
-  for (const auto& [d, n_a, n_b] : std::vector<std::array<std::int64_t, 3>>{{12, 5, 8}, {12, 9, 6}, {4, 30, 20}}) {
+  for (const auto& [d, n_a, n_b] :
+       std::vector<std::array<std::int64_t, 3>>{{12, 5, 8}, {12, 9, 6}, {4, 30, 20}}) {
     HostBatch<T> x(d, n_a, 2), y(d, n_b, 2);
     fill_gaussian(x, this->rng);
     fill_gaussian(y, this->rng);
@@ -300,8 +317,10 @@ TYPED_TEST(Bures, FrechetDistanceBothMethodsAgree) {
                         {FrechetMethod::covariances, {}});
     // And by hand: fit the Gaussians, then W2².
     HostGaussians<T> ga(d, 2), gb(d, 2);
-    sample_moments<T>(this->ctx, x.cview(), vectors(ga.means.data(), d, 2), square_matrices(ga.covariances.data(), d, 2));
-    sample_moments<T>(this->ctx, y.cview(), vectors(gb.means.data(), d, 2), square_matrices(gb.covariances.data(), d, 2));
+    sample_moments<T>(this->ctx, x.cview(), vectors(ga.means.data(), d, 2),
+                      square_matrices(ga.covariances.data(), d, 2));
+    sample_moments<T>(this->ctx, y.cview(), vectors(gb.means.data(), d, 2),
+                      square_matrices(gb.covariances.data(), d, 2));
     w2_squared<T>(this->ctx, ga.cview(), gb.cview(), scalars(fitted.data(), 2));
     for (int i = 0; i < 2; ++i) {
       const long double bar = 1000 * eps<T>() * (fitted[i] + d);
@@ -335,17 +354,22 @@ TYPED_TEST(Bures, RefusesBadInputNamingTheArgument) {
   }
   b.set(3, {0, 0, 0}, with_spectrum(random_orthogonal(d, this->rng), {1, 1, 0}, d));
   EXPECT_NO_THROW(w2_squared<T>(this->ctx, b.cview(), a.cview(), scalars(out.data(), k)));
-  expect_invalid([&] {
-    brenier_map<T>(this->ctx, b.cview(), a.cview(), square_matrices(matrix.data(), d, k), vectors(bias.data(), d, k));
-  }, "'a.covariances' batch item 3 is not positive definite");
+  expect_invalid(
+      [&] {
+        brenier_map<T>(this->ctx, b.cview(), a.cview(), square_matrices(matrix.data(), d, k),
+                       vectors(bias.data(), d, k));
+      },
+      "'a.covariances' batch item 3 is not positive definite");
   b.means[d + 1] = std::numeric_limits<T>::quiet_NaN();
   expect_invalid([&] { w2_squared<T>(this->ctx, a.cview(), b.cview(), scalars(out.data(), k)); },
                  "'b.means' has a NaN or infinite entry in batch item 1");
   const HostGaussians<T> other_d = this->random(d + 1, k);
-  expect_invalid([&] { w2_squared<T>(this->ctx, a.cview(), other_d.cview(), scalars(out.data(), k)); },
-                 "'b.covariances'");
+  expect_invalid(
+      [&] { w2_squared<T>(this->ctx, a.cview(), other_d.cview(), scalars(out.data(), k)); },
+      "'b.covariances'");
   HostGaussians<T> g(d, k);
-  expect_invalid([&] { mccann_interpolant<T>(this->ctx, a.cview(), a.cview(), 1.5, g.view()); }, "'t'");
+  expect_invalid([&] { mccann_interpolant<T>(this->ctx, a.cview(), a.cview(), 1.5, g.view()); },
+                 "'t'");
   expect_invalid([&] { validate_gaussians<T>(this->ctx, b.cview(), "input"); }, "'input.means'");
 }
 

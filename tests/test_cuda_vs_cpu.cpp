@@ -64,10 +64,11 @@ TYPED_TEST(CudaVsCpu, CopiesBetweenMemorySpacesKeepEveryLayout) {
   using T = TypeParam;
   HostBatch<T> source(5, 3, 6, 2, 1);  // stride 22: not a multiple of ld 7, per-item copies
   this->randomize(source);
-  for (const auto& layout : std::vector<std::pair<std::int64_t, std::int64_t>>{{0, 0}, {3, 0}, {1, 16}}) {
+  for (const auto& layout :
+       std::vector<std::pair<std::int64_t, std::int64_t>>{{0, 0}, {3, 0}, {1, 16}}) {
     Array<T> device(*this->gpu, (5 + layout.first) * 3 * 6 + layout.second * 6);
-    const MatrixBatch<T> d(device.data(), 5, 3, 5 + layout.first, (5 + layout.first) * 3 + layout.second,
-                           6, MemorySpace::device);
+    const MatrixBatch<T> d(device.data(), 5, 3, 5 + layout.first,
+                           (5 + layout.first) * 3 + layout.second, 6, MemorySpace::device);
     copy<T>(*this->gpu, source.cview(), d);
     // device -> device into another layout (the copy kernel), then back to the host
     Array<T> other(*this->gpu, 5 * 3 * 6);
@@ -129,7 +130,8 @@ TYPED_TEST(CudaVsCpu, EighBothAlgorithmsAgreeWithTheCpu) {
       std::vector<T> values(d * count);
       eigvalsh<T>(*this->gpu, d_a.view, w_gpu.vectors(d, count), EighOptions{algorithm});
       copy<T>(*this->gpu, w_gpu.vectors(d, count), vectors(values.data(), d, count));
-      for (std::int64_t e = 0; e < d * count; ++e) ASSERT_NEAR(values[e], w[e], 20 * d * eps<T>() * 5);
+      for (std::int64_t e = 0; e < d * count; ++e)
+        ASSERT_NEAR(values[e], w[e], 20 * d * eps<T>() * 5);
     }
   }
   HostBatch<T> small(3, 3, 1);
@@ -159,7 +161,8 @@ TYPED_TEST(CudaVsCpu, SpectralFunctionsAgreeWithTheCpu) {
         EXPECT_LE(relative_distance(out, out_cpu, i), 50 * eps<T>() * condition)
             << f.name() << " d " << d;
         for (std::int64_t c = 0; c < d; ++c)
-          for (std::int64_t r = 0; r < c; ++r) ASSERT_EQ(out.view.at(i, r, c), out.view.at(i, c, r));
+          for (std::int64_t r = 0; r < c; ++r)
+            ASSERT_EQ(out.view.at(i, r, c), out.view.at(i, c, r));
       }
     }
   }
@@ -177,14 +180,16 @@ TYPED_TEST(CudaVsCpu, PerItemFailuresNameTheSameItem) {
   HostBatch<T> like(d, d, count);
   auto d_out = this->device_like(like);
   for (Context* ctx : {&this->cpu, &*this->gpu}) {
-    const MatrixBatch<const T> input = ctx == &this->cpu ? a.cview() : MatrixBatch<const T>(d_a.view);
+    const MatrixBatch<const T> input =
+        ctx == &this->cpu ? a.cview() : MatrixBatch<const T>(d_a.view);
     MatrixBatch<T> output = ctx == &this->cpu ? like.view : d_out.view;
     try {
       sqrtm<T>(*ctx, input, output);
       ADD_FAILURE() << "no exception on " << to_string(ctx->backend());
     } catch (const InvalidArgument& e) {
       EXPECT_NE(std::string(e.what()).find("batch item 4 is not positive semidefinite"),
-                std::string::npos) << e.what();
+                std::string::npos)
+          << e.what();
     }
   }
   a.view.at(3, 5, 2) = std::numeric_limits<T>::quiet_NaN();
@@ -217,21 +222,24 @@ TYPED_TEST(CudaVsCpu, DenseProductsAndReductionsAgree) {
     gemm<T>(*this->gpu, ta ? Transpose::yes : Transpose::no, Transpose::yes, T(0.5), d_a.view,
             broadcast(MatrixBatch<const T>(d_b.view).slice(0, 1), count), T(2), d_c.view);
     const HostBatch<T> c = this->to_host(d_c, like);
-    for (std::int64_t i = 0; i < count; ++i) EXPECT_LE(relative_distance(c, c_cpu, i), 20 * d * eps<T>());
+    for (std::int64_t i = 0; i < count; ++i)
+      EXPECT_LE(relative_distance(c, c_cpu, i), 20 * d * eps<T>());
   }
   HostBatch<T> s_cpu(d, d, count), like(d, d, count, 0, 1);
   sandwich<T>(this->cpu, a.cview(), b.cview(), s_cpu.view);
   auto d_s = this->device_like(like);
   sandwich<T>(*this->gpu, d_a.view, d_b.view, d_s.view);
   const HostBatch<T> s = this->to_host(d_s, like);
-  for (std::int64_t i = 0; i < count; ++i) EXPECT_LE(relative_distance(s, s_cpu, i), 40 * d * eps<T>());
+  for (std::int64_t i = 0; i < count; ++i)
+    EXPECT_LE(relative_distance(s, s_cpu, i), 40 * d * eps<T>());
 
   HostVectors<T> tr_cpu(1, count), fr_cpu(1, count);
   trace<T>(this->cpu, a.cview(), tr_cpu.view);
   frobenius_inner<T>(this->cpu, a.cview(), b.cview(), fr_cpu.view);
   Array<T> tr(*this->gpu, count), fr(*this->gpu, count);
   trace<T>(*this->gpu, d_a.view, scalars(tr.data(), count, MemorySpace::device));
-  frobenius_inner<T>(*this->gpu, d_a.view, d_b.view, scalars(fr.data(), count, MemorySpace::device));
+  frobenius_inner<T>(*this->gpu, d_a.view, d_b.view,
+                     scalars(fr.data(), count, MemorySpace::device));
   std::vector<T> tr_host(count), fr_host(count);
   copy<T>(*this->gpu, tr.vectors(1, count), scalars(tr_host.data(), count));
   copy<T>(*this->gpu, fr.vectors(1, count), scalars(fr_host.data(), count));
@@ -262,7 +270,8 @@ TYPED_TEST(CudaVsCpu, SampleMomentsAgree) {
     copy<T>(*this->gpu, mean.vectors(d, count), vectors(m.data(), d, count));
     for (std::int64_t i = 0; i < count; ++i) {
       EXPECT_LE(relative_distance(cov, cov_cpu, i), 100 * eps<T>()) << "chunk " << chunk;
-      for (std::int64_t r = 0; r < d; ++r) EXPECT_NEAR(m[i * d + r], mean_cpu.view.at(i, r), 100 * eps<T>() * 3);
+      for (std::int64_t r = 0; r < d; ++r)
+        EXPECT_NEAR(m[i * d + r], mean_cpu.view.at(i, r), 100 * eps<T>() * 3);
     }
   }
 }
@@ -279,7 +288,8 @@ TYPED_TEST(CudaVsCpu, QrRetractionGivesTheSameUniqueQ) {
   auto d_q = this->device_like(like);
   qr_retraction<T>(*this->gpu, d_x.view, d_q.view);
   const HostBatch<T> q = this->to_host(d_q, like);
-  for (std::int64_t i = 0; i < count; ++i) EXPECT_LE(relative_distance(q, q_cpu, i), 1e3L * eps<T>());
+  for (std::int64_t i = 0; i < count; ++i)
+    EXPECT_LE(relative_distance(q, q_cpu, i), 1e3L * eps<T>());
   for (std::int64_t row = 0; row < m; ++row) x.view.at(5, row, 7) = x.view.at(5, row, 2);
   auto d_dependent = this->to_device(x);
   try {
@@ -303,8 +313,10 @@ TYPED_TEST(CudaVsCpu, CholeskyAgreesOnBothCudaPaths) {
     auto d_l = this->device_like(like);
     EXPECT_EQ(cholesky<T>(*this->gpu, d_a.view, d_l.view), -1);
     const HostBatch<T> l = this->to_host(d_l, like);
-    for (std::int64_t i = 0; i < count; ++i) EXPECT_LE(relative_distance(l, l_cpu, i), 100 * d * eps<T>());
-    a.set_item(3, with_spectrum(random_orthogonal(d, this->rng), std::vector<long double>(d, -1.0L), d));
+    for (std::int64_t i = 0; i < count; ++i)
+      EXPECT_LE(relative_distance(l, l_cpu, i), 100 * d * eps<T>());
+    a.set_item(
+        3, with_spectrum(random_orthogonal(d, this->rng), std::vector<long double>(d, -1.0L), d));
     auto d_bad = this->to_device(a);
     EXPECT_EQ(cholesky<T>(*this->gpu, d_bad.view, d_l.view), 3) << "d " << d;
   }
@@ -347,8 +359,12 @@ struct MirroredGaussians {
   std::vector<T> means, covariances;
   Array<T> device_means, device_covariances;
   MirroredGaussians(Context& gpu, std::int64_t d_, std::int64_t k_, std::mt19937_64& rng)
-      : d(d_), k(k_), means(d_ * k_), covariances(d_ * d_ * k_),
-        device_means(gpu, d_ * k_), device_covariances(gpu, d_ * d_ * k_) {
+      : d(d_),
+        k(k_),
+        means(d_ * k_),
+        covariances(d_ * d_ * k_),
+        device_means(gpu, d_ * k_),
+        device_covariances(gpu, d_ * d_ * k_) {
     std::normal_distribution<double> normal;
     for (auto& m : means) m = T(normal(rng));
     for (std::int64_t i = 0; i < k; ++i) {
@@ -356,7 +372,8 @@ struct MirroredGaussians {
       for (std::int64_t e = 0; e < d * d; ++e) covariances[i * d * d + e] = T(c[e]);
     }
     copy<T>(gpu, vectors<const T>(means.data(), d, k), device_means.vectors(d, k));
-    copy<T>(gpu, square_matrices<const T>(covariances.data(), d, k), device_covariances.matrices(d, d, k));
+    copy<T>(gpu, square_matrices<const T>(covariances.data(), d, k),
+            device_covariances.matrices(d, d, k));
   }
   GaussianBatch<const T> host() const {
     return {vectors(means.data(), d, k), square_matrices(covariances.data(), d, k)};
@@ -419,7 +436,8 @@ TYPED_TEST(BuresCudaVsCpu, DistancesMapsGeodesicsGradientsAndBarycentersAgree) {
   expect_close(to_host_vector(gpu, pairs_gpu), pairs_cpu, bar, "w2_squared_all_pairs");
 
   std::vector<T> matrix_cpu(d * d * k), bias_cpu(d * k);
-  brenier_map<T>(this->cpu, a.host(), b.host(), square_matrices(matrix_cpu.data(), d, k), vectors(bias_cpu.data(), d, k));
+  brenier_map<T>(this->cpu, a.host(), b.host(), square_matrices(matrix_cpu.data(), d, k),
+                 vectors(bias_cpu.data(), d, k));
   Array<T> matrix_gpu(gpu, d * d * k), bias_gpu(gpu, d * k);
   brenier_map<T>(gpu, a.device(), b.device(), matrix_gpu.matrices(d, d, k), bias_gpu.vectors(d, k));
   expect_close(to_host_vector(gpu, matrix_gpu), matrix_cpu, bar, "brenier_map matrix");
@@ -429,12 +447,14 @@ TYPED_TEST(BuresCudaVsCpu, DistancesMapsGeodesicsGradientsAndBarycentersAgree) {
   mccann_interpolant<T>(this->cpu, a.host(), b.host(), 0.4,
                         {vectors(mean_cpu.data(), d, k), square_matrices(cov_cpu.data(), d, k)});
   Array<T> mean_gpu(gpu, d * k), cov_gpu(gpu, d * d * k);
-  mccann_interpolant<T>(gpu, a.device(), b.device(), 0.4, {mean_gpu.vectors(d, k), cov_gpu.matrices(d, d, k)});
+  mccann_interpolant<T>(gpu, a.device(), b.device(), 0.4,
+                        {mean_gpu.vectors(d, k), cov_gpu.matrices(d, d, k)});
   expect_close(to_host_vector(gpu, cov_gpu), cov_cpu, bar, "mccann_interpolant");
   expect_close(to_host_vector(gpu, mean_gpu), mean_cpu, bar, "mccann_interpolant mean");
 
   std::vector<T> ga_m(d * k), ga_c(d * d * k), gb_m(d * k), gb_c(d * d * k);
-  w2_squared_gradient<T>(this->cpu, a.host(), b.host(), {vectors(ga_m.data(), d, k), square_matrices(ga_c.data(), d, k)},
+  w2_squared_gradient<T>(this->cpu, a.host(), b.host(),
+                         {vectors(ga_m.data(), d, k), square_matrices(ga_c.data(), d, k)},
                          {vectors(gb_m.data(), d, k), square_matrices(gb_c.data(), d, k)});
   Array<T> da_m(gpu, d * k), da_c(gpu, d * d * k), db_m(gpu, d * k), db_c(gpu, d * d * k);
   w2_squared_gradient<T>(gpu, a.device(), b.device(), {da_m.vectors(d, k), da_c.matrices(d, d, k)},
@@ -443,11 +463,12 @@ TYPED_TEST(BuresCudaVsCpu, DistancesMapsGeodesicsGradientsAndBarycentersAgree) {
   expect_close(to_host_vector(gpu, db_c), gb_c, bar, "gradient b");
 
   std::vector<T> bary_mean(d), bary_cov(d * d);
-  const BarycenterReport cpu_report = w2_barycenter<T>(
-      this->cpu, a.host(), VectorBatch<const T>(), {vectors(bary_mean.data(), d, 1), square_matrices(bary_cov.data(), d, 1)});
+  const BarycenterReport cpu_report =
+      w2_barycenter<T>(this->cpu, a.host(), VectorBatch<const T>(),
+                       {vectors(bary_mean.data(), d, 1), square_matrices(bary_cov.data(), d, 1)});
   Array<T> bm(gpu, d), bc(gpu, d * d);
-  const BarycenterReport gpu_report =
-      w2_barycenter<T>(gpu, a.device(), VectorBatch<const T>(), {bm.vectors(d, 1), bc.matrices(d, d, 1)});
+  const BarycenterReport gpu_report = w2_barycenter<T>(gpu, a.device(), VectorBatch<const T>(),
+                                                       {bm.vectors(d, 1), bc.matrices(d, d, 1)});
   expect_close(to_host_vector(gpu, bc), bary_cov, bar, "w2_barycenter");
   EXPECT_NEAR(gpu_report.iterations, cpu_report.iterations, 2);
 }

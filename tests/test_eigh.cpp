@@ -38,8 +38,8 @@ std::pair<long double, long double> invariants(const HostBatch<T>& a, const Host
 
 /// Fills `a` with Q_i diag(w) Q_iᵀ for fresh random Q_i; returns the spectra, sorted decreasing.
 template <typename T>
-std::vector<std::vector<long double>> fill_known_spectra(
-    HostBatch<T>& a, std::mt19937_64& rng, const std::vector<long double>& spectrum) {
+std::vector<std::vector<long double>> fill_known_spectra(HostBatch<T>& a, std::mt19937_64& rng,
+                                                         const std::vector<long double>& spectrum) {
   std::vector<std::vector<long double>> sorted;
   const std::int64_t d = a.view.rows;
   for (std::int64_t i = 0; i < a.view.count; ++i) {
@@ -218,7 +218,8 @@ TYPED_TEST(Eigh, PaddedStridesAreRespectedAndPaddingIsNotWritten) {
   HostBatch<T> v(d, d, count, 1, 4);
   eigh<T>(this->ctx, a.cview(), w.view, v.view);
   for (std::int64_t i = 0; i < count; ++i) {
-    for (std::int64_t j = 0; j < d; ++j) EXPECT_NEAR(w.view.at(i, j), expected[i][j], 100 * eps<T>());
+    for (std::int64_t j = 0; j < d; ++j)
+      EXPECT_NEAR(w.view.at(i, j), expected[i][j], 100 * eps<T>());
     const auto [residual, orthogonality] = invariants(a, w, v, i);
     EXPECT_LE(residual, 50 * eps<T>());
     EXPECT_LE(orthogonality, 50 * eps<T>());

@@ -89,7 +89,8 @@ TYPED_TEST(Retraction, CholeskyFactorsAndReportsTheFirstFailure) {
     const std::int64_t count = d <= 64 ? 6 : 2;
     HostBatch<T> a(d, d, count, 2, 1), l(d, d, count, 0, 3);
     for (std::int64_t i = 0; i < count; ++i) {
-      a.set_item(i, with_spectrum(random_orthogonal(d, this->rng), geometric_spectrum(d, 4, 1e3), d));
+      a.set_item(i,
+                 with_spectrum(random_orthogonal(d, this->rng), geometric_spectrum(d, 4, 1e3), d));
     }
     EXPECT_EQ(cholesky<T>(this->ctx, a.cview(), l.view), -1) << "d " << d;
     for (std::int64_t i = 0; i < count; ++i) {
@@ -111,7 +112,8 @@ TYPED_TEST(Retraction, CholeskyFactorsAndReportsTheFirstFailure) {
         for (std::int64_t r = 0; r < c; ++r) EXPECT_EQ(li[r + c * d], 0) << "upper triangle";
     }
     // Item 1 indefinite: reported.
-    a.set_item(1, with_spectrum(random_orthogonal(d, this->rng), std::vector<long double>(d, -1.0L), d));
+    a.set_item(
+        1, with_spectrum(random_orthogonal(d, this->rng), std::vector<long double>(d, -1.0L), d));
     EXPECT_EQ(cholesky<T>(this->ctx, a.cview(), l.view), count > 1 ? 1 : -1);
   }
   HostBatch<T> inplace(3, 3, 1);

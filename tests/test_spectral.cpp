@@ -61,7 +61,8 @@ TYPED_TEST(Spectral, SquareRootMeetsTheAccuracyBar) {
                   100 * eps<T>() * kappa)
             << "d " << d << " condition " << condition;
         // And against the exact root of the (rounded) input's construction.
-        const Dense exact = spectral_matrix(qs[i], spectrum, d, [](long double x) { return std::sqrt(x); });
+        const Dense exact =
+            spectral_matrix(qs[i], spectrum, d, [](long double x) { return std::sqrt(x); });
         EXPECT_LE(relative_error(s, i, exact), 100 * eps<T>() * std::sqrt(kappa))
             << "d " << d << " condition " << condition;
         EXPECT_TRUE(exactly_symmetric(s, i));
@@ -94,7 +95,8 @@ TYPED_TEST(Spectral, FunctionsMatchTheirSpectralDefinition) {
     for (std::int64_t i = 0; i < count; ++i) {
       const Dense exact = spectral_matrix(qs[i], spectrum, d, c.scalar);
       // κ = 50: the rounding of A moves f(A) by about κ·ε relatively.
-      EXPECT_LE(relative_error(out, i, exact), 50 * 50 * eps<T>()) << c.f.name() << " " << c.f.exponent;
+      EXPECT_LE(relative_error(out, i, exact), 50 * 50 * eps<T>())
+          << c.f.name() << " " << c.f.exponent;
       EXPECT_TRUE(exactly_symmetric(out, i)) << c.f.name();
     }
   }
@@ -137,8 +139,8 @@ TYPED_TEST(Spectral, SingularPsdInputHasARealSquareRoot) {
   HostBatch<T> s(d, d, count);
   sqrtm<T>(this->ctx, a.cview(), s.view);
   for (std::int64_t i = 0; i < count; ++i) {
-    const Dense exact =
-        spectral_matrix(qs[i], spectrum, d, [](long double x) { return std::sqrt(std::max(x, 0.0L)); });
+    const Dense exact = spectral_matrix(qs[i], spectrum, d,
+                                        [](long double x) { return std::sqrt(std::max(x, 0.0L)); });
     // Eigenvalues below the rounding level are read as 0, so the zero eigenvalues do not amplify
     // rounding to sqrt(ε).
     EXPECT_LE(relative_error(s, i, exact), 100 * d * eps<T>());
@@ -172,7 +174,7 @@ TYPED_TEST(Spectral, ClampingRule) {
   {  // clearly negative: refused, naming the item
     HostBatch<T> a = build(-0.1L);
     expect_invalid([&] { sqrtm<T>(this->ctx, a.cview(), out.view); },
-                      "batch item 1 is not positive semidefinite");
+                   "batch item 1 is not positive semidefinite");
     expect_invalid([&] { powm<T>(this->ctx, a.cview(), 2.0, out.view); }, "batch item 1");
     SpectralOptions loose;
     loose.psd_tolerance = 0.1;  // 0.1 >= 0.1 / 2: accepted and clamped
@@ -185,7 +187,7 @@ TYPED_TEST(Spectral, ClampingRule) {
     for (const SpectralFunction f :
          {SpectralFunction::inv_sqrt(), SpectralFunction::log(), SpectralFunction::power(-2)}) {
       expect_invalid([&] { matrix_function<T>(this->ctx, a.cview(), f, out.view); },
-                        "batch item 1 is not positive definite");
+                     "batch item 1 is not positive definite");
     }
   }
   {  // the scale floor: with λmax = 1e-3, λmin = -1e-3·τ/2·100 fails the relative rule but
@@ -194,7 +196,7 @@ TYPED_TEST(Spectral, ClampingRule) {
     auto q = random_orthogonal(d, this->rng);
     a.set_item(0, with_spectrum(q, {1e-3L, 5e-4L, 2e-4L, 1e-4L, 5e-5L, -0.05L * tau}, d));
     expect_invalid([&] { sqrtm<T>(this->ctx, a.cview(), out.view.slice(0, 1)); },
-                      "not positive semidefinite");
+                   "not positive semidefinite");
     SpectralOptions floor;
     floor.scale_floor = 1.0;
     EXPECT_NO_THROW(sqrtm<T>(this->ctx, a.cview(), out.view.slice(0, 1), floor));
@@ -203,7 +205,8 @@ TYPED_TEST(Spectral, ClampingRule) {
 
 TYPED_TEST(Spectral, DefaultToleranceFollowsTheDocumentedFormula) {
   using T = TypeParam;
-  const double base = std::is_same_v<T, double> ? 1e-10 : 1e-10 * std::sqrt(double(FLT_EPSILON) / DBL_EPSILON);
+  const double base =
+      std::is_same_v<T, double> ? 1e-10 : 1e-10 * std::sqrt(double(FLT_EPSILON) / DBL_EPSILON);
   EXPECT_DOUBLE_EQ(default_psd_tolerance<T>(1), std::max(base, 2.0 * double(eps<T>())));
   EXPECT_DOUBLE_EQ(default_psd_tolerance<T>(100000),
                    std::max(base, 2.0 * 100000 * double(eps<T>())));
@@ -235,8 +238,8 @@ TYPED_TEST(Spectral, RefusesBadArguments) {
   HostBatch<T> a(4, 4, 2), out(4, 4, 2), other(4, 4, 2), wrong(3, 3, 2);
   this->fill(a, {4, 3, 2, 1});
   expect_invalid([&] { sqrtm<T>(this->ctx, a.cview(), wrong.view); }, "'out'");
-  expect_invalid(
-      [&] { sqrtm_and_inv_sqrtm<T>(this->ctx, a.cview(), out.view, out.view); }, "share memory");
+  expect_invalid([&] { sqrtm_and_inv_sqrtm<T>(this->ctx, a.cview(), out.view, out.view); },
+                 "share memory");
   MatrixBatch<T> shifted = a.view;
   shifted.data += 1;
   expect_invalid([&] { sqrtm<T>(this->ctx, a.cview(), shifted); }, "share memory");

@@ -40,7 +40,8 @@ TYPED_TEST_SUITE(Statistics, Precisions);
 
 /// Two-pass mean and covariance of item i in long double.
 template <typename T>
-std::pair<std::vector<long double>, Dense> reference_moments(const HostBatch<T>& x, std::int64_t i) {
+std::pair<std::vector<long double>, Dense> reference_moments(const HostBatch<T>& x,
+                                                             std::int64_t i) {
   const std::int64_t d = x.view.rows, n = x.view.cols;
   std::vector<long double> mean(d, 0.0L);
   for (std::int64_t j = 0; j < n; ++j)
@@ -139,12 +140,12 @@ TYPED_TEST(Statistics, RefusesBadArguments) {
   HostVectors<T> mean(3, 2), short_mean(2, 2);
   HostBatch<T> cov(3, 3, 2);
   expect_invalid([&] { sample_moments<T>(this->ctx, one_sample.cview(), mean.view, cov.view); },
-                    "at least 2 samples");
+                 "at least 2 samples");
   expect_invalid([&] { sample_moments<T>(this->ctx, x.cview(), short_mean.view, cov.view); },
-                    "'mean'");
+                 "'mean'");
   x.view.at(1, 2, 3) = std::numeric_limits<T>::infinity();
   expect_invalid([&] { sample_moments<T>(this->ctx, x.cview(), mean.view, cov.view); },
-                    "batch item 1");
+                 "batch item 1");
   MomentAccumulator<T> accumulator(this->ctx, 3, 2);
   expect_invalid([&] { accumulator.finalize(mean.view, cov.view); }, "at least 2 samples");
   HostBatch<T> wrong_dimension(4, 5, 2);

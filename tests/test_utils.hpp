@@ -105,8 +105,8 @@ inline Dense identity(std::int64_t d) {
   return m;
 }
 
-/// Gram–Schmidt (modified, twice) on the columns of the column-major m x r matrix x, in long double:
-/// the Q of the thin QR with a positive diagonal of R.
+/// Gram–Schmidt (modified, twice) on the columns of the column-major m x r matrix x, in long
+/// double: the Q of the thin QR with a positive diagonal of R.
 inline Dense gram_schmidt(Dense x, std::int64_t m, std::int64_t r) {
   for (std::int64_t j = 0; j < r; ++j) {
     for (int pass = 0; pass < 2; ++pass) {
@@ -200,10 +200,10 @@ inline bool cuda_device_available(std::string* why) {
 }  // namespace gaussot::test
 
 /// Skips the current test, saying why, when no CUDA device can be used.
-#define GAUSSOT_REQUIRE_CUDA()                                          \
-  do {                                                                  \
-    std::string gaussot_why_;                                           \
-    if (!::gaussot::test::cuda_device_available(&gaussot_why_)) {       \
-      GTEST_SKIP() << "CUDA test skipped: " << gaussot_why_;            \
-    }                                                                   \
+#define GAUSSOT_REQUIRE_CUDA()                                    \
+  do {                                                            \
+    std::string gaussot_why_;                                     \
+    if (!::gaussot::test::cuda_device_available(&gaussot_why_)) { \
+      GTEST_SKIP() << "CUDA test skipped: " << gaussot_why_;      \
+    }                                                             \
   } while (0)

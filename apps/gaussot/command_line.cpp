@@ -15,7 +15,8 @@
 namespace gaussot::cli {
 
 void add_common_options(CLI::App& command, CommonOptions& options) {
-  command.add_option("--backend", options.backend, "cpu, cuda or auto (CUDA when a device is present)")
+  command
+      .add_option("--backend", options.backend, "cpu, cuda or auto (CUDA when a device is present)")
       ->check(CLI::IsMember({"cpu", "cuda", "auto"}))
       ->capture_default_str();
   command.add_option("--precision", options.precision, "f64 or f32")
@@ -351,8 +352,8 @@ Report::Report(std::string command, const CommonOptions& options, const Context&
     : command_(std::move(command)), options_(options), backend_(to_string(ctx.backend())) {}
 
 void Report::stop_clock() {
-  time_ms_ = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start_)
-                 .count();
+  time_ms_ =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start_).count();
 }
 
 namespace {

@@ -26,7 +26,7 @@ class UsageError : public std::runtime_error {
 
 /// Options every command takes.
 struct CommonOptions {
-  std::string backend = "auto";  ///< cpu | cuda | auto
+  std::string backend = "auto";   ///< cpu | cuda | auto
   std::string precision = "f64";  ///< f64 | f32
   std::string out;                ///< --out FILE: the JSON goes there instead of stdout
   std::string save_prefix;        ///< --save-prefix P: arrays also to P<name>.npy

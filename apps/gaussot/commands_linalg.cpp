@@ -78,28 +78,30 @@ void run_sqrtm(const LinalgOptions& o) {
 
 void register_linalg(CLI::App& app) {
   auto eigh_options = std::make_shared<LinalgOptions>();
-  CLI::App* eigh_command = app.add_subcommand(
-      "eigh", "Eigenvalues (decreasing) and eigenvectors of symmetric matrices");
+  CLI::App* eigh_command =
+      app.add_subcommand("eigh", "Eigenvalues (decreasing) and eigenvectors of symmetric matrices");
   eigh_command->add_option("--cov", eigh_options->cov, "(d, d) or (k, d, d) symmetric matrices")
       ->required();
   eigh_command->add_flag("--values-only", eigh_options->values_only, "skip the eigenvectors");
   add_common_options(*eigh_command, eigh_options->common);
   eigh_command->callback([eigh_options] {
-    dispatch_precision(eigh_options->common, [&] { run_eigh<double>(*eigh_options); },
-                       [&] { run_eigh<float>(*eigh_options); });
+    dispatch_precision(
+        eigh_options->common, [&] { run_eigh<double>(*eigh_options); },
+        [&] { run_eigh<float>(*eigh_options); });
   });
 
   auto sqrtm_options = std::make_shared<LinalgOptions>();
-  CLI::App* sqrtm_command = app.add_subcommand(
-      "sqrtm", "Principal square roots of positive semidefinite matrices");
+  CLI::App* sqrtm_command =
+      app.add_subcommand("sqrtm", "Principal square roots of positive semidefinite matrices");
   sqrtm_command->add_option("--cov", sqrtm_options->cov, "(d, d) or (k, d, d) PSD matrices")
       ->required();
   sqrtm_command->add_flag("--inv-sqrt", sqrtm_options->inv_sqrt,
                           "also the inverse square roots (positive definite input)");
   add_common_options(*sqrtm_command, sqrtm_options->common);
   sqrtm_command->callback([sqrtm_options] {
-    dispatch_precision(sqrtm_options->common, [&] { run_sqrtm<double>(*sqrtm_options); },
-                       [&] { run_sqrtm<float>(*sqrtm_options); });
+    dispatch_precision(
+        sqrtm_options->common, [&] { run_sqrtm<double>(*sqrtm_options); },
+        [&] { run_sqrtm<float>(*sqrtm_options); });
   });
 }
 

@@ -35,7 +35,8 @@ int main(int argc, char** argv) {
       found = found || sub->get_name() == argv[1];
     }
     if (!found) {
-      return fail(2, "", std::string("unknown command '") + argv[1] + "' (commands: " + known + ")");
+      return fail(2, "",
+                  std::string("unknown command '") + argv[1] + "' (commands: " + known + ")");
     }
   }
   try {

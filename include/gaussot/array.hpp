@@ -29,7 +29,8 @@ class Array {
   std::int64_t size() const noexcept { return size_; }
   MemorySpace space() const noexcept { return ptr_.get_deleter().space; }
 
-  /// The buffer as `count` packed rows x cols matrices. Throws InvalidArgument when it is too small.
+  /// The buffer as `count` packed rows x cols matrices. Throws InvalidArgument when it is too
+  /// small.
   MatrixBatch<T> matrices(std::int64_t rows, std::int64_t cols, std::int64_t count);
   MatrixBatch<const T> matrices(std::int64_t rows, std::int64_t cols, std::int64_t count) const;
   /// The buffer as `count` packed vectors of length `length`.

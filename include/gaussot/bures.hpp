@@ -116,8 +116,8 @@ struct BarycenterOptions {
 
 /// What the barycenter iteration did.
 struct BarycenterReport {
-  int iterations = 0;    ///< fixed-point updates made
-  double residual = 0;   ///< fixed-point residual of the returned covariance
+  int iterations = 0;   ///< fixed-point updates made
+  double residual = 0;  ///< fixed-point residual of the returned covariance
 };
 
 /// The weighted W2 barycenter of k Gaussians: mean Σ ρ_i m_i, covariance B solving
@@ -137,7 +137,7 @@ BarycenterReport w2_barycenter(Context& ctx, GaussianBatch<const T> inputs,
 enum class FrechetMethod {
   automatic,    ///< samples when min(n_a, n_b) < d, covariances otherwise
   covariances,  ///< fit both Gaussians (chunked moments), then W2²: O((n_a + n_b) d² + d³)
-  samples,      ///< tr(...)^½ = ‖X̃ Ỹᵀ‖_* / √((n_a − 1)(n_b − 1)) on centred samples: O(n_a n_b d)
+  samples,  ///< tr(...)^½ = ‖X̃ Ỹᵀ‖_* / √((n_a − 1)(n_b − 1)) on centred samples: O(n_a n_b d)
 };
 
 struct FrechetOptions {
@@ -147,7 +147,8 @@ struct FrechetOptions {
 
 /// The Fréchet distance of sample sets (the FID computation): out_i = W2² between the Gaussians
 /// fitted to samples_a item i and samples_b item i (sample mean, covariance with divisor n − 1).
-/// @param samples_a [in] count x (d x n_a), columns are samples (NumPy (k, n_a, d) C order), n_a >= 2.
+/// @param samples_a [in] count x (d x n_a), columns are samples (NumPy (k, n_a, d) C order), n_a
+/// >= 2.
 /// @param samples_b [in] count x (d x n_b), n_b >= 2.
 /// @param out [out] count scalars.
 /// For sample sets too large for memory, feed MomentAccumulator (statistics.hpp) chunk by chunk

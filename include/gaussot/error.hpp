@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /// @file error.hpp
-/// The exceptions gaussot throws. Every failure is an exception derived from gaussot::Error; nothing
-/// is reported through return codes. The header needs no CUDA include: library status codes are
-/// carried as plain integers.
+/// The exceptions gaussot throws. Every failure is an exception derived from gaussot::Error;
+/// nothing is reported through return codes. The header needs no CUDA include: library status codes
+/// are carried as plain integers.
 #pragma once
 
 #include <cstdint>
@@ -29,8 +29,8 @@ class Error : public std::runtime_error {
 /// batch_index() give them to programs (empty and -1 where not known).
 class InvalidArgument : public Error {
  public:
-  InvalidArgument(const std::string& message, const char* file, int line,
-                  std::string argument = {}, std::int64_t batch_index = -1);
+  InvalidArgument(const std::string& message, const char* file, int line, std::string argument = {},
+                  std::int64_t batch_index = -1);
   /// The argument at fault as the function names it, e.g. "a.covariances"; empty if unknown.
   const std::string& argument() const noexcept { return argument_; }
   /// The first failing batch item, or -1.
@@ -87,7 +87,7 @@ class ConvergenceError : public Error {
 
 /// Throws `exception_type(message)` with the current source location when `condition` is false.
 /// `message` may be any expression convertible to std::string.
-#define GAUSSOT_EXPECTS(condition, exception_type, message)          \
+#define GAUSSOT_EXPECTS(condition, exception_type, message)           \
   do {                                                                \
     if (!(condition)) {                                               \
       throw exception_type(std::string(message), __FILE__, __LINE__); \

@@ -19,10 +19,10 @@ namespace gaussot {
 /// Q = X R⁻¹, twice) with batched cuBLAS/cuSOLVER calls, accurate for cond(x) up to about
 /// ε^(-1/2) (1e8 in double, 3e3 in float), which retraction steps X = V + ξ from an orthonormal V
 /// always satisfy.
-/// Throws InvalidArgument for bad shapes or non-finite input, ConvergenceError naming the first item
-/// whose columns are numerically dependent (CPU: |R_jj| <= 8·m·ε·‖x‖_F; CUDA: the Cholesky factor
-/// of xᵀx breaks down or has a pivot below sqrt(8·m·ε)·‖x‖_F, i.e. cond(x) beyond CholeskyQR2's
-/// reach). Synchronizes the CUDA stream.
+/// Throws InvalidArgument for bad shapes or non-finite input, ConvergenceError naming the first
+/// item whose columns are numerically dependent (CPU: |R_jj| <= 8·m·ε·‖x‖_F; CUDA: the Cholesky
+/// factor of xᵀx breaks down or has a pivot below sqrt(8·m·ε)·‖x‖_F, i.e. cond(x) beyond
+/// CholeskyQR2's reach). Synchronizes the CUDA stream.
 template <typename T>
 void qr_retraction(Context& ctx, MatrixBatch<const T> x, MatrixBatch<T> q);
 

@@ -47,7 +47,12 @@ struct MatrixBatch {
   MatrixBatch() = default;
   MatrixBatch(T* data_, std::int64_t rows_, std::int64_t cols_, std::int64_t ld_,
               std::int64_t stride_, std::int64_t count_, MemorySpace space_ = MemorySpace::host)
-      : data(data_), rows(rows_), cols(cols_), ld(ld_), stride(stride_), count(count_),
+      : data(data_),
+        rows(rows_),
+        cols(cols_),
+        ld(ld_),
+        stride(stride_),
+        count(count_),
         space(space_) {}
   template <typename U, typename = std::enable_if_t<std::is_same_v<const U, T>>>
   MatrixBatch(const MatrixBatch<U>& other)  // NOLINT(google-explicit-constructor): T -> const T
