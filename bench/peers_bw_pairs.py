@@ -41,11 +41,8 @@ built.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import re
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -57,19 +54,12 @@ SPEEDUP_TARGET = 5.0  # gaussot vs POT's batched form, CPU
 POT_ARRAYS = 5  # (rows, k, d, d) arrays alive at once in POT's batched call, roughly
 
 
-def parse_case(text: str) -> tuple[int, int]:
-    match = re.fullmatch(r"\s*(\d+)\s*[xX,]\s*(\d+)\s*", text)
-    if not match or int(match.group(1)) < 1 or int(match.group(2)) < 1:
-        raise argparse.ArgumentTypeError(
-            f"expected KxD with positive integers (e.g. 1000x64: k Gaussians in dimension d), got {text!r}")
-    return int(match.group(1)), int(match.group(2))
-
-
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="All-pairs W2² of k Gaussians: gaussot::w2_squared_all_pairs vs POT "
                     "(ot.gaussian.bures_wasserstein_distance) and NumPy.")
-    parser.add_argument("--cases", nargs="+", type=parse_case, default=[(1000, 64)], metavar="KxD",
+    parser.add_argument("--cases", nargs="+", metavar="KxD", default=[(1000, 64)],
+                        type=common.case_parser("KxD (k Gaussians in dimension d)", "1000x64"),
                         help="cases to run: k Gaussians in dimension d (default: 1000x64)")
     parser.add_argument("--gaussot", type=Path, default=common.DEFAULT_GAUSSOT,
                         help=f"path of the gaussot command, for the header (default: {common.DEFAULT_GAUSSOT})")
@@ -310,28 +300,11 @@ def main(argv: list[str]) -> int:
     machine = common.machine_info(np, scipy, args.gaussot, args.threads)
     machine["pot"] = ot.__version__
     machine["pot_backend"] = "numpy"
-    cases = []
-    with tempfile.TemporaryDirectory(prefix="gaussot-peers-bw-") as temporary:
-        workdir = args.workdir if args.workdir is not None else Path(temporary)
-        workdir.mkdir(parents=True, exist_ok=True)
-        try:
-            for k, d in args.cases:
-                cases.append(run_case(np, ot.gaussian.bures_wasserstein_distance, args, k, d, workdir))
-        except RuntimeError as e:
-            print(f"peers_bw_pairs.py: {e}", file=sys.stderr)
-            return 1
-
-    ok = all(case["agree"] for case in cases)
-    print(format_report(machine, cases))
-    if args.json is not None:
-        document = {"benchmark": "peers_bw_pairs", "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                    "machine": machine, "cases": cases, "ok": ok}
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-    if not ok:
-        print("peers_bw_pairs.py: gaussot disagrees with a peer beyond the tolerance", file=sys.stderr)
-        return 1
-    return 0
+    bures_wasserstein_distance = ot.gaussian.bures_wasserstein_distance
+    return common.run_cases("peers_bw_pairs", args, machine,
+                            lambda case, workdir: run_case(np, bures_wasserstein_distance, args,
+                                                           *case, workdir),
+                            format_report, "gaussot disagrees with a peer beyond the tolerance")
 
 
 if __name__ == "__main__":

@@ -51,9 +51,7 @@ failing gaussot, 2 bad usage, NumPy/SciPy missing or gaussot not built.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -69,7 +67,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="FID of two sample sets: gaussot::frechet_distance vs pytorch-fid's method "
                     "(np.cov + scipy.linalg.sqrtm) and a NumPy symmetric path.")
-    parser.add_argument("--cases", nargs="+", type=common.parse_case, default=[(2048, 10000)],
+    parser.add_argument("--cases", nargs="+", type=common.case_parser("DxN", "2048x10000"), default=[(2048, 10000)],
                         metavar="DxN", help="cases to run: dimension d by samples per set n "
                                             "(default: 2048x10000)")
     parser.add_argument("--gaussot", type=Path, default=common.DEFAULT_GAUSSOT,
@@ -300,28 +298,9 @@ def main(argv: list[str]) -> int:
                                                      (args.gaussot_time, "gaussot_time", "--gaussot-time"))):
         return 2
     machine = common.machine_info(np, scipy, args.gaussot, args.threads)
-    cases = []
-    with tempfile.TemporaryDirectory(prefix="gaussot-peers-fid-") as temporary:
-        workdir = args.workdir if args.workdir is not None else Path(temporary)
-        workdir.mkdir(parents=True, exist_ok=True)
-        try:
-            for d, n in args.cases:
-                cases.append(run_case(np, sqrtm, args, d, n, workdir))
-        except RuntimeError as e:
-            print(f"peers_fid.py: {e}", file=sys.stderr)
-            return 1
-
-    ok = all(case["agree"] for case in cases)
-    print(format_report(machine, cases))
-    if args.json is not None:
-        document = {"benchmark": "peers_fid", "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                    "machine": machine, "cases": cases, "ok": ok}
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-    if not ok:
-        print("peers_fid.py: the FID values disagree beyond the tolerance", file=sys.stderr)
-        return 1
-    return 0
+    return common.run_cases("peers_fid", args, machine,
+                            lambda case, workdir: run_case(np, sqrtm, args, *case, workdir),
+                            format_report, "the FID values disagree beyond the tolerance")
 
 
 if __name__ == "__main__":

@@ -47,11 +47,18 @@ DEFAULT_GAUSSOT_TIME = REPO_ROOT / "build" / "bench" / "gaussot_time"
 TOLERANCE = 1e-10
 
 
-def parse_case(text: str) -> tuple[int, int]:
-    match = re.fullmatch(r"\s*(\d+)\s*[xX,]\s*(\d+)\s*", text)
-    if not match or int(match.group(1)) < 1 or int(match.group(2)) < 1:
-        raise argparse.ArgumentTypeError(f"expected DxK with positive integers (e.g. 64x1000), got {text!r}")
-    return int(match.group(1)), int(match.group(2))
+def case_parser(names: str, example: str):
+    """An argparse type for cases "AxB" of two positive integers, described as `names` (e.g. DxK)."""
+    def parse(text: str) -> tuple[int, int]:
+        match = re.fullmatch(r"\s*(\d+)\s*[xX,]\s*(\d+)\s*", text)
+        if not match or int(match.group(1)) < 1 or int(match.group(2)) < 1:
+            raise argparse.ArgumentTypeError(
+                f"expected {names} with positive integers (e.g. {example}), got {text!r}")
+        return int(match.group(1)), int(match.group(2))
+    return parse
+
+
+parse_case = case_parser("DxK", "64x1000")
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -334,6 +341,33 @@ def check_executables(script: str, executables) -> bool:
     return True
 
 
+def run_cases(benchmark: str, args, machine: dict, run_one, report, disagreement: str) -> int:
+    """Runs run_one(case, workdir) for every case of args.cases in one working directory, prints
+    report(machine, cases), writes --json, and returns the exit status: 0, or 1 when a case fails
+    or a result disagrees (each case dict has "agree")."""
+    cases = []
+    with tempfile.TemporaryDirectory(prefix=f"gaussot-{benchmark}-") as temporary:
+        workdir = args.workdir if args.workdir is not None else Path(temporary)
+        workdir.mkdir(parents=True, exist_ok=True)
+        try:
+            for case in args.cases:
+                cases.append(run_one(case, workdir))
+        except RuntimeError as e:
+            print(f"{benchmark}.py: {e}", file=sys.stderr)
+            return 1
+    ok = all(case["agree"] for case in cases)
+    print(report(machine, cases))
+    if args.json is not None:
+        document = {"benchmark": benchmark, "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                    "machine": machine, "cases": cases, "ok": ok}
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    if not ok:
+        print(f"{benchmark}.py: {disagreement}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def format_report(machine: dict, cases: list[dict]) -> str:
     lines = header_lines("Batched SPD square root, float64", machine)
     labels = {"numpy_loop": "numpy loop (eigh per item)", "numpy_stacked": "numpy stacked eigh",
@@ -375,28 +409,9 @@ def main(argv: list[str]) -> int:
         return 2
 
     machine = machine_info(np, scipy, args.gaussot, args.threads)
-    cases = []
-    with tempfile.TemporaryDirectory(prefix="gaussot-peers-") as temporary:
-        workdir = args.workdir if args.workdir is not None else Path(temporary)
-        workdir.mkdir(parents=True, exist_ok=True)
-        try:
-            for d, k in args.cases:
-                cases.append(run_case(np, sqrtm, args, d, k, workdir))
-        except RuntimeError as e:
-            print(f"peers_sqrtm.py: {e}", file=sys.stderr)
-            return 1
-
-    ok = all(case["agree"] for case in cases)
-    print(format_report(machine, cases))
-    if args.json is not None:
-        document = {"benchmark": "peers_sqrtm", "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                    "machine": machine, "cases": cases, "ok": ok}
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-    if not ok:
-        print("peers_sqrtm.py: gaussot disagrees with NumPy beyond the tolerance", file=sys.stderr)
-        return 1
-    return 0
+    return run_cases("peers_sqrtm", args, machine,
+                     lambda case, workdir: run_case(np, sqrtm, args, *case, workdir),
+                     format_report, "gaussot disagrees with NumPy beyond the tolerance")
 
 
 if __name__ == "__main__":
