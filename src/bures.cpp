@@ -40,11 +40,13 @@ struct Names {
       : covariances(name + ".covariances"), means(name + ".means") {}
 };
 
-/// Shapes and memory spaces of a Gaussian batch input with `count` items in dimension d.
+/// Shapes and memory spaces of a Gaussian batch input with `count` items in dimension d: square
+/// covariances of order d, means of length d (or none).
 template <typename T>
 void check_shape(const ArgumentChecker& check, const Names& names, GaussianBatch<const T> g,
                  std::int64_t count, std::int64_t d) {
   check.input(names.covariances.c_str(), g.covariances);
+  check.square(names.covariances.c_str(), g.covariances);
   check.matrix_shape(names.covariances.c_str(), g.covariances, d, d);
   check.count(names.covariances.c_str(), g.count(), count);
   if (!g.centered()) {
@@ -62,10 +64,8 @@ void check_values(Context& ctx, const ArgumentChecker& check, const Names& names
   if (g.count() == 0 || g.dimension() == 0) return;
   check.finite(ctx, names.covariances.c_str(), g.covariances, /*lower_only=*/false);
   if (!g.centered()) check.finite(ctx, names.means.c_str(), g.means.as_matrices(), false);
-  const MatrixBatch<const T> distinct =
-      g.covariances.stride == 0 ? g.covariances.slice(0, 1) : g.covariances;
   const std::int64_t bad =
-      GAUSSOT_DISPATCH(ctx, first_asymmetric<T>, distinct, symmetry_tolerance<T>());
+      GAUSSOT_DISPATCH(ctx, first_asymmetric<T>, g.covariances.distinct(), symmetry_tolerance<T>());
   if (bad >= 0) {
     check.fail(names.covariances.c_str(),
                "batch item " + std::to_string(bad) + " is not symmetric (|C - C^T| > " +
@@ -95,9 +95,6 @@ std::pair<std::int64_t, std::int64_t> check_pair(Context& ctx, const ArgumentChe
                                                  GaussianBatch<const T> a,
                                                  GaussianBatch<const T> b) {
   const std::int64_t count = a.count(), d = a.dimension();
-  check.expect(a.covariances.rows == a.covariances.cols, "a.covariances",
-               "must hold square matrices, got " +
-                   ArgumentChecker::shape(a.covariances.rows, a.covariances.cols));
   check_shape(check, Names("a"), a, count, d);
   check_shape(check, Names("b"), b, count, d);
   check_values(ctx, check, Names("a"), a);
@@ -210,14 +207,14 @@ void w2_squared(Context& ctx, GaussianBatch<const T> a, GaussianBatch<const T> b
   check.count("out", out.count, count);
   if (count == 0) return;
   // One factor per distinct a: a broadcast a (one-versus-many) is factorised once.
-  const std::int64_t distinct = a.covariances.stride == 0 ? 1 : count;
-  Scratch<T> root(ctx, d, d, distinct);
-  covariance_factor<T>(ctx, check, "a.covariances", a.covariances.slice(0, distinct), root.view,
-                       options.spectral);
+  const MatrixBatch<const T> distinct = a.covariances.distinct();
+  Scratch<T> root(ctx, d, d, distinct.count);
+  covariance_factor<T>(ctx, check, "a.covariances", distinct, root.view, options.spectral);
   Scratch<T> trace_a(ctx, 1, 1, count), trace_b(ctx, 1, 1, count);
   GAUSSOT_DISPATCH(ctx, trace<T>, a.covariances, trace_a.vectors());
   GAUSSOT_DISPATCH(ctx, trace<T>, b.covariances, trace_b.vectors());
-  const MatrixBatch<const T> roots = distinct == 1 ? broadcast(root.cview(), count) : root.cview();
+  const MatrixBatch<const T> roots =
+      distinct.count < count ? broadcast(root.cview(), count) : root.cview();
   W2Scratch<T> scratch(ctx, d, count);
   w2_from_roots<T>(ctx, check, roots, trace_a.vectors(), a, b, trace_b.vectors(), out, options,
                    scratch);
@@ -228,8 +225,6 @@ void w2_squared_all_pairs(Context& ctx, GaussianBatch<const T> a, GaussianBatch<
                           MatrixBatch<T> out, const BuresOptions& options) {
   const ArgumentChecker check("w2_squared_all_pairs", &ctx);
   const std::int64_t d = a.dimension();
-  check.expect(a.covariances.rows == a.covariances.cols, "a.covariances",
-               "must hold square matrices");
   check_shape(check, Names("a"), a, a.count(), d);
   check_shape(check, Names("b"), b, b.count(), d);
   check.output("out", out);
@@ -334,8 +329,6 @@ BarycenterReport w2_barycenter(Context& ctx, GaussianBatch<const T> inputs,
                                const BarycenterOptions& options) {
   const ArgumentChecker check("w2_barycenter", &ctx);
   const std::int64_t k = inputs.count(), d = inputs.dimension();
-  check.expect(inputs.covariances.rows == inputs.covariances.cols, "inputs.covariances",
-               "must hold square matrices");
   check_shape(check, Names("inputs"), inputs, k, d);
   check.expect(k >= 1, "inputs", "must hold at least one Gaussian");
   check_output(check, Names("out"), out, 1, d, /*means_required=*/true);
@@ -511,8 +504,6 @@ void validate_gaussians(Context& ctx, GaussianBatch<const T> gaussians, const ch
   const ArgumentChecker check("validate_gaussians", &ctx);
   const Names names(name);
   const std::int64_t d = gaussians.dimension();
-  check.expect(gaussians.covariances.rows == gaussians.covariances.cols, names.covariances.c_str(),
-               "must hold square matrices");
   check_shape(check, names, gaussians, gaussians.count(), d);
   check_values(ctx, check, names, gaussians);
   if (gaussians.count() == 0 || d == 0) return;

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "validate.hpp"
 
-#include <algorithm>
 #include <cstdint>
 
 #include "backend.hpp"
@@ -43,9 +42,7 @@ template <typename T>
 void ArgumentChecker::finite(Context& ctx, const char* name, MatrixBatch<const T> v,
                              bool lower_only) const {
   // A broadcast input repeats one matrix: scanning it once is enough (item 0 then fails first).
-  const MatrixBatch<const T> distinct =
-      v.stride == 0 ? v.slice(0, std::min<std::int64_t>(v.count, 1)) : v;
-  const std::int64_t bad = GAUSSOT_DISPATCH(ctx, first_nonfinite<T>, distinct, lower_only);
+  const std::int64_t bad = GAUSSOT_DISPATCH(ctx, first_nonfinite<T>, v.distinct(), lower_only);
   if (bad >= 0) fail(name, "has a NaN or infinite entry in batch item " + std::to_string(bad), bad);
 }
 

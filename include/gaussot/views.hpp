@@ -73,6 +73,8 @@ struct MatrixBatch {
   MatrixBatch slice(std::int64_t begin, std::int64_t end) const {
     return {item(begin), rows, cols, ld, stride, end - begin, space};
   }
+  /// The items that can differ: the first alone when the batch broadcasts (stride 0), else all.
+  MatrixBatch distinct() const { return stride == 0 && count > 1 ? slice(0, 1) : *this; }
   /// Columns [begin, end) of every item.
   MatrixBatch columns(std::int64_t begin, std::int64_t end) const {
     return {data + begin * ld, rows, end - begin, ld, stride, count, space};
