@@ -72,9 +72,10 @@ class ArgumentChecker {
   template <typename A, typename B>
   void same_shape(const char* name_a, const MatrixBatch<A>& a, const char* name_b,
                   const MatrixBatch<B>& b) const {
-    matrix_shape(name_b, b, a.rows, a.cols);
-    count(name_b, b.count, a.count);
-    (void)name_a;
+    expect(b.rows == a.rows && b.cols == a.cols && b.count == a.count, name_b,
+           "has " + std::to_string(b.count) + " items of shape " + shape(b.rows, b.cols) +
+               ", but '" + name_a + "' has " + std::to_string(a.count) + " of shape " +
+               shape(a.rows, a.cols));
   }
   /// Two views must not share memory (checked on address ranges).
   template <typename A, typename B>
