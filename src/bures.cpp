@@ -3,7 +3,6 @@
 #include "gaussot/bures.hpp"
 
 #include <algorithm>
-#include <cfloat>
 #include <cmath>
 #include <sstream>
 #include <string>
@@ -24,13 +23,6 @@ std::string format_number(double x) {
   std::ostringstream out;
   out << x;
   return out.str();
-}
-
-/// CLI.md's symmetry bar: |C − Cᵀ| <= τ·max|C| with τ = 1e-10 (double), √(ε_f/ε_d) looser (float).
-template <typename T>
-T symmetry_tolerance() {
-  return T(std::is_same_v<T, double> ? 1e-10
-                                     : 1e-10 * std::sqrt(double(FLT_EPSILON) / DBL_EPSILON));
 }
 
 /// The names of a Gaussian argument's parts in messages: "a.covariances", "a.means".
@@ -65,11 +57,11 @@ void check_values(Context& ctx, const ArgumentChecker& check, const Names& names
   check.finite(ctx, names.covariances.c_str(), g.covariances, /*lower_only=*/false);
   if (!g.centered()) check.finite(ctx, names.means.c_str(), g.means.as_matrices(), false);
   const std::int64_t bad =
-      GAUSSOT_DISPATCH(ctx, first_asymmetric<T>, g.covariances.distinct(), symmetry_tolerance<T>());
+      GAUSSOT_DISPATCH(ctx, first_asymmetric<T>, g.covariances.distinct(), T(input_tolerance<T>()));
   if (bad >= 0) {
     check.fail(names.covariances.c_str(),
                "batch item " + std::to_string(bad) + " is not symmetric (|C - C^T| > " +
-                   format_number(symmetry_tolerance<T>()) + " max|C|)",
+                   format_number(T(input_tolerance<T>())) + " max|C|)",
                bad);
   }
 }

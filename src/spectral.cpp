@@ -30,12 +30,15 @@ const char* SpectralFunction::name() const {
 }
 
 template <typename T>
+double input_tolerance() {
+  return std::is_same_v<T, double> ? 1e-10 : 1e-10 * std::sqrt(double(FLT_EPSILON) / DBL_EPSILON);
+}
+
+template <typename T>
 double default_psd_tolerance(std::int64_t d) {
-  // 1e-10 in double, loosened by sqrt(eps_float / eps_double) in float (CLI.md's input rule);
-  // never tighter than the eigensolver's own rounding, about d·eps relative to max|w|.
-  const double base =
-      std::is_same_v<T, double> ? 1e-10 : 1e-10 * std::sqrt(double(FLT_EPSILON) / DBL_EPSILON);
-  return std::max(base, 2.0 * double(d) * double(std::numeric_limits<T>::epsilon()));
+  // Never tighter than the eigensolver's own rounding, about d·eps relative to max|w|.
+  return std::max(input_tolerance<T>(),
+                  2.0 * double(d) * double(std::numeric_limits<T>::epsilon()));
 }
 
 namespace {
@@ -162,6 +165,7 @@ void logm(Context& ctx, MatrixBatch<const T> a, MatrixBatch<T> out,
 }
 
 #define GAUSSOT_INSTANTIATE(T)                                                                    \
+  template double input_tolerance<T>();                                                           \
   template double default_psd_tolerance<T>(std::int64_t);                                         \
   template ClampRule clamp_rule<T>(const ArgumentChecker&, std::int64_t, const SpectralOptions&); \
   template void run_spectral<T>(Context&, const ArgumentChecker&, const char*,                    \

@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cfloat>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -144,9 +143,8 @@ InputFile<T> read_covariances(const std::string& option, const std::string& path
   if (file.item[0] != d) {
     throw UsageError(file.where() + ": covariances must be square, got shape " + file.shape_text());
   }
-  // CLI.md: symmetric when |C - Cᵀ| <= tau·max|C|, tau = 1e-10 in f64, √(u32/u64) looser in f32.
-  const double tau =
-      std::is_same_v<T, double> ? 1e-10 : 1e-10 * std::sqrt(double(FLT_EPSILON) / DBL_EPSILON);
+  // CLI.md: symmetric when |C - Cᵀ| <= tau·max|C|.
+  const double tau = input_tolerance<T>();
   for (std::int64_t i = 0; i < file.count; ++i) {
     const T* m = file.data.data() + i * d * d;
     double largest = 0;

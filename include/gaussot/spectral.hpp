@@ -51,7 +51,12 @@ struct SpectralOptions {
   EighAlgorithm algorithm = EighAlgorithm::automatic;
 };
 
-/// The default τ of the clamping rule for element type T and order d.
+/// CLI.md's relative input tolerance τ₀: 1e-10 in double, 1e-10·√(ε_float/ε_double) ≈ 2.3e-6 in
+/// float. It bounds asymmetry (|C − Cᵀ| <= τ₀·max|C|) and is the base of the clamping rule.
+template <typename T>
+double input_tolerance();
+
+/// The default τ of the clamping rule for element type T and order d: max(τ₀, 2·d·ε_T).
 template <typename T>
 double default_psd_tolerance(std::int64_t d);
 
