@@ -10,7 +10,9 @@
 #include <vector>
 
 #include "backend.hpp"
+#include "compose.hpp"
 #include "spectral_internal.hpp"
+#include "spectral_rule.hpp"
 #include "validate.hpp"
 
 namespace gaussot {
@@ -126,6 +128,34 @@ void run_spectral_trace(Context& ctx, const ArgumentChecker& check, const char* 
 }
 
 template <typename T>
+std::vector<double> checked_spectra(Context& ctx, const ArgumentChecker& check,
+                                    const char* argument, MatrixBatch<const T> a,
+                                    MatrixBatch<T> eigenvectors, const SpectralOptions& options,
+                                    bool positive_definite) {
+  const ClampRule rule = clamp_rule<T>(check, a.rows, options);
+  const std::int64_t d = a.rows, count = a.count;
+  if (count == 0 || d == 0) return {};
+  Scratch<T> values(ctx, d, 1, count);
+  GAUSSOT_DISPATCH(ctx, eigh<T>, a, values.vectors(), eigenvectors, options.algorithm);
+  std::vector<T> host(static_cast<std::size_t>(d * count));
+  copy<T>(ctx, values.cview(), matrices<T>(host.data(), d, 1, count));
+  std::vector<double> spectra(host.begin(), host.end());
+  for (std::int64_t i = 0; i < count; ++i) {
+    double* w = spectra.data() + i * d;
+    const double scale = std::max({std::fabs(w[0]), std::fabs(w[d - 1]), rule.scale_floor});
+    const auto verdict = spectral_rule::check(w[d - 1], scale, rule.tolerance, positive_definite);
+    if (verdict != spectral_rule::ok) {
+      fail_rule<T>(check, argument, {i, verdict == spectral_rule::not_psd, w[d - 1], scale}, rule,
+                   nullptr);
+    }
+    const double noise =
+        double(spectral_rule::noise_level<T>(d, T(std::max(std::fabs(w[0]), std::fabs(w[d - 1])))));
+    for (std::int64_t j = 0; j < d; ++j) w[j] = w[j] > noise ? w[j] : 0.0;
+  }
+  return spectra;
+}
+
+template <typename T>
 void matrix_function(Context& ctx, MatrixBatch<const T> a, SpectralFunction f, MatrixBatch<T> out,
                      const SpectralOptions& options) {
   apply_spectral<T>(ctx, "matrix_function", a, {{"out", {f, out}}}, options);
@@ -174,6 +204,9 @@ void logm(Context& ctx, MatrixBatch<const T> a, MatrixBatch<T> out,
   template void run_spectral_trace<T>(Context&, const ArgumentChecker&, const char*,              \
                                       MatrixBatch<const T>, SpectralFunction, VectorBatch<T>,     \
                                       const SpectralOptions&, const char*);                       \
+  template std::vector<double> checked_spectra<T>(Context&, const ArgumentChecker&, const char*,  \
+                                                  MatrixBatch<const T>, MatrixBatch<T>,           \
+                                                  const SpectralOptions&, bool);                  \
   template void matrix_function<T>(Context&, MatrixBatch<const T>, SpectralFunction,              \
                                    MatrixBatch<T>, const SpectralOptions&);                       \
   template void sqrtm<T>(Context&, MatrixBatch<const T>, MatrixBatch<T>, const SpectralOptions&); \

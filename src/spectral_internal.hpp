@@ -27,4 +27,15 @@ void run_spectral_trace(Context& ctx, const ArgumentChecker& check, const char* 
                         MatrixBatch<const T> a, SpectralFunction f, VectorBatch<T> out,
                         const SpectralOptions& options, const char* seen_as = nullptr);
 
+/// Eigendecomposition for algorithms that work on spectra: the decreasing eigenvalues of each
+/// a_i, on the host in double, checked against the clamping rule (positive definite when
+/// `positive_definite`; failures name `argument`) and with the values below the rounding level
+/// set to 0 (spectral_rule::noise_level). `eigenvectors`: count x (d x d) on the context, or
+/// empty (count 0) for eigenvalues only. Returns count x d values, item-major.
+template <typename T>
+std::vector<double> checked_spectra(Context& ctx, const ArgumentChecker& check,
+                                    const char* argument, MatrixBatch<const T> a,
+                                    MatrixBatch<T> eigenvectors, const SpectralOptions& options,
+                                    bool positive_definite);
+
 }  // namespace gaussot

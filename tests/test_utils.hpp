@@ -184,6 +184,28 @@ constexpr long double eps() {
   return static_cast<long double>(std::numeric_limits<T>::epsilon());
 }
 
+/// Host Gaussians: means (k x d, packed) and covariances (k x d x d, packed), double or float.
+template <typename T>
+struct HostGaussians {
+  std::int64_t d, k;
+  std::vector<T> means, covariances;
+  HostGaussians(std::int64_t d_, std::int64_t k_)
+      : d(d_), k(k_), means(d_ * k_, T(0)), covariances(d_ * d_ * k_, T(0)) {}
+  GaussianBatch<T> view() {
+    return {vectors(means.data(), d, k), square_matrices(covariances.data(), d, k)};
+  }
+  GaussianBatch<const T> cview() const {
+    return {vectors(means.data(), d, k), square_matrices(covariances.data(), d, k)};
+  }
+  void set(std::int64_t i, const std::vector<long double>& mean, const Dense& cov) {
+    for (std::int64_t r = 0; r < d; ++r) means[i * d + r] = T(mean[r]);
+    for (std::int64_t e = 0; e < d * d; ++e) covariances[i * d * d + e] = T(cov[e]);
+  }
+  Dense cov(std::int64_t i) const {
+    return Dense(covariances.begin() + i * d * d, covariances.begin() + (i + 1) * d * d);
+  }
+};
+
 /// True when a CUDA device can be used; the reason is written to `why` otherwise.
 inline bool cuda_device_available(std::string* why) {
   if (!GAUSSOT_HAS_CUDA) {

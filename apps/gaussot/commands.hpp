@@ -9,5 +9,7 @@ namespace gaussot::cli {
 void register_info(CLI::App& app);    // info
 void register_linalg(CLI::App& app);  // eigh, sqrtm
 void register_bures(CLI::App& app);   // bw, bw-map, bw-geodesic, bw-barycenter, fid
+void register_igw(CLI::App& app);     // igw, igw-map, igw-barycenter
+void register_cka(CLI::App& app);     // cka
 
 }  // namespace gaussot::cli

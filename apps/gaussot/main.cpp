@@ -22,6 +22,8 @@ int main(int argc, char** argv) {
   gaussot::cli::register_info(app);
   gaussot::cli::register_linalg(app);
   gaussot::cli::register_bures(app);
+  gaussot::cli::register_igw(app);
+  gaussot::cli::register_cka(app);
 
   auto command = [&] {
     for (const CLI::App* sub : app.get_subcommands()) return sub->get_name();

@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: Apache-2.0
+/// @file igw.hpp
+/// Inner-product Gromov–Wasserstein (IGW) alignment of Gaussian measures that may live in spaces
+/// of different dimension (Dandapanthula, Podkopaev, Kasiviswanathan, Ramdas and Goldfeld 2025),
+/// batched: distances (paired, one-versus-many, all pairs), analytic bounds, the Riemannian ascent
+/// on the Stiefel manifold for uncentered pairs, the optimal plan and map, and the barycenter.
+///
+/// Convention (reference formulas-bures-igw-mmot.md §2.1): for μ = N(m1, S1) on R^d1 and
+/// ν = N(m2, S2) on R^d2,
+///   IGW²(μ, ν) = inf over couplings π of E[(⟨X, X'⟩ − ⟨Y, Y'⟩)²],  (X, Y), (X', Y') iid ~ π,
+/// with no ½ factor; the IGW distance is its square root. The functions report squared values.
+///
+/// Spectral coordinates (§3.1): α (d1) and β (d2) are the eigenvalues of S1 and S2 in decreasing
+/// order, Q1 and Q2 their eigenvectors, v_k = Λ_k^½ Q_kᵀ m_k, and with d1 >= d2 (swap otherwise)
+///   IGW² = Ξ − 2 max over X in St(d1, d2) of Γ(X),
+///   Ξ = Σ α_i² + Σ β_j² + 2 (‖v1‖² + ‖v2‖²) + (‖m1‖² − ‖m2‖²)²,
+///   Γ(X) = Σ_ij α_i β_j X_ij² + 2 v1ᵀ X v2.
+/// Closed forms and bounds (§2.2, §3.2, §3.3), with the shorter spectrum zero-padded and
+/// ξ = Σ_i (α_i − β_i)² + 2 m1ᵀS1m1 + 2 m2ᵀS2m2 + (‖m1‖² − ‖m2‖²)²:
+///   lower = ξ − 4 ‖v1‖ ‖v2‖  <=  IGW²  <=  upper = ξ − 4 Σ_i |v1_i v2_i|.
+/// The bounds coincide, and IGW² is exact, when v1 = 0 or v2 = 0 (a centered measure, or a mean
+/// in the kernel of its covariance: §3.3) and when d1 = d2 = 1 (§5). Otherwise the value is the
+/// best feasible point found by the ascent (an upper bound on IGW² at least as good as `upper`).
+///
+/// Eigenvector signs are normalised (the entry of largest magnitude of each eigenvector is
+/// positive; the first such entry on ties), so the sign choices below are reproducible.
+/// Covariances must be finite, symmetric and positive semidefinite by the clamping rule of
+/// spectral.hpp; errors name the argument ('a' or 'b', covariances or means) and the batch item.
+/// The functions synchronize the CUDA stream. The Stiefel ascent works in the spectral
+/// coordinates (O(d) data per pair) and runs on the host CPU for both backends: see IgwOptions.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+#include "gaussot/bures.hpp"
+#include "gaussot/context.hpp"
+#include "gaussot/spectral.hpp"
+#include "gaussot/views.hpp"
+
+namespace gaussot {
+
+/// Options of the IGW functions.
+struct IgwOptions {
+  /// Run the Riemannian ascent on uncentered pairs whose bounds differ; false: report `upper`.
+  bool ascent = true;
+  /// Ascent iterations (accepted gradient steps, all restarts together) per pair.
+  int max_iterations = 2000;
+  /// Stop when the Riemannian gradient of Γ has Frobenius norm <= tolerance · 2 (α_1 β_1 +
+  /// ‖v1‖ ‖v2‖) (the scale of Γ's gradient).
+  double tolerance = 1e-10;
+  /// Random restarts after the start at the upper-bound point (the problem has spurious local
+  /// maxima, §3.1); the best value is kept. Reproducible for a given seed.
+  int restarts = 0;
+  std::uint64_t seed = 0;
+  /// Alignment signs of the closed form (exact pairs), one per sorted eigen-pair i < min(d1, d2):
+  /// +1 maps the i-th principal axis of the larger space onto the i-th of the smaller, −1 onto its
+  /// opposite. Empty: sign(v1_i v2_i), +1 where that is 0 (all +1 for centered pairs). Every
+  /// choice gives the same IGW² for centered pairs (§2.3); it selects among the optimal plans.
+  std::vector<int> signs;
+  /// Clamping rule and eigensolver of the eigendecompositions.
+  SpectralOptions spectral;
+};
+
+/// What the computation did for one pair.
+struct IgwReport {
+  bool exact = false;        ///< the value is IGW² itself (closed form), not a feasible bound
+  int iterations = 0;        ///< ascent steps taken (0 when no ascent ran)
+  double gradient_norm = 0;  ///< relative Riemannian gradient norm at the returned point
+  int subspace = 0;          ///< dimension of the subspace the ascent worked in (see igw.cpp)
+};
+
+/// IGW² outputs: count scalars each (VectorBatch of size 1), or an empty view (count 0) to skip.
+template <typename T>
+struct IgwValues {
+  VectorBatch<T> squared;  ///< best IGW² found: exact, or the ascent's feasible value
+  VectorBatch<T> lower;    ///< analytic lower bound on IGW²
+  VectorBatch<T> upper;    ///< analytic upper bound on IGW² (the value at the sign-aligned point)
+};
+
+/// IGW² of count pairs (a_i, b_i); a or b may broadcast (one-versus-many). a and b may have
+/// different dimensions. Returns one report per pair.
+template <typename T>
+std::vector<IgwReport> igw_squared(Context& ctx, GaussianBatch<const T> a, GaussianBatch<const T> b,
+                                   IgwValues<T> out, const IgwOptions& options = {});
+
+/// IGW² outputs of all pairs: one k_a x k_b matrix each (count 1, column-major), or count 0.
+template <typename T>
+struct IgwMatrices {
+  MatrixBatch<T> squared, lower, upper;
+};
+
+/// IGW² of all k_a x k_b pairs (a_i, b_j). Each Gaussian is eigendecomposed once (eigenvalues
+/// only when both sides are centered); the closed form and the bounds of every pair then come
+/// from two matrix products of the zero-padded spectra and projected means. The ascent runs on
+/// the uncentered pairs the bounds leave open. Returns the reports in column-major order
+/// (report[i + j k_a] for the pair (a_i, b_j)).
+template <typename T>
+std::vector<IgwReport> igw_squared_all_pairs(Context& ctx, GaussianBatch<const T> a,
+                                             GaussianBatch<const T> b, IgwMatrices<T> out,
+                                             const IgwOptions& options = {});
+
+/// Cross-covariance K_i = Cov(X, Y) (d_a x d_b) of the optimal Gaussian coupling of a_i and b_i
+/// found by igw_squared (the closed-form alignment with options.signs for exact pairs, the
+/// ascent's point otherwise): K = Q1 Λ1^½ X Λ2^½ Q2ᵀ (§2.3, §3.4; transposed when d_a < d_b).
+/// The coupling is N((m1, m2), [[S1, K], [Kᵀ, S2]]).
+template <typename T>
+std::vector<IgwReport> igw_plan(Context& ctx, GaussianBatch<const T> a, GaussianBatch<const T> b,
+                                MatrixBatch<T> cross_covariance, const IgwOptions& options = {});
+
+/// The IGW map from a_i (dimension d_a) to b_i (d_b <= d_a): T(x) = matrix x + bias with
+/// matrix = Kᵀ S1⁻¹ = Q2 Λ2^½ Xᵀ Λ1^-½ Q1ᵀ (d_b x d_a) and bias = m2 − matrix m1, which pushes
+/// N(m1, S1) onto N(m2, S2) and induces the plan of igw_plan (§2.3, §3.4). Needs d_a >= d_b and
+/// the covariances of a positive definite (InvalidArgument naming the item otherwise).
+template <typename T>
+std::vector<IgwReport> igw_map(Context& ctx, GaussianBatch<const T> a, GaussianBatch<const T> b,
+                               MatrixBatch<T> matrix, VectorBatch<T> bias,
+                               const IgwOptions& options = {});
+
+/// The weighted IGW barycenter of centered Gaussians N(0, S_k) of possibly different dimensions
+/// (§4): N(0, Σ*) in dimension D = max d_k, whose decreasing spectrum is λ̄ = Σ_k w_k λ^(k) (the
+/// zero-padded decreasing spectra averaged); its eigenbasis is arbitrary and gaussot returns
+/// Σ* = diag(λ̄). The minimum of Σ_k w_k IGW²(ν, N(0, S_k)) is Σ_k w_k ‖λ^(k) − λ̄‖².
+/// @param covariances [in] one batch per dimension group (or per input); the inputs are their
+///        items in order.
+/// @param weights [in] one non-negative weight per input with a positive sum (normalised), or
+///        empty (count 0) for uniform weights.
+/// @param eigenvalues [out] one vector of length D (λ̄, decreasing).
+/// @param covariance [out] one D x D matrix (diag(λ̄)), or empty (count 0) to skip.
+/// @return the minimum value Σ_k w_k ‖λ^(k) − λ̄‖².
+template <typename T>
+double igw_barycenter(Context& ctx, const std::vector<MatrixBatch<const T>>& covariances,
+                      VectorBatch<const T> weights, VectorBatch<T> eigenvalues,
+                      MatrixBatch<T> covariance, const SpectralOptions& spectral = {});
+
+/// IGW² between N(u, a²) and N(v, b²) on the line, a, b >= 0 the standard deviations (§5):
+/// (a² − b²)² + (u² − v²)² + 2 (a|u| − b|v|)². The optimal map is y = v + s (b/a)(x − u) with
+/// s = sign(u v) (any s when u v = 0).
+inline double igw_squared_univariate(double u, double a, double v, double b) {
+  const double spread = a * a - b * b, location = u * u - v * v;
+  const double cross = a * std::fabs(u) - b * std::fabs(v);
+  return spread * spread + location * location + 2 * cross * cross;
+}
+
+}  // namespace gaussot

@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: Apache-2.0
+// Private: the argument checks shared by the functions that take Gaussian batches (bures.cpp,
+// igw.cpp): shapes, finite values, symmetric covariances, output shapes.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "backend.hpp"
+#include "gaussot/array.hpp"
+#include "gaussot/bures.hpp"
+#include "validate.hpp"
+
+namespace gaussot {
+
+/// A number as %g would print it (std::to_string prints 1e-12 as 0.000000).
+inline std::string format_number(double x) {
+  std::ostringstream out;
+  out << x;
+  return out.str();
+}
+
+/// The names of a Gaussian argument's parts in messages: "a.covariances", "a.means".
+struct Names {
+  std::string covariances, means;
+  explicit Names(const std::string& name)
+      : covariances(name + ".covariances"), means(name + ".means") {}
+};
+
+/// Shapes and memory spaces of a Gaussian batch input with `count` items in dimension d: square
+/// covariances of order d, means of length d (or none).
+template <typename T>
+void check_shape(const ArgumentChecker& check, const Names& names, GaussianBatch<const T> g,
+                 std::int64_t count, std::int64_t d) {
+  check.input(names.covariances.c_str(), g.covariances);
+  check.square(names.covariances.c_str(), g.covariances);
+  check.matrix_shape(names.covariances.c_str(), g.covariances, d, d);
+  check.count(names.covariances.c_str(), g.count(), count);
+  if (!g.centered()) {
+    check.input(names.means.c_str(), g.means);
+    check.vector_size(names.means.c_str(), g.means, d);
+    check.count(names.means.c_str(), g.means.count, count);
+  }
+}
+
+/// Finite means and covariances, symmetric covariances (positive semidefiniteness is checked by
+/// the spectral steps that decompose them).
+template <typename T>
+void check_values(Context& ctx, const ArgumentChecker& check, const Names& names,
+                  GaussianBatch<const T> g) {
+  if (g.count() == 0 || g.dimension() == 0) return;
+  check.finite(ctx, names.covariances.c_str(), g.covariances, /*lower_only=*/false);
+  if (!g.centered()) check.finite(ctx, names.means.c_str(), g.means.as_matrices(), false);
+  const std::int64_t bad =
+      GAUSSOT_DISPATCH(ctx, first_asymmetric<T>, g.covariances.distinct(), T(input_tolerance<T>()));
+  if (bad >= 0) {
+    check.fail(names.covariances.c_str(),
+               "batch item " + std::to_string(bad) + " is not symmetric (|C - C^T| > " +
+                   format_number(T(input_tolerance<T>())) + " max|C|)",
+               bad);
+  }
+}
+
+/// The output shape of a Gaussian batch result.
+template <typename T>
+void check_output(const ArgumentChecker& check, const Names& names, GaussianBatch<T> g,
+                  std::int64_t count, std::int64_t d, bool means_required) {
+  check.output(names.covariances.c_str(), g.covariances);
+  check.matrix_shape(names.covariances.c_str(), g.covariances, d, d);
+  check.count(names.covariances.c_str(), g.count(), count);
+  check.expect(!means_required || !g.centered(), names.means.c_str(), "must not be empty");
+  if (!g.centered()) {
+    check.output(names.means.c_str(), g.means);
+    check.vector_size(names.means.c_str(), g.means, d);
+    check.count(names.means.c_str(), g.means.count, count);
+  }
+}
+
+/// The means of g as d x 1 matrices, for combine(); only for non-centered g.
+template <typename T>
+MatrixBatch<const T> mean_columns(GaussianBatch<const T> g) {
+  return VectorBatch<const T>(g.means).as_matrices();
+}
+
+/// k non-negative weights with a positive sum, normalised to sum 1, on the host; `weights` empty
+/// (count 0) means uniform weights. Errors name 'weights' (and the item).
+template <typename T>
+std::vector<T> normalized_weights(Context& ctx, const ArgumentChecker& check,
+                                  VectorBatch<const T> weights, std::int64_t k) {
+  std::vector<T> rho(static_cast<std::size_t>(k), T(1) / T(k));
+  if (weights.count > 0) {
+    check.input("weights", weights);
+    check.vector_size("weights", weights, k);
+    check.count("weights", weights.count, 1);
+    copy<T>(ctx, weights, vectors(rho.data(), k, 1));
+    T sum = 0;
+    for (std::int64_t i = 0; i < k; ++i) {
+      if (!(std::isfinite(rho[i]) && rho[i] >= 0)) {
+        check.fail(
+            "weights",
+            "must be finite and >= 0, item " + std::to_string(i) + " is " + format_number(rho[i]),
+            i);
+      }
+      sum += rho[i];
+    }
+    check.expect(sum > 0, "weights", "must have a positive sum");
+    for (T& r : rho) r /= sum;
+  }
+  return rho;
+}
+
+}  // namespace gaussot

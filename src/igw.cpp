@@ -1,0 +1,575 @@
+// SPDX-License-Identifier: Apache-2.0
+// The IGW algorithms of igw.hpp: eigendecompositions on the context (the O(d³) part, batched),
+// then closed forms, bounds and the Stiefel ascent in spectral coordinates on the host (O(d) data
+// per pair), then the plan and map back on the context (GEMMs).
+#include "gaussot/igw.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "backend.hpp"
+#include "compose.hpp"
+#include "gaussian_checks.hpp"
+#include "igw_ascent.hpp"
+#include "spectral_internal.hpp"
+#include "validate.hpp"
+
+namespace gaussot {
+namespace {
+
+constexpr double kEpsilon = std::numeric_limits<double>::epsilon();
+
+/// One side's Gaussians in spectral coordinates, on the host: per distinct item (a broadcast
+/// side has one), the decreasing eigenvalues α, the projected mean v = Λ^½ Qᵀ m and ‖m‖².
+template <typename T>
+struct SideSpectra {
+  std::int64_t d = 0, items = 0;
+  bool broadcast = false;                  ///< one Gaussian stands for every batch item
+  std::vector<double> eigenvalues;         ///< items x d
+  std::vector<double> projected;           ///< items x d (zeros for a centered side)
+  std::vector<double> mean_norm2;          ///< items
+  std::optional<Scratch<T>> eigenvectors;  ///< d x d x items on the context, when kept
+  std::vector<double> flips;               ///< items x d: ±1 that normalise the eigenvector signs
+
+  std::int64_t index(std::int64_t item) const { return broadcast ? 0 : item; }
+  const double* alpha(std::int64_t item) const { return eigenvalues.data() + index(item) * d; }
+  const double* v(std::int64_t item) const { return projected.data() + index(item) * d; }
+  double m2(std::int64_t item) const { return mean_norm2[index(item)]; }
+  const double* flip(std::int64_t item) const { return flips.data() + index(item) * d; }
+};
+
+/// Eigendecomposes the distinct Gaussians of g (eigenvalues only when g is centered and the
+/// eigenvectors are not kept). With `keep_eigenvectors` the eigenvectors stay on the context and
+/// `flips` holds the signs that make each one's entry of largest magnitude positive; the
+/// projected means are then given in those normalised coordinates.
+template <typename T>
+SideSpectra<T> side_spectra(Context& ctx, const ArgumentChecker& check, const Names& names,
+                            GaussianBatch<const T> g, const SpectralOptions& spectral,
+                            bool keep_eigenvectors, bool positive_definite) {
+  SideSpectra<T> side;
+  side.d = g.dimension();
+  const std::int64_t d = side.d;
+  side.broadcast =
+      g.count() > 1 && g.covariances.stride == 0 && (g.centered() || g.means.stride == 0);
+  if (side.broadcast) g = g.slice(0, 1);
+  side.items = g.count();
+  const bool vectors = keep_eigenvectors || !g.centered();
+  Scratch<T> q(ctx, d, d, vectors ? side.items : 0);
+  side.eigenvalues = checked_spectra<T>(ctx, check, names.covariances.c_str(), g.covariances,
+                                        q.view, spectral, positive_definite);
+  side.projected.assign(static_cast<std::size_t>(side.items * d), 0.0);
+  side.mean_norm2.assign(static_cast<std::size_t>(side.items), 0.0);
+  if (!g.centered() && d > 0) {
+    // v = Λ^½ Qᵀ m: Qᵀ m on the context, the scaling on the host.
+    Scratch<T> rotated(ctx, d, 1, side.items);
+    GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::yes, Transpose::no, T(1), q.cview(), mean_columns(g),
+                     T(0), rotated.view);
+    std::vector<T> host_rotated(static_cast<std::size_t>(side.items * d)),
+        host_means(static_cast<std::size_t>(side.items * d));
+    copy<T>(ctx, rotated.cview(), matrices<T>(host_rotated.data(), d, 1, side.items));
+    copy<T>(ctx, mean_columns(g), matrices<T>(host_means.data(), d, 1, side.items));
+    for (std::int64_t k = 0; k < side.items * d; ++k) {
+      side.projected[k] = std::sqrt(side.eigenvalues[k]) * double(host_rotated[k]);
+      side.mean_norm2[k / d] += double(host_means[k]) * double(host_means[k]);
+    }
+  }
+  if (keep_eigenvectors) {
+    std::vector<T> host_q(static_cast<std::size_t>(side.items * d * d));
+    copy<T>(ctx, q.cview(), matrices<T>(host_q.data(), d, d, side.items));
+    side.flips.assign(static_cast<std::size_t>(side.items * d), 1.0);
+    for (std::int64_t c = 0; c < side.items * d; ++c) {  // column c of the stacked eigenvectors
+      const T* column = host_q.data() + c * d;
+      std::int64_t largest = 0;
+      for (std::int64_t r = 1; r < d; ++r) {
+        if (std::fabs(column[r]) > std::fabs(column[largest])) largest = r;
+      }
+      if (column[largest] < 0) side.flips[c] = -1;
+      side.projected[c] *= side.flips[c];
+    }
+    side.eigenvectors.emplace(std::move(q));
+  }
+  return side;
+}
+
+/// Bounds of one pair from its reduced terms (§3.2): the spectral distance Σ (α_i − β_i)²
+/// (zero-padded), ‖v1‖², ‖v2‖², Σ |v1_i v2_i| and ‖m1‖², ‖m2‖².
+struct PairBounds {
+  double lower = 0, upper = 0;
+  bool exact = false;
+};
+
+PairBounds pair_bounds(double spectral_distance, double v1_norm2, double v2_norm2, double cross,
+                       double m1_norm2, double m2_norm2, double spectra_norm2,
+                       std::int64_t dimension) {
+  const double norms = m1_norm2 - m2_norm2;
+  const double xi = spectral_distance + 2 * (v1_norm2 + v2_norm2) + norms * norms;
+  const double norm_product = std::sqrt(v1_norm2 * v2_norm2);
+  PairBounds bounds;
+  bounds.lower = std::max(0.0, xi - 4 * norm_product);
+  bounds.upper = std::max(0.0, xi - 4 * cross);
+  // The bounds coincide (up to rounding of the terms) when v1 = 0, v2 = 0, or v1 and v2 share
+  // one index: the value is then exact (§3.2, §3.3).
+  const double scale =
+      spectra_norm2 + 2 * (v1_norm2 + v2_norm2) + m1_norm2 * m1_norm2 + m2_norm2 * m2_norm2;
+  bounds.exact = 4 * (norm_product - cross) <= 16 * double(dimension) * kEpsilon * scale;
+  if (bounds.exact) bounds.lower = bounds.upper;
+  return bounds;
+}
+
+/// The terms of pair_bounds for one pair, from both sides' spectra (O(d)).
+PairBounds pair_bounds(const double* alpha, std::int64_t d1, const double* beta, std::int64_t d2,
+                       const double* v1, const double* v2, double m1_norm2, double m2_norm2) {
+  double distance = 0, spectra = 0, q1 = 0, q2 = 0, cross = 0;
+  for (std::int64_t i = 0; i < std::max(d1, d2); ++i) {
+    const double a = i < d1 ? alpha[i] : 0, b = i < d2 ? beta[i] : 0;
+    distance += (a - b) * (a - b);
+    spectra += a * a + b * b;
+  }
+  for (std::int64_t i = 0; i < d1; ++i) q1 += v1[i] * v1[i];
+  for (std::int64_t i = 0; i < d2; ++i) q2 += v2[i] * v2[i];
+  for (std::int64_t i = 0; i < std::min(d1, d2); ++i) cross += std::fabs(v1[i] * v2[i]);
+  return pair_bounds(distance, q1, q2, cross, m1_norm2, m2_norm2, spectra, std::max(d1, d2));
+}
+
+/// The Stiefel problem of a pair, with the larger space first.
+host::StiefelProblem stiefel_problem(const double* alpha, std::int64_t d1, const double* v1,
+                                     const double* beta, std::int64_t d2, const double* v2) {
+  if (d1 >= d2) return {alpha, beta, v1, v2, d1, d2};
+  return {beta, alpha, v2, v1, d2, d1};
+}
+
+int host_threads(const Context& ctx) {
+  return ctx.backend() == Backend::cpu ? ctx.num_threads() : 0;
+}
+
+/// Checks an optional scalar-per-item output.
+template <typename T>
+void check_values_output(const ArgumentChecker& check, const char* name, const VectorBatch<T>& v,
+                         std::int64_t count) {
+  if (v.count == 0) return;
+  check.output(name, v);
+  check.vector_size(name, v, 1);
+  check.count(name, v.count, count);
+}
+
+template <typename T>
+void check_matrix_output(const ArgumentChecker& check, const char* name, const MatrixBatch<T>& m,
+                         std::int64_t rows, std::int64_t cols) {
+  if (m.count == 0) return;
+  check.output(name, m);
+  check.matrix_shape(name, m, rows, cols);
+  check.count(name, m.count, 1);
+}
+
+void check_options(const ArgumentChecker& check, const IgwOptions& options) {
+  check.expect(options.max_iterations >= 0, "options.max_iterations", "must be >= 0");
+  check.expect(options.restarts >= 0, "options.restarts", "must be >= 0");
+  check.expect(std::isfinite(options.tolerance) && options.tolerance >= 0, "options.tolerance",
+               "must be finite and >= 0");
+  for (std::size_t i = 0; i < options.signs.size(); ++i) {
+    check.expect(options.signs[i] == 1 || options.signs[i] == -1, "options.signs",
+                 "must hold +1 or -1, item " + std::to_string(i) + " is " +
+                     std::to_string(options.signs[i]));
+  }
+}
+
+/// Shapes and values of a two-sided call whose sides may differ in dimension; returns the count.
+template <typename T>
+std::int64_t check_sides(Context& ctx, const ArgumentChecker& check, GaussianBatch<const T> a,
+                         GaussianBatch<const T> b) {
+  const std::int64_t count = a.count();
+  check_shape(check, Names("a"), a, count, a.dimension());
+  check_shape(check, Names("b"), b, count, b.dimension());
+  check_values(ctx, check, Names("a"), a);
+  check_values(ctx, check, Names("b"), b);
+  return count;
+}
+
+template <typename T>
+void to_context(Context& ctx, const std::vector<double>& host, MatrixBatch<T> out) {
+  const std::vector<T> converted(host.begin(), host.end());
+  copy<T>(ctx, matrices<const T>(converted.data(), out.rows, out.cols, out.count), out);
+}
+
+/// The best value of a pair: exact, or the ascent's feasible value (never below the lower bound,
+/// which only rounding could cause), or the upper bound when no ascent runs.
+double best_value(const PairBounds& bounds, const host::StiefelSolution* solution) {
+  if (bounds.exact || solution == nullptr) return bounds.upper;
+  return std::max(bounds.lower, bounds.upper - 2 * solution->gain);
+}
+
+IgwReport report_of(const PairBounds& bounds, const host::StiefelSolution* solution) {
+  IgwReport report;
+  report.exact = bounds.exact;
+  if (solution != nullptr) {
+    report.iterations = solution->iterations;
+    report.gradient_norm = solution->gradient_norm;
+    report.subspace = solution->subspace;
+  }
+  return report;
+}
+
+/// The pairs of both sides, their bounds, and the alignment X (the larger space's coordinates
+/// first, in normalised eigenvector coordinates) of every pair when `alignments` is asked for.
+template <typename T>
+struct PairSolutions {
+  std::vector<PairBounds> bounds;
+  std::vector<host::StiefelSolution> solutions;  // one per pair, empty when none ran
+  std::vector<std::int64_t> ascended;            // pair -> index in solutions, or -1
+  const host::StiefelSolution* solution(std::int64_t pair) const {
+    return ascended[pair] >= 0 ? &solutions[ascended[pair]] : nullptr;
+  }
+};
+
+template <typename T>
+PairSolutions<T> solve_pairs(const Context& ctx, const SideSpectra<T>& a, const SideSpectra<T>& b,
+                             std::int64_t count, const IgwOptions& options, bool alignments) {
+  PairSolutions<T> pairs;
+  pairs.bounds.resize(static_cast<std::size_t>(count));
+  pairs.ascended.assign(static_cast<std::size_t>(count), -1);
+  std::vector<host::StiefelProblem> problems;
+  for (std::int64_t i = 0; i < count; ++i) {
+    pairs.bounds[i] =
+        pair_bounds(a.alpha(i), a.d, b.alpha(i), b.d, a.v(i), b.v(i), a.m2(i), b.m2(i));
+    if (!pairs.bounds[i].exact && options.ascent) {
+      pairs.ascended[i] = static_cast<std::int64_t>(problems.size());
+      problems.push_back(stiefel_problem(a.alpha(i), a.d, a.v(i), b.alpha(i), b.d, b.v(i)));
+    }
+  }
+  pairs.solutions = host::stiefel_ascent_all(problems, options, alignments, host_threads(ctx));
+  return pairs;
+}
+
+/// X of pair i in (a, b) orientation (d_a x d_b, column-major): the ascent's point, or the
+/// sign-aligned point [diag(s); 0] of the closed form (options.signs, or sign(v1_i v2_i) with +1
+/// at 0).
+template <typename T>
+std::vector<double> alignment(const SideSpectra<T>& a, const SideSpectra<T>& b,
+                              const PairSolutions<T>& pairs, std::int64_t i,
+                              const IgwOptions& options) {
+  const std::int64_t da = a.d, db = b.d, r = std::min(da, db);
+  std::vector<double> x(static_cast<std::size_t>(da * db), 0.0);
+  const host::StiefelSolution* solution = pairs.solution(i);
+  if (solution != nullptr) {
+    const std::int64_t n1 = std::max(da, db);
+    for (std::int64_t col = 0; col < std::min(da, db); ++col) {
+      for (std::int64_t row = 0; row < n1; ++row) {
+        const double value = solution->alignment[row + col * n1];
+        if (da >= db) {
+          x[row + col * da] = value;
+        } else {
+          x[col + row * da] = value;
+        }
+      }
+    }
+    return x;
+  }
+  for (std::int64_t k = 0; k < r; ++k) {
+    const double product = a.v(i)[k] * b.v(i)[k];
+    const int sign = !options.signs.empty() ? options.signs[k] : (product < 0 ? -1 : 1);
+    x[k + k * da] = sign;
+  }
+  return x;
+}
+
+}  // namespace
+
+template <typename T>
+std::vector<IgwReport> igw_squared(Context& ctx, GaussianBatch<const T> a, GaussianBatch<const T> b,
+                                   IgwValues<T> out, const IgwOptions& options) {
+  const ArgumentChecker check("igw_squared", &ctx);
+  check_options(check, options);
+  const std::int64_t count = check_sides(ctx, check, a, b);
+  check_values_output(check, "out.squared", out.squared, count);
+  check_values_output(check, "out.lower", out.lower, count);
+  check_values_output(check, "out.upper", out.upper, count);
+  if (count == 0) return {};
+  const SideSpectra<T> sa =
+      side_spectra<T>(ctx, check, Names("a"), a, options.spectral, false, false);
+  const SideSpectra<T> sb =
+      side_spectra<T>(ctx, check, Names("b"), b, options.spectral, false, false);
+  const PairSolutions<T> pairs = solve_pairs(ctx, sa, sb, count, options, false);
+  std::vector<double> squared(count), lower(count), upper(count);
+  std::vector<IgwReport> reports(count);
+  for (std::int64_t i = 0; i < count; ++i) {
+    squared[i] = best_value(pairs.bounds[i], pairs.solution(i));
+    lower[i] = pairs.bounds[i].lower;
+    upper[i] = pairs.bounds[i].upper;
+    reports[i] = report_of(pairs.bounds[i], pairs.solution(i));
+  }
+  if (out.squared.count > 0) to_context<T>(ctx, squared, out.squared.as_matrices());
+  if (out.lower.count > 0) to_context<T>(ctx, lower, out.lower.as_matrices());
+  if (out.upper.count > 0) to_context<T>(ctx, upper, out.upper.as_matrices());
+  return reports;
+}
+
+template <typename T>
+std::vector<IgwReport> igw_squared_all_pairs(Context& ctx, GaussianBatch<const T> a,
+                                             GaussianBatch<const T> b, IgwMatrices<T> out,
+                                             const IgwOptions& options) {
+  const ArgumentChecker check("igw_squared_all_pairs", &ctx);
+  check_options(check, options);
+  const std::int64_t ka = a.count(), kb = b.count(), da = a.dimension(), db = b.dimension();
+  check_shape(check, Names("a"), a, ka, da);
+  check_shape(check, Names("b"), b, kb, db);
+  check_matrix_output(check, "out.squared", out.squared, ka, kb);
+  check_matrix_output(check, "out.lower", out.lower, ka, kb);
+  check_matrix_output(check, "out.upper", out.upper, ka, kb);
+  check_values(ctx, check, Names("a"), a);
+  check_values(ctx, check, Names("b"), b);
+  if (ka == 0 || kb == 0) return {};
+  const SideSpectra<T> sa =
+      side_spectra<T>(ctx, check, Names("a"), a, options.spectral, false, false);
+  const SideSpectra<T> sb =
+      side_spectra<T>(ctx, check, Names("b"), b, options.spectral, false, false);
+  // Σ_l α_il β_jl and Σ_l |v1_il v2_jl| for all pairs: products of the zero-padded D x k tables.
+  const std::int64_t depth = std::max(da, db);
+  auto table = [&](const SideSpectra<T>& side, bool absolute_means) {
+    std::vector<double> host(static_cast<std::size_t>(depth * side.items), 0.0);
+    const std::vector<double>& source = absolute_means ? side.projected : side.eigenvalues;
+    for (std::int64_t i = 0; i < side.items; ++i) {
+      for (std::int64_t l = 0; l < side.d; ++l) {
+        host[l + i * depth] = std::fabs(source[l + i * side.d]);
+      }
+    }
+    Scratch<T> on_context(ctx, depth, side.items, 1);
+    to_context<T>(ctx, host, on_context.view);
+    return on_context;
+  };
+  auto products = [&](bool absolute_means) {
+    const Scratch<T> ta = table(sa, absolute_means), tb = table(sb, absolute_means);
+    Scratch<T> result(ctx, sa.items, sb.items, 1);
+    GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::yes, Transpose::no, T(1), ta.cview(), tb.cview(),
+                     T(0), result.view);
+    std::vector<T> host(static_cast<std::size_t>(sa.items * sb.items));
+    copy<T>(ctx, result.cview(), matrices<T>(host.data(), sa.items, sb.items, 1));
+    return std::vector<double>(host.begin(), host.end());
+  };
+  const std::vector<double> spectral_products = products(false);
+  const bool uncentered = !a.centered() && !b.centered();
+  const std::vector<double> mean_products = uncentered ? products(true) : std::vector<double>();
+  auto squared_norms = [](const std::vector<double>& table, std::int64_t d, std::int64_t items) {
+    std::vector<double> norms(static_cast<std::size_t>(items), 0.0);
+    for (std::int64_t k = 0; k < d * items; ++k) norms[k / d] += table[k] * table[k];
+    return norms;
+  };
+  const std::vector<double> alpha2 = squared_norms(sa.eigenvalues, da, sa.items),
+                            beta2 = squared_norms(sb.eigenvalues, db, sb.items),
+                            v1_2 = squared_norms(sa.projected, da, sa.items),
+                            v2_2 = squared_norms(sb.projected, db, sb.items);
+
+  const std::int64_t pairs = ka * kb;
+  std::vector<PairBounds> bounds(static_cast<std::size_t>(pairs));
+  std::vector<host::StiefelProblem> problems;
+  std::vector<std::int64_t> ascended(static_cast<std::size_t>(pairs), -1);
+  for (std::int64_t j = 0; j < kb; ++j) {
+    for (std::int64_t i = 0; i < ka; ++i) {
+      const std::int64_t ia = sa.index(i), jb = sb.index(j), p = i + j * ka;
+      const double product = spectral_products[ia + jb * sa.items];
+      // ‖α − β‖² in expanded form (relative rounding ε·(‖α‖² + ‖β‖²), clamped at 0).
+      const double distance = std::max(0.0, alpha2[ia] + beta2[jb] - 2 * product);
+      const double cross = uncentered ? mean_products[ia + jb * sa.items] : 0.0;
+      bounds[p] = pair_bounds(distance, v1_2[ia], v2_2[jb], cross, sa.m2(i), sb.m2(j),
+                              alpha2[ia] + beta2[jb], depth);
+      if (!bounds[p].exact && options.ascent) {
+        ascended[p] = static_cast<std::int64_t>(problems.size());
+        problems.push_back(stiefel_problem(sa.alpha(i), da, sa.v(i), sb.alpha(j), db, sb.v(j)));
+      }
+    }
+  }
+  const std::vector<host::StiefelSolution> solutions =
+      host::stiefel_ascent_all(problems, options, false, host_threads(ctx));
+  std::vector<double> squared(pairs), lower(pairs), upper(pairs);
+  std::vector<IgwReport> reports(pairs);
+  for (std::int64_t p = 0; p < pairs; ++p) {
+    const host::StiefelSolution* solution = ascended[p] >= 0 ? &solutions[ascended[p]] : nullptr;
+    squared[p] = best_value(bounds[p], solution);
+    lower[p] = bounds[p].lower;
+    upper[p] = bounds[p].upper;
+    reports[p] = report_of(bounds[p], solution);
+  }
+  if (out.squared.count > 0) to_context<T>(ctx, squared, out.squared);
+  if (out.lower.count > 0) to_context<T>(ctx, lower, out.lower);
+  if (out.upper.count > 0) to_context<T>(ctx, upper, out.upper);
+  return reports;
+}
+
+namespace {
+
+/// The plan's cross-covariances K_i = Q_a M_i Q_bᵀ (d_a x d_b) with M = F_a Λ_a^½ X Λ_b^½ F_b
+/// (F the eigenvector sign flips), or the map matrices A_i = Q_b N_i Q_aᵀ (d_b x d_a) with
+/// N = F_b Λ_b^½ Xᵀ Λ_a^-½ F_a; `out` receives them.
+template <typename T>
+std::vector<IgwReport> plan_or_map(Context& ctx, const ArgumentChecker& check,
+                                   GaussianBatch<const T> a, GaussianBatch<const T> b,
+                                   MatrixBatch<T> out, bool map, const IgwOptions& options) {
+  const std::int64_t count = a.count(), da = a.dimension(), db = b.dimension();
+  const SideSpectra<T> sa =
+      side_spectra<T>(ctx, check, Names("a"), a, options.spectral, true, /*positive_definite=*/map);
+  const SideSpectra<T> sb =
+      side_spectra<T>(ctx, check, Names("b"), b, options.spectral, true, false);
+  const PairSolutions<T> pairs = solve_pairs(ctx, sa, sb, count, options, true);
+  const std::int64_t rows = map ? db : da, cols = map ? da : db;
+  std::vector<double> middle(static_cast<std::size_t>(rows * cols * count));
+  std::vector<IgwReport> reports(count);
+  for (std::int64_t i = 0; i < count; ++i) {
+    const std::vector<double> x = alignment(sa, sb, pairs, i, options);
+    double* m = middle.data() + i * rows * cols;
+    for (std::int64_t c = 0; c < db; ++c) {
+      for (std::int64_t r = 0; r < da; ++r) {
+        const double scale_a = map ? 1 / std::sqrt(sa.alpha(i)[r]) : std::sqrt(sa.alpha(i)[r]);
+        const double value =
+            sa.flip(i)[r] * scale_a * x[r + c * da] * std::sqrt(sb.alpha(i)[c]) * sb.flip(i)[c];
+        if (map) {
+          m[c + r * rows] = value;
+        } else {
+          m[r + c * rows] = value;
+        }
+      }
+    }
+    reports[i] = report_of(pairs.bounds[i], pairs.solution(i));
+  }
+  Scratch<T> middle_ctx(ctx, rows, cols, count), left(ctx, rows, cols, count);
+  to_context<T>(ctx, middle, middle_ctx.view);
+  auto basis = [&](const SideSpectra<T>& side) {
+    const MatrixBatch<const T> q = side.eigenvectors->cview();
+    return side.broadcast ? broadcast(q, count) : q;
+  };
+  const MatrixBatch<const T> q_left = map ? basis(sb) : basis(sa);
+  const MatrixBatch<const T> q_right = map ? basis(sa) : basis(sb);
+  GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::no, Transpose::no, T(1), q_left, middle_ctx.cview(),
+                   T(0), left.view);
+  GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::no, Transpose::yes, T(1), left.cview(), q_right, T(0),
+                   out);
+  return reports;
+}
+
+}  // namespace
+
+template <typename T>
+std::vector<IgwReport> igw_plan(Context& ctx, GaussianBatch<const T> a, GaussianBatch<const T> b,
+                                MatrixBatch<T> cross_covariance, const IgwOptions& options) {
+  const ArgumentChecker check("igw_plan", &ctx);
+  check_options(check, options);
+  const std::int64_t count = check_sides(ctx, check, a, b);
+  check.expect(options.signs.empty() ||
+                   std::int64_t(options.signs.size()) == std::min(a.dimension(), b.dimension()),
+               "options.signs", "must hold min(d_a, d_b) signs or none");
+  check.output("cross_covariance", cross_covariance);
+  check.matrix_shape("cross_covariance", cross_covariance, a.dimension(), b.dimension());
+  check.count("cross_covariance", cross_covariance.count, count);
+  if (count == 0 || a.dimension() == 0 || b.dimension() == 0) return {};
+  return plan_or_map<T>(ctx, check, a, b, cross_covariance, false, options);
+}
+
+template <typename T>
+std::vector<IgwReport> igw_map(Context& ctx, GaussianBatch<const T> a, GaussianBatch<const T> b,
+                               MatrixBatch<T> matrix, VectorBatch<T> bias,
+                               const IgwOptions& options) {
+  const ArgumentChecker check("igw_map", &ctx);
+  check_options(check, options);
+  const std::int64_t count = check_sides(ctx, check, a, b);
+  const std::int64_t da = a.dimension(), db = b.dimension();
+  check.expect(da >= db, "b",
+               "has dimension " + std::to_string(db) + ", larger than a's " + std::to_string(da) +
+                   ": a map from a to b needs d_a >= d_b (map b to a instead)");
+  check.expect(options.signs.empty() || std::int64_t(options.signs.size()) == db, "options.signs",
+               "must hold min(d_a, d_b) signs or none");
+  check.output("matrix", matrix);
+  check.matrix_shape("matrix", matrix, db, da);
+  check.count("matrix", matrix.count, count);
+  check.output("bias", bias);
+  check.vector_size("bias", bias, db);
+  check.count("bias", bias.count, count);
+  if (count == 0 || db == 0) return {};
+  std::vector<IgwReport> reports = plan_or_map<T>(ctx, check, a, b, matrix, true, options);
+  // bias = m_b − A m_a
+  Scratch<T> image(ctx, db, 1, count);
+  if (a.centered()) {
+    combine<T>(ctx, {}, image.view);
+  } else {
+    GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::no, Transpose::no, T(1), MatrixBatch<const T>(matrix),
+                     mean_columns(a), T(0), image.view);
+  }
+  if (b.centered()) {
+    combine<T>(ctx, {{T(-1), image.cview()}}, bias.as_matrices());
+  } else {
+    combine<T>(ctx, {{T(1), mean_columns(b)}, {T(-1), image.cview()}}, bias.as_matrices());
+  }
+  return reports;
+}
+
+template <typename T>
+double igw_barycenter(Context& ctx, const std::vector<MatrixBatch<const T>>& covariances,
+                      VectorBatch<const T> weights, VectorBatch<T> eigenvalues,
+                      MatrixBatch<T> covariance, const SpectralOptions& spectral) {
+  const ArgumentChecker check("igw_barycenter", &ctx);
+  std::int64_t k = 0, depth = 0;
+  for (const MatrixBatch<const T>& group : covariances) {
+    check.input("covariances", group);
+    check.square("covariances", group);
+    k += group.count;
+    depth = std::max(depth, group.rows);
+  }
+  check.expect(k >= 1, "covariances", "must hold at least one covariance");
+  check.output("eigenvalues", eigenvalues);
+  check.vector_size("eigenvalues", eigenvalues, depth);
+  check.count("eigenvalues", eigenvalues.count, 1);
+  check_matrix_output(check, "covariance", covariance, depth, depth);
+  const std::vector<T> rho = normalized_weights<T>(ctx, check, weights, k);
+  // Zero-padded decreasing spectra, one row per input.
+  std::vector<double> spectra(static_cast<std::size_t>(k * depth), 0.0);
+  std::int64_t item = 0;
+  for (const MatrixBatch<const T>& group : covariances) {
+    const GaussianBatch<const T> g(VectorBatch<const T>(), group);
+    check_values(ctx, check, Names("covariances"), g);
+    const std::vector<double> values =
+        checked_spectra<T>(ctx, check, "covariances", group, MatrixBatch<T>(), spectral, false);
+    for (std::int64_t i = 0; i < group.count; ++i, ++item) {
+      std::copy_n(values.data() + i * group.rows, group.rows, spectra.data() + item * depth);
+    }
+  }
+  std::vector<double> mean(static_cast<std::size_t>(depth), 0.0);
+  for (std::int64_t i = 0; i < k; ++i) {
+    for (std::int64_t l = 0; l < depth; ++l) mean[l] += double(rho[i]) * spectra[l + i * depth];
+  }
+  double value = 0;
+  for (std::int64_t i = 0; i < k; ++i) {
+    for (std::int64_t l = 0; l < depth; ++l) {
+      const double gap = spectra[l + i * depth] - mean[l];
+      value += double(rho[i]) * gap * gap;
+    }
+  }
+  to_context<T>(ctx, mean, eigenvalues.as_matrices());
+  if (covariance.count > 0) {
+    std::vector<double> diagonal(static_cast<std::size_t>(depth * depth), 0.0);
+    for (std::int64_t l = 0; l < depth; ++l) diagonal[l + l * depth] = mean[l];
+    to_context<T>(ctx, diagonal, covariance);
+  }
+  return value;
+}
+
+#define GAUSSOT_INSTANTIATE(T)                                                                     \
+  template std::vector<IgwReport> igw_squared<T>(                                                  \
+      Context&, GaussianBatch<const T>, GaussianBatch<const T>, IgwValues<T>, const IgwOptions&);  \
+  template std::vector<IgwReport> igw_squared_all_pairs<T>(Context&, GaussianBatch<const T>,       \
+                                                           GaussianBatch<const T>, IgwMatrices<T>, \
+                                                           const IgwOptions&);                     \
+  template std::vector<IgwReport> igw_plan<T>(Context&, GaussianBatch<const T>,                    \
+                                              GaussianBatch<const T>, MatrixBatch<T>,              \
+                                              const IgwOptions&);                                  \
+  template std::vector<IgwReport> igw_map<T>(Context&, GaussianBatch<const T>,                     \
+                                             GaussianBatch<const T>, MatrixBatch<T>,               \
+                                             VectorBatch<T>, const IgwOptions&);                   \
+  template double igw_barycenter<T>(Context&, const std::vector<MatrixBatch<const T>>&,            \
+                                    VectorBatch<const T>, VectorBatch<T>, MatrixBatch<T>,          \
+                                    const SpectralOptions&);
+GAUSSOT_INSTANTIATE(float)
+GAUSSOT_INSTANTIATE(double)
+#undef GAUSSOT_INSTANTIATE
+
+}  // namespace gaussot

@@ -1,0 +1,476 @@
+// SPDX-License-Identifier: Apache-2.0
+// IGW between Gaussians on the CPU: the reference vectors of formulas-bures-igw-mmot.md §9, the
+// 1-D formula, lower <= value <= upper on random pairs, the returned plan evaluated by the raw
+// cross-moment form of §3.1 (an independent formula) and by Monte Carlo of the pairwise
+// distortion, invariance under rotations of either space, a brute-force optimum in the plane,
+// the map's push-forward, all pairs against pairs one by one, the barycenter, bad input.
+#include <algorithm>
+#include <cmath>
+
+#include "test_utils.hpp"
+
+namespace gaussot::test {
+namespace {
+
+/// Dense column-major helpers in long double.
+long double dot(const std::vector<long double>& x, const std::vector<long double>& y) {
+  long double s = 0;
+  for (std::size_t i = 0; i < x.size(); ++i) s += x[i] * y[i];
+  return s;
+}
+std::vector<long double> apply(const Dense& m, const std::vector<long double>& x,
+                               std::int64_t rows) {
+  std::vector<long double> y(rows, 0);
+  const auto cols = static_cast<std::int64_t>(x.size());
+  for (std::int64_t c = 0; c < cols; ++c) {
+    for (std::int64_t r = 0; r < rows; ++r) y[r] += m[r + c * rows] * x[c];
+  }
+  return y;
+}
+
+/// IGW² of a coupling with cross-covariance K (d1 x d2), by the raw form of §3.1:
+/// I1 + I2 − 2 I3 with I_k = tr(S_k²) + 2 m_kᵀ S_k m_k + ‖m_k‖⁴ and
+/// I3 = ‖K‖_F² + 2 m1ᵀ K m2 + ‖m1‖² ‖m2‖².
+long double coupling_cost(const Dense& s1, const std::vector<long double>& m1, const Dense& s2,
+                          const std::vector<long double>& m2, const Dense& k) {
+  const auto d1 = static_cast<std::int64_t>(m1.size()), d2 = static_cast<std::int64_t>(m2.size());
+  auto moment = [](const Dense& s, const std::vector<long double>& m, std::int64_t d) {
+    const long double n2 = dot(m, m);
+    return frobenius(s) * frobenius(s) + 2 * dot(m, apply(s, m, d)) + n2 * n2;
+  };
+  const long double i3 =
+      frobenius(k) * frobenius(k) + 2 * dot(m1, apply(k, m2, d1)) + dot(m1, m1) * dot(m2, m2);
+  return moment(s1, m1, d1) + moment(s2, m2, d2) - 2 * i3;
+}
+
+/// One Gaussian on the host, in long double.
+struct Gaussian {
+  std::vector<long double> mean;
+  Dense cov;
+  std::int64_t d() const { return static_cast<std::int64_t>(mean.size()); }
+};
+
+template <typename T>
+class Igw : public ::testing::Test {
+ protected:
+  Context ctx = Context::cpu();
+  std::mt19937_64 rng{2025};
+
+  /// A random Gaussian in dimension d: mean N(0, scale² I), spectrum geometric in [3/κ, 3].
+  Gaussian random(std::int64_t d, long double mean_scale = 1, long double condition = 20) {
+    std::normal_distribution<double> normal;
+    Gaussian g{std::vector<long double>(d), {}};
+    for (auto& m : g.mean) m = mean_scale * normal(rng);
+    g.cov = with_spectrum(random_orthogonal(d, rng), geometric_spectrum(d, 3, condition), d);
+    return g;
+  }
+  static HostGaussians<T> batch(const std::vector<Gaussian>& items) {
+    HostGaussians<T> h(items.front().d(), static_cast<std::int64_t>(items.size()));
+    for (std::size_t i = 0; i < items.size(); ++i) h.set(i, items[i].mean, items[i].cov);
+    return h;
+  }
+  struct Values {
+    T squared, lower, upper;
+    IgwReport report;
+  };
+  Values igw(const Gaussian& a, const Gaussian& b, const IgwOptions& options = {}) {
+    const HostGaussians<T> ha = batch({a}), hb = batch({b});
+    Values v{};
+    const std::vector<IgwReport> reports = igw_squared<T>(
+        ctx, ha.cview(), hb.cview(),
+        {scalars(&v.squared, 1), scalars(&v.lower, 1), scalars(&v.upper, 1)}, options);
+    v.report = reports.at(0);
+    return v;
+  }
+  Dense plan(const Gaussian& a, const Gaussian& b, const IgwOptions& options = {}) {
+    const HostGaussians<T> ha = batch({a}), hb = batch({b});
+    std::vector<T> k(a.d() * b.d());
+    igw_plan<T>(ctx, ha.cview(), hb.cview(), matrices(k.data(), a.d(), b.d(), 1), options);
+    return Dense(k.begin(), k.end());
+  }
+  /// Relative tolerance of values computed through eigendecompositions of order d.
+  static long double tolerance(std::int64_t d) { return 200 * d * eps<T>(); }
+};
+using Precisions = ::testing::Types<float, double>;
+TYPED_TEST_SUITE(Igw, Precisions);
+
+Gaussian diagonal(const std::vector<long double>& variances, const std::vector<long double>& mean) {
+  const auto d = static_cast<std::int64_t>(variances.size());
+  Gaussian g{mean, Dense(d * d, 0)};
+  for (std::int64_t i = 0; i < d; ++i) g.cov[i + i * d] = variances[i];
+  return g;
+}
+
+TYPED_TEST(Igw, OneCenteredReferenceVector) {
+  // §9 / §3.3: S1 = diag(3, 1, 0), S2 = diag(2, 0, 0), m1 = (0, 0, 4), m2 = 0: IGW² = 2 + 256.
+  const auto v = this->igw(diagonal({3, 1, 0}, {0, 0, 4}), diagonal({2, 0, 0}, {0, 0, 0}));
+  EXPECT_NEAR(v.squared, 258, 258 * this->tolerance(3));
+  EXPECT_EQ(v.lower, v.upper);
+  EXPECT_EQ(v.squared, v.upper);
+  EXPECT_TRUE(v.report.exact);
+  EXPECT_EQ(v.report.iterations, 0);
+}
+
+TYPED_TEST(Igw, UnivariateReferenceVectorsAndFormula) {
+  // §5 vectors (a, b, u, v) -> IGW², a and b standard deviations.
+  const std::array<std::array<long double, 5>, 3> cases = {
+      {{2, 3, -1, 4, 450}, {0, 2, 3, 0, 97}, {1, 1, 0.5, -0.5, 0}}};
+  for (const auto& [a, b, u, v, expected] : cases) {
+    EXPECT_DOUBLE_EQ(igw_squared_univariate(double(u), double(a), double(v), double(b)),
+                     double(expected));
+    const auto value = this->igw(diagonal({a * a}, {u}), diagonal({b * b}, {v}));
+    EXPECT_NEAR(value.squared, expected, 450 * this->tolerance(1)) << a << " " << b;
+    EXPECT_TRUE(value.report.exact);
+  }
+  std::uniform_real_distribution<double> uniform(-2, 2);
+  for (int trial = 0; trial < 20; ++trial) {
+    const double a = std::fabs(uniform(this->rng)), b = std::fabs(uniform(this->rng));
+    const double u = uniform(this->rng), v = uniform(this->rng);
+    const auto value = this->igw(diagonal({a * a}, {u}), diagonal({b * b}, {v}));
+    const double expected = igw_squared_univariate(u, a, v, b);
+    EXPECT_NEAR(value.squared, expected, (1 + expected) * this->tolerance(1) * 10);
+  }
+}
+
+/// §9 planar pair: S1 = R(−π/6) diag(10, 1) R(−π/6)ᵀ, S2 = R(π/4) diag(10, 1) R(π/4)ᵀ.
+std::pair<Gaussian, Gaussian> planar(long double y1, long double y2) {
+  const long double pi = 3.14159265358979323846264338327950288L;
+  auto rotated = [](long double angle) {
+    const long double c = std::cos(angle), s = std::sin(angle);
+    const Dense r = {c, s, -s, c};
+    return multiply(multiply(r, {10, 0, 0, 1}, 2, 2, 2), transpose(r, 2, 2), 2, 2, 2);
+  };
+  return {Gaussian{{10, y1}, rotated(-pi / 6)}, Gaussian{{-10, y2}, rotated(pi / 4)}};
+}
+
+TYPED_TEST(Igw, PlanarReferenceVectors) {
+  // §9: lower / global estimate (200 restarts in the reference) / upper, as distances.
+  const std::array<std::array<long double, 5>, 2> cases = {
+      {{10, 10, 5.321024, 9.184321, 16.383333}, {-10, -10, 1.936127, 2.203950, 5.607060}}};
+  IgwOptions options;
+  options.restarts = 20;
+  for (const auto& [y1, y2, lower, value, upper] : cases) {
+    const auto [a, b] = planar(y1, y2);
+    const auto v = this->igw(a, b, options);
+    const long double tol = 1e-6L + 1e3L * eps<TypeParam>();
+    EXPECT_NEAR(std::sqrt(v.lower), lower, lower * tol);
+    EXPECT_NEAR(std::sqrt(v.upper), upper, upper * tol);
+    EXPECT_NEAR(std::sqrt(v.squared), value, value * tol);
+    EXPECT_FALSE(v.report.exact);
+  }
+}
+
+TYPED_TEST(Igw, PlanarAscentFindsTheBruteForceOptimum) {
+  // O(2) is two circles: X = rotation(θ) or reflection(θ). Γ over a fine grid, refined by golden
+  // section, must not beat the ascent with restarts.
+  const auto [a, b] = planar(10, 10);
+  const auto v = this->igw(a, b, [] {
+    IgwOptions o;
+    o.restarts = 20;
+    return o;
+  }());
+  long double best = 1e300;
+  for (int reflect = 0; reflect < 2; ++reflect) {
+    for (int step = 0; step < 20000; ++step) {
+      const long double theta = 2 * 3.14159265358979323846L * step / 20000;
+      const long double c = std::cos(theta), s = std::sin(theta);
+      const Dense x = reflect ? Dense{c, s, s, -c} : Dense{c, s, -s, c};
+      // K = S1^½ X S2^½ over all orthogonal X (both square roots symmetric).
+      auto root = [](const Dense& m) {
+        const long double t = m[0] + m[3], det = m[0] * m[3] - m[1] * m[2];
+        const long double sd = std::sqrt(det), norm = std::sqrt(t + 2 * sd);
+        return Dense{(m[0] + sd) / norm, m[1] / norm, m[2] / norm, (m[3] + sd) / norm};
+      };
+      const Dense k = multiply(multiply(root(a.cov), x, 2, 2, 2), root(b.cov), 2, 2, 2);
+      best = std::min(best, coupling_cost(a.cov, a.mean, b.cov, b.mean, k));
+    }
+  }
+  // The grid's resolution bounds how much lower `best` can be than the true minimum.
+  EXPECT_LE(v.squared, best * (1 + 1e-6L) + 1e3L * eps<TypeParam>() * best);
+  EXPECT_GE(v.squared, best * (1 - 1e-4L));
+}
+
+TYPED_TEST(Igw, BoundsBracketTheValueAndThePlanAchievesIt) {
+  for (const auto& [d1, d2] :
+       {std::pair{5, 3}, std::pair{3, 5}, std::pair{6, 6}, std::pair{1, 4}}) {
+    const Gaussian a = this->random(d1, 1.5), b = this->random(d2, 1.5);
+    const auto v = this->igw(a, b);
+    const long double scale = v.upper + 1;
+    EXPECT_LE(v.lower, v.squared + scale * this->tolerance(6));
+    EXPECT_LE(v.squared, v.upper + scale * this->tolerance(6));
+    EXPECT_FALSE(v.report.exact);
+    EXPECT_LE(v.report.gradient_norm, 1e-6);
+    // The plan's cost by the raw cross-moment form equals the reported value.
+    const Dense k = this->plan(a, b);
+    EXPECT_NEAR(coupling_cost(a.cov, a.mean, b.cov, b.mean, k), v.squared,
+                scale * this->tolerance(6) * 10)
+        << d1 << " x " << d2;
+    // And the coupling is feasible: [[S1, K], [Kᵀ, S2]] is positive semidefinite.
+    const std::int64_t n = d1 + d2;
+    std::vector<double> joint(n * n);
+    for (std::int64_t c = 0; c < n; ++c) {
+      for (std::int64_t r = 0; r < n; ++r) {
+        long double x;
+        if (r < d1 && c < d1)
+          x = a.cov[r + c * d1];
+        else if (r >= d1 && c >= d1)
+          x = b.cov[(r - d1) + (c - d1) * d2];
+        else if (r < d1)
+          x = k[r + (c - d1) * d1];
+        else
+          x = k[c + (r - d1) * d1];
+        joint[r + c * n] = double(x);
+      }
+    }
+    std::vector<double> w(n);
+    eigvalsh<double>(this->ctx, square_matrices<const double>(joint.data(), n, 1),
+                     vectors(w.data(), n, 1));
+    EXPECT_GE(w.back(), -1e3 * w.front() * eps<TypeParam>());
+  }
+}
+
+TYPED_TEST(Igw, CenteredClosedFormAndSignChoices) {
+  const Gaussian a = this->random(6, 0), b = this->random(4, 0);
+  const auto v = this->igw(a, b);
+  // Σ (α_i − β_i)² with zero padding, from a second route: ‖S1‖² + ‖S2‖² − 2 Σ α_i β_i.
+  std::vector<double> wa(6), wb(4);
+  std::vector<double> ca(a.cov.begin(), a.cov.end()), cb(b.cov.begin(), b.cov.end());
+  eigvalsh<double>(this->ctx, square_matrices<const double>(ca.data(), 6, 1),
+                   vectors(wa.data(), 6, 1));
+  eigvalsh<double>(this->ctx, square_matrices<const double>(cb.data(), 4, 1),
+                   vectors(wb.data(), 4, 1));
+  long double cross = 0;
+  for (int i = 0; i < 4; ++i) cross += (long double)wa[i] * wb[i];
+  const long double expected =
+      frobenius(a.cov) * frobenius(a.cov) + frobenius(b.cov) * frobenius(b.cov) - 2 * cross;
+  EXPECT_NEAR(v.squared, expected, expected * this->tolerance(6));
+  EXPECT_TRUE(v.report.exact);
+  // Every sign choice is an optimal plan: same cost, different cross-covariance.
+  IgwOptions flipped;
+  flipped.signs = {1, -1, 1, -1};
+  const Dense k_default = this->plan(a, b), k_flipped = this->plan(a, b, flipped);
+  EXPECT_NEAR(coupling_cost(a.cov, a.mean, b.cov, b.mean, k_default), expected,
+              expected * this->tolerance(6) * 10);
+  EXPECT_NEAR(coupling_cost(a.cov, a.mean, b.cov, b.mean, k_flipped), expected,
+              expected * this->tolerance(6) * 10);
+  EXPECT_GT(frobenius_distance(k_default, k_flipped), 0.1);
+}
+
+TYPED_TEST(Igw, InvariantUnderRotationsOfEitherSpace) {
+  const Gaussian a = this->random(5, 1.5), b = this->random(3, 1.5);
+  auto rotate = [&](const Gaussian& g) {
+    const Dense q = random_orthogonal(g.d(), this->rng);
+    return Gaussian{apply(q, g.mean, g.d()),
+                    multiply(multiply(q, g.cov, g.d(), g.d(), g.d()), transpose(q, g.d(), g.d()),
+                             g.d(), g.d(), g.d())};
+  };
+  IgwOptions options;
+  options.restarts = 4;
+  const auto v = this->igw(a, b, options), w = this->igw(rotate(a), rotate(b), options);
+  const long double scale = v.upper + 1;
+  EXPECT_NEAR(v.lower, w.lower, scale * this->tolerance(5));
+  EXPECT_NEAR(v.upper, w.upper, scale * this->tolerance(5));
+  EXPECT_NEAR(v.squared, w.squared, scale * this->tolerance(5) * 10);
+}
+
+TEST(IgwMonteCarlo, PairwiseDistortionOfTheReturnedCouplingMatchesTheValue) {
+  // Draw (X, Y) from N((m1, m2), [[S1, K], [Kᵀ, S2]]) and average (⟨X, X'⟩ − ⟨Y, Y'⟩)² over
+  // independent pairs: an estimate of the plan's cost with a known standard error.
+  Context ctx = Context::cpu();
+  std::mt19937_64 rng(77);
+  std::normal_distribution<double> normal;
+  const std::int64_t d1 = 3, d2 = 2;
+  Gaussian a{{1.0, -0.5, 0.8}, with_spectrum(random_orthogonal(d1, rng), {2.0, 1.0, 0.5}, d1)};
+  Gaussian b{{-0.7, 0.9}, with_spectrum(random_orthogonal(d2, rng), {1.5, 0.4}, d2)};
+  HostGaussians<double> ha(d1, 1), hb(d2, 1);
+  ha.set(0, a.mean, a.cov);
+  hb.set(0, b.mean, b.cov);
+  double value = 0;
+  igw_squared<double>(ctx, ha.cview(), hb.cview(), {scalars(&value, 1), {}, {}});
+  std::vector<double> k(d1 * d2);
+  igw_plan<double>(ctx, ha.cview(), hb.cview(), matrices(k.data(), d1, d2, 1));
+  // Joint covariance and its Cholesky factor.
+  const std::int64_t n = d1 + d2;
+  std::vector<double> joint(n * n), factor(n * n);
+  for (std::int64_t c = 0; c < n; ++c) {
+    for (std::int64_t r = 0; r < n; ++r) {
+      double x;
+      if (r < d1 && c < d1)
+        x = double(a.cov[r + c * d1]);
+      else if (r >= d1 && c >= d1)
+        x = double(b.cov[(r - d1) + (c - d1) * d2]);
+      else if (r < d1)
+        x = k[r + (c - d1) * d1];
+      else
+        x = k[c + (r - d1) * d1];
+      joint[r + c * n] = x + (r == c ? 1e-12 : 0);  // the optimal plan is singular
+    }
+  }
+  ASSERT_LT(cholesky<double>(ctx, square_matrices<const double>(joint.data(), n, 1),
+                             square_matrices(factor.data(), n, 1)),
+            0);
+  const int samples = 400000;
+  auto draw = [&] {
+    std::vector<double> z(n), x(n, 0);
+    for (auto& e : z) e = normal(rng);
+    for (std::int64_t c = 0; c < n; ++c) {
+      for (std::int64_t r = c; r < n; ++r) x[r] += factor[r + c * n] * z[c];
+    }
+    for (std::int64_t r = 0; r < d1; ++r) x[r] += double(a.mean[r]);
+    for (std::int64_t r = 0; r < d2; ++r) x[d1 + r] += double(b.mean[r]);
+    return x;
+  };
+  double sum = 0, sum2 = 0;
+  for (int s = 0; s < samples; ++s) {
+    const std::vector<double> p = draw(), q = draw();
+    double xx = 0, yy = 0;
+    for (std::int64_t r = 0; r < d1; ++r) xx += p[r] * q[r];
+    for (std::int64_t r = 0; r < d2; ++r) yy += p[d1 + r] * q[d1 + r];
+    const double cost = (xx - yy) * (xx - yy);
+    sum += cost;
+    sum2 += cost * cost;
+  }
+  const double mean = sum / samples, variance = sum2 / samples - mean * mean;
+  const double standard_error = std::sqrt(variance / samples);
+  EXPECT_NEAR(mean, value, 5 * standard_error) << "standard error " << standard_error;
+}
+
+TYPED_TEST(Igw, MapPushesForwardAndInducesThePlan) {
+  for (const bool centered : {true, false}) {
+    const Gaussian a = this->random(5, centered ? 0 : 1.5), b = this->random(3, centered ? 0 : 1);
+    const HostGaussians<TypeParam> ha = this->batch({a}), hb = this->batch({b});
+    std::vector<TypeParam> matrix(3 * 5), bias(3);
+    const auto reports =
+        igw_map<TypeParam>(this->ctx, ha.cview(), hb.cview(), matrices(matrix.data(), 3, 5, 1),
+                           vectors(bias.data(), 3, 1));
+    EXPECT_EQ(reports.at(0).exact, centered);
+    const Dense m(matrix.begin(), matrix.end());
+    // A S1 Aᵀ = S2 and A m1 + bias = m2.
+    const Dense pushed = multiply(multiply(m, a.cov, 3, 5, 5), transpose(m, 3, 5), 3, 5, 3);
+    EXPECT_LT(frobenius_distance(pushed, b.cov), 3 * this->tolerance(5) * 100);
+    const std::vector<long double> image = apply(m, a.mean, 3);
+    for (int r = 0; r < 3; ++r) {
+      EXPECT_NEAR(image[r] + bias[r], b.mean[r], 5 * this->tolerance(5) * 100);
+    }
+    // The coupling (X, A X + bias) has cross-covariance S1 Aᵀ: the plan of igw_plan.
+    const Dense induced = multiply(a.cov, transpose(m, 3, 5), 5, 5, 3);
+    EXPECT_LT(frobenius_distance(induced, this->plan(a, b)), 3 * this->tolerance(5) * 100);
+  }
+}
+
+TYPED_TEST(Igw, AllPairsEqualPairsOneByOne) {
+  for (const long double mean_scale : {0.0L, 1.0L}) {
+    std::vector<Gaussian> as, bs;
+    for (int i = 0; i < 3; ++i) as.push_back(this->random(4, mean_scale));
+    for (int j = 0; j < 2; ++j) bs.push_back(this->random(6, mean_scale));
+    const HostGaussians<TypeParam> ha = this->batch(as), hb = this->batch(bs);
+    std::vector<TypeParam> squared(6), lower(6), upper(6);
+    const GaussianBatch<const TypeParam> a_view =
+        mean_scale == 0 ? GaussianBatch<const TypeParam>({}, ha.cview().covariances) : ha.cview();
+    const GaussianBatch<const TypeParam> b_view =
+        mean_scale == 0 ? GaussianBatch<const TypeParam>({}, hb.cview().covariances) : hb.cview();
+    const auto reports = igw_squared_all_pairs<TypeParam>(
+        this->ctx, a_view, b_view,
+        {matrices(squared.data(), 3, 2, 1), matrices(lower.data(), 3, 2, 1),
+         matrices(upper.data(), 3, 2, 1)});
+    ASSERT_EQ(reports.size(), 6u);
+    for (int j = 0; j < 2; ++j) {
+      for (int i = 0; i < 3; ++i) {
+        const auto v = this->igw(as[i], bs[j]);
+        const long double scale = v.upper + 1;
+        EXPECT_NEAR(squared[i + 3 * j], v.squared, scale * this->tolerance(6) * 10);
+        EXPECT_NEAR(lower[i + 3 * j], v.lower, scale * this->tolerance(6));
+        EXPECT_NEAR(upper[i + 3 * j], v.upper, scale * this->tolerance(6));
+        EXPECT_EQ(reports[i + 3 * j].exact, mean_scale == 0);
+      }
+    }
+  }
+}
+
+TYPED_TEST(Igw, BarycenterMinimisesTheWeightedCost) {
+  const std::vector<Gaussian> inputs = {this->random(3, 0), this->random(5, 0), this->random(4, 0)};
+  std::vector<HostGaussians<TypeParam>> batches;
+  std::vector<MatrixBatch<const TypeParam>> views;
+  for (const Gaussian& g : inputs) batches.push_back(this->batch({g}));
+  for (const auto& h : batches) views.push_back(h.cview().covariances);
+  const std::vector<TypeParam> weights = {0.2, 0.5, 0.3};
+  std::vector<TypeParam> eigenvalues(5), cov(25);
+  const double value = igw_barycenter<TypeParam>(
+      this->ctx, views, vectors<const TypeParam>(weights.data(), 3, 1),
+      vectors(eigenvalues.data(), 5, 1), square_matrices(cov.data(), 5, 1));
+  EXPECT_TRUE(std::is_sorted(eigenvalues.rbegin(), eigenvalues.rend()));
+  // The value is Σ w_k IGW²(barycenter, input k), computed by igw_squared.
+  auto objective = [&](const std::vector<long double>& spectrum) {
+    long double total = 0;
+    for (int k = 0; k < 3; ++k) {
+      total += weights[k] *
+               this->igw(diagonal(spectrum, std::vector<long double>(5, 0)), inputs[k]).squared;
+    }
+    return total;
+  };
+  const std::vector<long double> spectrum(eigenvalues.begin(), eigenvalues.end());
+  for (int r = 0; r < 5; ++r) EXPECT_EQ(cov[r + 5 * r], eigenvalues[r]);
+  EXPECT_NEAR(objective(spectrum), value, (1 + value) * this->tolerance(5) * 10);
+  // Moving any eigenvalue (keeping the order) raises it.
+  for (int r = 0; r < 5; ++r) {
+    for (const long double delta : {-0.05L, 0.05L}) {
+      std::vector<long double> moved = spectrum;
+      moved[r] = std::max(0.0L, moved[r] + delta);
+      std::sort(moved.rbegin(), moved.rend());
+      EXPECT_GT(objective(moved), value);
+    }
+  }
+}
+
+TYPED_TEST(Igw, BadInputNamesTheArgument) {
+  const Gaussian a = this->random(3, 1), b = this->random(2, 1);
+  HostGaussians<TypeParam> ha = this->batch({a}), hb = this->batch({b});
+  TypeParam out = 0;
+  auto call = [&] {
+    igw_squared<TypeParam>(this->ctx, ha.cview(), hb.cview(), {scalars(&out, 1), {}, {}});
+  };
+  hb.covariances[0] = -5;  // indefinite
+  expect_invalid(call, "argument 'b.covariances'");
+  hb = this->batch({b});
+  ha.means[1] = std::numeric_limits<TypeParam>::quiet_NaN();
+  expect_invalid(call, "argument 'a.means'");
+  ha = this->batch({a});
+  std::vector<TypeParam> matrix(6), bias(3);
+  // A map from the smaller space to the larger one does not exist.
+  expect_invalid(
+      [&] {
+        igw_map<TypeParam>(this->ctx, hb.cview(), ha.cview(), matrices(matrix.data(), 3, 2, 1),
+                           vectors(bias.data(), 3, 1));
+      },
+      "argument 'b'");
+  // The map needs S_a positive definite.
+  const Gaussian singular = diagonal({1, 1, 0}, {0, 0, 0});
+  const HostGaussians<TypeParam> hs = this->batch({singular});
+  expect_invalid(
+      [&] {
+        igw_map<TypeParam>(this->ctx, hs.cview(), hb.cview(), matrices(matrix.data(), 2, 3, 1),
+                           vectors(bias.data(), 2, 1));
+      },
+      "argument 'a.covariances'");
+  IgwOptions bad_signs;
+  bad_signs.signs = {1, 0};
+  std::vector<TypeParam> k(6);
+  expect_invalid(
+      [&] {
+        igw_plan<TypeParam>(this->ctx, ha.cview(), hb.cview(), matrices(k.data(), 3, 2, 1),
+                            bad_signs);
+      },
+      "argument 'options.signs'");
+  std::vector<TypeParam> weights = {1, -1};
+  std::vector<TypeParam> eigenvalues(3);
+  expect_invalid(
+      [&] {
+        igw_barycenter<TypeParam>(this->ctx, {ha.cview().covariances, hb.cview().covariances},
+                                  vectors<const TypeParam>(weights.data(), 2, 1),
+                                  vectors(eigenvalues.data(), 3, 1), {});
+      },
+      "argument 'weights'");
+}
+
+}  // namespace
+}  // namespace gaussot::test
