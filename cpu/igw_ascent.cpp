@@ -17,14 +17,11 @@
 // a few directions per step, and on span(U) the objective is the k x k problem
 //   f(Q_k) = Γ − Γ(I) = 2 tr(E A12) + tr(A1 E A2 Eᵀ) + 2 ãᵀ E b̃,
 // A2 = Uᵀ D2 U, A12 = Uᵀ D1 D2 U, ã = Uᵀ a, b̃ = Uᵀ b, which costs O(k³) per step instead of
-// O(n³). The search alternates (1) an exact check of the full gradient, whose range lies in the
-// span above, adding the directions along which it is largest to U, and (2) Armijo gradient
-// steps with a QR retraction on O(k) (§3.5's rules: accept when f grows by 1e-4·step·‖Ω‖², step
-// ×1.5 after a success, ×0.5 after a failure, at most 40 halvings).
-#include "../src/igw_ascent.hpp"
-
-#include <omp.h>
-
+// O(n³). The search alternates (1) a check of the full gradient (its exact norm from Gram
+// matrices of L and R, O(n k²)), adding to U the range of (I − UUᵀ) Ω G for a Gaussian G of
+// kSketch columns (a randomized range finder), and (2) gradient steps with a QR retraction on
+// O(k): a Barzilai–Borwein first trial step, then Armijo backtracking as in §3.5 (accept when f
+// grows by 1e-4·step·‖Ω‖², halve otherwise, at most 40 halvings).
 #include <Eigen/Dense>
 #include <algorithm>
 #include <cmath>
@@ -37,6 +34,9 @@ namespace {
 
 using Matrix = Eigen::MatrixXd;
 using Vector = Eigen::VectorXd;
+
+/// Columns of the random sketch that grows the subspace at each gradient check.
+constexpr Eigen::Index kSketch = 8;
 
 /// The problem on O(n): diagonals, sign-aligned a, padded b, and the gradient scale.
 struct SquareProblem {
@@ -125,74 +125,86 @@ struct Search {
   int& iterations;  ///< shared by all restarts of a pair
   Matrix U, Qk;
   double step;
+  std::mt19937_64& rng;                                            ///< for the gradient sketches
   double gradient_norm = std::numeric_limits<double>::infinity();  ///< relative, full space
 
-  Search(const SquareProblem& p, const IgwOptions& o, int& iterations_, Matrix U_, Matrix Qk_)
+  Search(const SquareProblem& p, const IgwOptions& o, int& iterations_, std::mt19937_64& rng_,
+         Matrix U_, Matrix Qk_)
       : problem(p),
         options(o),
         iterations(iterations_),
         U(std::move(U_)),
         Qk(std::move(Qk_)),
-        step(1 / p.scale) {}
+        step(1 / p.scale),
+        rng(rng_) {}
 
-  /// The exact full gradient norm at Q, and U grown by the directions where it is largest.
-  /// Returns the number of directions added.
+  /// The exact full gradient norm at Q, and U grown by a sketch of the range of the part of the
+  /// full gradient that leaves span(U). Returns the number of directions added.
   Eigen::Index check_and_grow() {
     const Eigen::Index n = problem.n(), k = U.cols();
     const Matrix E = Qk - Matrix::Identity(k, k);
-    const Matrix D1U = problem.d1.asDiagonal() * U, D2U = problem.d2.asDiagonal() * U,
-                 D12U = problem.d12.asDiagonal() * U;
+    const Matrix D1U = problem.d1.asDiagonal() * U, D2U = problem.d2.asDiagonal() * U;
     const Matrix A1 = U.transpose() * D1U;
+    // Ω = L Rᵀ − R Lᵀ (see the top of the file).
     Matrix L(n, 2 * k + 1), R(n, 2 * k + 1);
     L << U, D1U, problem.a + U * (E.transpose() * (U.transpose() * problem.a));
-    R << D12U * E + D2U * (E.transpose() * A1 * E), D2U * E.transpose(), problem.b;
-    Matrix candidates(n, 3 * k + 2);
-    candidates << D1U, D2U, D12U, problem.a, problem.b;
-    const Matrix W = extend_basis(U, candidates);
-    Matrix V(n, k + W.cols());
-    V << U, W;
-    const Matrix VL = V.transpose() * L, VR = V.transpose() * R;
-    const Matrix omega = VL * VR.transpose() - VR * VL.transpose();
-    gradient_norm = omega.norm() / problem.scale;
-    if (W.cols() == 0 || gradient_norm <= options.tolerance) return 0;
-    // The part of Ω that leaves span(U): its leading left singular vectors in span(W).
-    Eigen::JacobiSVD<Matrix> svd(omega.bottomRows(W.cols()), Eigen::ComputeThinU);
-    const Vector& sigma = svd.singularValues();
-    const Eigen::Index cap = std::max<Eigen::Index>(8, k);
-    Eigen::Index added = 0;
-    while (added < std::min(cap, sigma.size()) && sigma(added) > 1e-3 * sigma(0) &&
-           sigma(added) > 0) {
-      ++added;
+    R << problem.d12.asDiagonal() * U * E + D2U * (E.transpose() * A1 * E), D2U * E.transpose(),
+        problem.b;
+    // ‖Ω‖_F² = 2 tr(LᵀL RᵀR) − 2 tr((RᵀL)²), from Gram matrices.
+    const Matrix LL = L.transpose() * L, RR = R.transpose() * R, RL = R.transpose() * L;
+    const double norm2 = 2 * (LL.cwiseProduct(RR).sum() - RL.cwiseProduct(RL.transpose()).sum());
+    gradient_norm = std::sqrt(std::max(0.0, norm2)) / problem.scale;
+    if (gradient_norm <= options.tolerance) return 0;
+    // (I − UUᵀ) Ω G for a Gaussian G with a few columns: a randomized range finder for the
+    // directions along which the gradient leaves span(U).
+    const Eigen::Index sketch = std::min<Eigen::Index>(kSketch, n - k);
+    if (sketch <= 0) return 0;
+    std::normal_distribution<double> normal;
+    Matrix G(n, sketch);
+    for (Eigen::Index j = 0; j < sketch; ++j) {
+      for (Eigen::Index i = 0; i < n; ++i) G(i, j) = normal(rng);
     }
-    if (added == 0) return 0;
-    Matrix grown(n, k + added);
-    grown << U, W * svd.matrixU().leftCols(added);
+    const Matrix image = L * (R.transpose() * G) - R * (L.transpose() * G);
+    const Matrix W = extend_basis(U, image);
+    if (W.cols() == 0) return 0;
+    Matrix grown(n, k + W.cols());
+    grown << U, W;
     U = std::move(grown);
-    Matrix extended = Matrix::Identity(k + added, k + added);
+    Matrix extended = Matrix::Identity(U.cols(), U.cols());
     extended.topLeftCorner(k, k) = Qk;
     Qk = std::move(extended);
-    return added;
+    return W.cols();
   }
 
-  /// Armijo gradient steps on span(U) until the reduced gradient is below `target` (relative),
-  /// the iteration budget is spent, or no step is accepted. Returns the steps accepted.
+  /// Gradient steps on span(U) until the reduced gradient is below `target` (relative), the
+  /// iteration budget is spent, or no step is accepted; returns the steps accepted. The first
+  /// trial step is the Barzilai–Borwein step |⟨S, S⟩ / ⟨S, Y⟩| of the last move (S the change of
+  /// Q_k, Y the change of its Riemannian gradient), then Armijo backtracking.
   int ascend(double target) {
     const ReducedProblem reduced(problem, U);
     double value = reduced.value(Qk);
     int accepted = 0;
+    Matrix previous_point, previous_gradient;
     while (iterations < options.max_iterations) {
       const Matrix omega = reduced.riemannian_gradient(Qk);
       const double norm2 = omega.squaredNorm();
       if (std::sqrt(norm2) <= target * problem.scale) break;
+      const Matrix gradient = Qk * omega;  // ambient Riemannian gradient
+      if (accepted > 0) {
+        const Matrix s = Qk - previous_point, y = gradient - previous_gradient;
+        const double sy = std::fabs(s.cwiseProduct(y).sum()), ss = s.squaredNorm();
+        if (sy > 0 && std::isfinite(ss / sy)) step = ss / sy;
+      }
       const Matrix identity = Matrix::Identity(Qk.rows(), Qk.cols());
       bool moved = false;
       for (int halving = 0; halving <= 40; ++halving) {
         const Matrix candidate = Qk * q_factor(identity + step * omega);
         const double candidate_value = reduced.value(candidate);
         if (candidate_value >= value + 1e-4 * step * norm2) {
+          previous_point = Qk;
+          previous_gradient = gradient;
           Qk = candidate;
           value = candidate_value;
-          step *= 1.5;
           moved = true;
           break;
         }
@@ -240,16 +252,16 @@ StiefelSolution stiefel_ascent(const StiefelProblem& p, const IgwOptions& option
   Matrix start_basis = extend_basis(Matrix(problem.n(), 0),
                                     (Matrix(problem.n(), 2) << problem.a, problem.b).finished());
   const Eigen::Index k0 = start_basis.cols();
-  Search first(problem, options, solution.iterations, std::move(start_basis),
+  std::mt19937_64 rng(options.seed);
+  Search first(problem, options, solution.iterations, rng, std::move(start_basis),
                Matrix::Identity(k0, k0));
   first.run();
   // The best point of all searches.
   Matrix best_U = first.U, best_Qk = first.Qk;
   double best_value = first.value(), best_gradient = first.gradient_norm;
-  std::mt19937_64 rng(options.seed);
   for (int restart = 0; restart < options.restarts; ++restart) {
     if (solution.iterations >= options.max_iterations) break;
-    Search search(problem, options, solution.iterations, first.U,
+    Search search(problem, options, solution.iterations, rng, first.U,
                   random_orthogonal(first.U.cols(), rng));
     search.run();
     const double value = search.value();

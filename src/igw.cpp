@@ -504,18 +504,18 @@ std::vector<IgwReport> igw_map(Context& ctx, GaussianBatch<const T> a, GaussianB
 }
 
 template <typename T>
-double igw_barycenter(Context& ctx, const std::vector<MatrixBatch<const T>>& covariances,
+double igw_barycenter(Context& ctx, const std::vector<MatrixBatch<const T>>& inputs,
                       VectorBatch<const T> weights, VectorBatch<T> eigenvalues,
                       MatrixBatch<T> covariance, const SpectralOptions& spectral) {
   const ArgumentChecker check("igw_barycenter", &ctx);
   std::int64_t k = 0, depth = 0;
-  for (const MatrixBatch<const T>& group : covariances) {
-    check.input("covariances", group);
-    check.square("covariances", group);
+  for (const MatrixBatch<const T>& group : inputs) {
+    check.input("inputs.covariances", group);
+    check.square("inputs.covariances", group);
     k += group.count;
     depth = std::max(depth, group.rows);
   }
-  check.expect(k >= 1, "covariances", "must hold at least one covariance");
+  check.expect(k >= 1, "inputs", "must hold at least one covariance");
   check.output("eigenvalues", eigenvalues);
   check.vector_size("eigenvalues", eigenvalues, depth);
   check.count("eigenvalues", eigenvalues.count, 1);
@@ -524,11 +524,11 @@ double igw_barycenter(Context& ctx, const std::vector<MatrixBatch<const T>>& cov
   // Zero-padded decreasing spectra, one row per input.
   std::vector<double> spectra(static_cast<std::size_t>(k * depth), 0.0);
   std::int64_t item = 0;
-  for (const MatrixBatch<const T>& group : covariances) {
+  for (const MatrixBatch<const T>& group : inputs) {
     const GaussianBatch<const T> g(VectorBatch<const T>(), group);
-    check_values(ctx, check, Names("covariances"), g);
-    const std::vector<double> values =
-        checked_spectra<T>(ctx, check, "covariances", group, MatrixBatch<T>(), spectral, false);
+    check_values(ctx, check, Names("inputs"), g);
+    const std::vector<double> values = checked_spectra<T>(ctx, check, "inputs.covariances", group,
+                                                          MatrixBatch<T>(), spectral, false);
     for (std::int64_t i = 0; i < group.count; ++i, ++item) {
       std::copy_n(values.data() + i * group.rows, group.rows, spectra.data() + item * depth);
     }

@@ -261,6 +261,10 @@ void check_same_dimension(const GaussianInput<T>& a, const GaussianInput<T>& b) 
 template <typename T>
 Pairing pair_sides(const GaussianInput<T>& a, const GaussianInput<T>& b) {
   check_same_dimension(a, b);
+  return pair_batches({a.batched, a.count, a.source}, {b.batched, b.count, b.source});
+}
+
+Pairing pair_batches(const BatchShape& a, const BatchShape& b) {
   if (a.batched && b.batched && a.count != b.count) {
     throw UsageError(b.source + ": " + std::to_string(b.count) + " batch items, but side a has " +
                      std::to_string(a.count) + " (" + a.source +
@@ -290,7 +294,7 @@ Buffer<T> mean_buffer(Context& ctx, GaussianInput<T>& input) {
 }  // namespace
 
 template <typename T>
-Gaussians<T>::Gaussians(Context& ctx, GaussianInput<T> input)
+Gaussians<T>::Gaussians(Context& ctx, GaussianInput<T> input, bool validate)
     : name_(input.name),
       source_(input.source),
       d_(input.d),
@@ -305,7 +309,7 @@ Gaussians<T>::Gaussians(Context& ctx, GaussianInput<T> input)
       sample_moments<T>(ctx, samples.matrices(d_, input.n, count_), means_.vectors(d_, count_),
                         covariances_.matrices(d_, d_, count_));
     }
-    validate_gaussians<T>(ctx, all(), name_.c_str(), input_rule());
+    if (validate) validate_gaussians<T>(ctx, all(), name_.c_str(), input_rule());
   } catch (const InvalidArgument& e) {
     throw UsageError(source_ + ": " + e.message());
   }

@@ -135,6 +135,14 @@ struct Pairing {
 /// Checks that both sides live in the same dimension (UsageError naming side b otherwise).
 template <typename T>
 void check_same_dimension(const GaussianInput<T>& a, const GaussianInput<T>& b);
+/// The batch structure of one side, for pair_batches: batched or not, items, "OPTION: PATH".
+struct BatchShape {
+  bool batched = false;
+  std::int64_t count = 1;
+  std::string source;
+};
+/// How two sides pair up by their counts alone (sides of different dimensions: IGW, CKA).
+Pairing pair_batches(const BatchShape& a, const BatchShape& b);
 /// Checks dimensions and counts and says how the sides pair up.
 template <typename T>
 Pairing pair_sides(const GaussianInput<T>& a, const GaussianInput<T>& b);
@@ -199,7 +207,9 @@ class Buffer {
 template <typename T>
 class Gaussians {
  public:
-  Gaussians(Context& ctx, GaussianInput<T> input);
+  /// `validate` false skips validate_gaussians (its eigvalsh per covariance) for commands whose
+  /// library call applies the same rule itself while decomposing the covariances (IGW).
+  Gaussians(Context& ctx, GaussianInput<T> input, bool validate = true);
 
   /// All items.
   GaussianBatch<const T> all();
@@ -227,6 +237,12 @@ void name_inputs(const std::vector<std::pair<std::string, std::string>>& sources
 /// inputs were batched. An empty item_shape is a scalar.
 std::vector<std::int64_t> result_shape(bool batched, std::int64_t count,
                                        std::vector<std::int64_t> item_shape);
+
+/// Host results as double, for Report::add_array.
+template <typename T>
+std::vector<double> as_double(const std::vector<T>& values) {
+  return {values.begin(), values.end()};
+}
 
 /// Reorders k packed column-major rows x cols items into C order (k, rows, cols), as double.
 template <typename T>

@@ -36,11 +36,6 @@ BuresOptions bures_options() {
   return options;
 }
 
-template <typename T>
-std::vector<double> as_double(const std::vector<T>& values) {
-  return {values.begin(), values.end()};
-}
-
 // ---- bw ----------------------------------------------------------------------------------------
 
 template <typename T>

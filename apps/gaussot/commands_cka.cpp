@@ -62,15 +62,11 @@ void run_cka(const CkaOptions& o) {
                      " samples (rows) per set, but side a has " + std::to_string(n) + " (" +
                      a.where() + "); cka compares the same inputs in two feature spaces");
   }
-  if (a.batched && b.batched && a.count != b.count) {
-    throw UsageError(b.where() + ": " + std::to_string(b.count) + " batch items, but side a has " +
-                     std::to_string(a.count) + " (" + a.where() +
-                     "); paired batches need the same count (give one side unbatched for "
-                     "one-versus-many)");
-  }
   // Paired batches, or an unbatched side against every item of the other.
-  const std::int64_t k = a.batched ? a.count : b.count;
-  const bool batched = a.batched || b.batched;
+  const Pairing pairing =
+      pair_batches({a.batched, a.count, a.where()}, {b.batched, b.count, b.where()});
+  const std::int64_t k = pairing.count;
+  const bool batched = pairing.batched;
   Context ctx = make_context(o.common);
   Report report("cka", o.common, ctx);
   report.start_clock();
