@@ -5,9 +5,10 @@
 // The problem: maximise Γ(X) = Σ_ij α_i β_j X_ij² + 2 v1ᵀ X v2 over X in St(n1, n2), n1 >= n2.
 // Padding β and v2 with zeros to length n = n1 makes it a problem over the orthogonal group O(n)
 // (the first n2 columns of an orthogonal Q are any point of St(n1, n2), and the other columns do
-// not enter Γ). With S = diag(s), s_i = sign(v1_i v2_i) (+1 where 0), a = S v1, b = v2 padded,
-// D1 = diag(α), D2 = diag(β padded) and X = S Q:  Γ = tr(D1 Q D2 Qᵀ) + 2 aᵀ Q b, and Q = I is
-// the analytic upper-bound point of §3.2.
+// not enter Γ). With R = diag(sign v1) and T = diag(sign v2) (+1 where 0), a = |v1|, b = |v2|
+// padded, D1 = diag(α), D2 = diag(β padded) and X = R Q[:, :n2] T:  Γ = tr(D1 Q D2 Qᵀ) + 2 aᵀ Q b,
+// and Q = I is the analytic upper-bound point of §3.2. The data (α, β, |v1|, |v2|) do not depend
+// on the signs of the eigenvectors, so neither does the search.
 //
 // Why a subspace [derived]: the Riemannian gradient at Q = I + U E Uᵀ (U n x k orthonormal,
 // E = Q_k − I with Q_k in O(k)) is Ω = skew(Qᵀ G), G = 2 D1 Q D2 + 2 a bᵀ, and
@@ -42,9 +43,9 @@ using Vector = Eigen::VectorXd;
 /// Columns of the random sketch that grows the subspace at each gradient check.
 constexpr Eigen::Index kSketch = 8;
 
-/// The problem on O(n): diagonals, sign-aligned a, padded b, and the gradient scale.
+/// The problem on O(n): diagonals, |v1|, padded |v2|, their signs, and the gradient scale.
 struct SquareProblem {
-  Vector d1, d2, d12, a, b, signs;
+  Vector d1, d2, d12, a, b, signs1, signs2;
   double scale = 1;  ///< 2 (α_1 β_1 + ‖v1‖ ‖v2‖): the size of Γ's gradient
   explicit SquareProblem(const StiefelProblem& p) {
     const Eigen::Index n = p.n1;
@@ -55,11 +56,11 @@ struct SquareProblem {
     b = Vector::Zero(n);
     b.head(p.n2) = Eigen::Map<const Vector>(p.v2, p.n2);
     a = Eigen::Map<const Vector>(p.v1, n);
-    signs = Vector::Ones(n);
-    for (Eigen::Index i = 0; i < p.n2; ++i) {
-      if (a(i) * b(i) < 0) signs(i) = -1;
-    }
-    a = a.cwiseProduct(signs);
+    auto sign = [](double x) { return x < 0 ? -1.0 : 1.0; };
+    signs1 = a.unaryExpr(sign);
+    signs2 = b.head(p.n2).unaryExpr(sign);
+    a = a.cwiseAbs();
+    b = b.cwiseAbs();
     const double top = n > 0 && p.n2 > 0 ? d1(0) * d2(0) : 0;
     scale = 2 * (top + a.norm() * b.norm());
     if (!(scale > 0)) scale = 1;
@@ -280,13 +281,13 @@ StiefelSolution stiefel_ascent(const StiefelProblem& p, const IgwOptions& option
   solution.gradient_norm = best_gradient;
   solution.subspace = static_cast<int>(best_U.cols());
   if (want_alignment) {
-    // X = S (I + U E Uᵀ)[:, :n2]; when no step gained anything it stays the start point [S; 0].
+    // X = R (I + U E Uᵀ)[:, :n2] T; when no step gained anything it stays the start point [S; 0].
     const Eigen::Index k = best_U.cols();
     Matrix x = Matrix::Identity(p.n1, p.n2);
     if (best_value > 0) {
       x += best_U * (best_Qk - Matrix::Identity(k, k)) * best_U.topRows(p.n2).transpose();
     }
-    x = problem.signs.asDiagonal() * x;
+    x = problem.signs1.asDiagonal() * x * problem.signs2.asDiagonal();
     solution.alignment.assign(x.data(), x.data() + x.size());
   }
   return solution;

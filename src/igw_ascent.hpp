@@ -21,8 +21,8 @@ struct StiefelProblem {
   std::int64_t n1 = 0, n2 = 0;
 };
 
-/// The best point found: X = S (I + U E Uᵀ)[:, :n2] with S = diag(sign(v1_i v2_i)) (+1 past n2
-/// and where the product is 0), so X = [S; 0] when nothing was gained.
+/// The best point found: X = diag(sign v1) (I + U E Uᵀ)[:, :n2] diag(sign v2) (+1 where an entry
+/// is 0), the sign-aligned upper-bound point when nothing was gained.
 struct StiefelSolution {
   double gain = 0;  ///< Γ(X) − Γ([S; 0]) >= 0; IGW² <= upper − 2 gain
   int iterations = 0;
