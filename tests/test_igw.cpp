@@ -479,5 +479,63 @@ TYPED_TEST(Igw, BadInputNamesTheArgument) {
       "argument 'weights'");
 }
 
+TEST(IgwCudaVsCpu, ValuesBoundsPlansAndAllPairsAgree) {
+  GAUSSOT_REQUIRE_CUDA();
+  Context cpu = Context::cpu(), gpu = Context::cuda(0);
+  std::mt19937_64 rng(31);
+  std::normal_distribution<double> normal;
+  const std::int64_t da = 7, db = 4, k = 3;
+  HostGaussians<double> a(da, k), b(db, k);
+  for (std::int64_t i = 0; i < k; ++i) {
+    std::vector<long double> ma(da), mb(db);
+    for (auto& m : ma) m = normal(rng);
+    for (auto& m : mb) m = normal(rng);
+    a.set(i, ma, with_spectrum(random_orthogonal(da, rng), geometric_spectrum(da, 3, 50), da));
+    b.set(i, mb, with_spectrum(random_orthogonal(db, rng), geometric_spectrum(db, 2, 20), db));
+  }
+  // Device copies of both batches.
+  auto to_device = [&](const HostGaussians<double>& h, Array<double>& means, Array<double>& covs) {
+    copy<double>(gpu, vectors<const double>(h.means.data(), h.d * h.k, 1),
+                 means.vectors(h.d * h.k, 1));
+    copy<double>(gpu, vectors<const double>(h.covariances.data(), h.d * h.d * h.k, 1),
+                 covs.vectors(h.d * h.d * h.k, 1));
+    return GaussianBatch<const double>(means.vectors(h.d, h.k), covs.matrices(h.d, h.d, h.k));
+  };
+  Array<double> am(gpu, da * k), ac(gpu, da * da * k), bm(gpu, db * k), bc(gpu, db * db * k);
+  const GaussianBatch<const double> ga = to_device(a, am, ac), gb = to_device(b, bm, bc);
+  // Paired values and bounds.
+  std::vector<double> host_out(3 * k), device_out(3 * k);
+  Array<double> out(gpu, 3 * k);
+  auto views = [k](double* p, MemorySpace space) {
+    return IgwValues<double>{scalars(p, k, space), scalars(p + k, k, space),
+                             scalars(p + 2 * k, k, space)};
+  };
+  igw_squared<double>(cpu, a.cview(), b.cview(), views(host_out.data(), MemorySpace::host));
+  igw_squared<double>(gpu, ga, gb, views(out.data(), MemorySpace::device));
+  copy<double>(gpu, out.vectors(3 * k, 1), vectors(device_out.data(), 3 * k, 1));
+  for (std::int64_t i = 0; i < 3 * k; ++i) {
+    EXPECT_NEAR(device_out[i], host_out[i], 1e-9 * (1 + std::fabs(host_out[i])));
+  }
+  // Plans.
+  std::vector<double> host_plan(da * db * k), device_plan(da * db * k);
+  Array<double> plan(gpu, da * db * k);
+  igw_plan<double>(cpu, a.cview(), b.cview(), matrices(host_plan.data(), da, db, k));
+  igw_plan<double>(gpu, ga, gb, plan.matrices(da, db, k));
+  copy<double>(gpu, plan.vectors(da * db * k, 1), vectors(device_plan.data(), da * db * k, 1));
+  for (std::int64_t i = 0; i < da * db * k; ++i) {
+    EXPECT_NEAR(device_plan[i], host_plan[i], 1e-7);
+  }
+  // All pairs.
+  std::vector<double> host_all(k * k), device_all(k * k);
+  Array<double> all(gpu, k * k);
+  igw_squared_all_pairs<double>(cpu, a.cview(), b.cview(),
+                                {matrices(host_all.data(), k, k, 1), {}, {}});
+  igw_squared_all_pairs<double>(gpu, ga, gb, {all.matrices(k, k, 1), {}, {}});
+  copy<double>(gpu, all.vectors(k * k, 1), vectors(device_all.data(), k * k, 1));
+  for (std::int64_t i = 0; i < k * k; ++i) {
+    EXPECT_NEAR(device_all[i], host_all[i], 1e-9 * (1 + std::fabs(host_all[i])));
+  }
+}
+
 }  // namespace
 }  // namespace gaussot::test
