@@ -63,10 +63,16 @@ SPD = [[4.0, 1.0, 0.5], [1.0, 3.0, 0.25], [0.5, 0.25, 2.0]]
 SPD2 = [[2.0, -0.5, 0.0], [-0.5, 1.0, 0.1], [0.0, 0.1, 5.0]]
 
 
-class CommandLine(unittest.TestCase):
+class CommandTest(unittest.TestCase):
+    """The harness every command suite shares: a temporary folder for inputs and outputs, .npy
+    inputs written from nested lists, and `gaussot` run with `--backend BACKEND` appended (none
+    when `backend` is None)."""
+    backend = None
+
     def setUp(self):
         self.dir = tempfile.TemporaryDirectory()
         self.tmp = self.dir.name
+        self.files = 0
 
     def tearDown(self):
         self.dir.cleanup()
@@ -74,22 +80,60 @@ class CommandLine(unittest.TestCase):
     def path(self, name):
         return os.path.join(self.tmp, name)
 
-    def run_gaussot(self, *args):
-        return subprocess.run([GAUSSOT, *args], capture_output=True, text=True, timeout=120)
+    def npy(self, nested, shape=None, **kwargs):
+        """Writes a nested list (or a number) as an .npy file of its own shape; returns the path."""
+        if shape is None:
+            shape, level = [], nested
+            while isinstance(level, list):
+                shape.append(len(level))
+                level = level[0] if level else None
+        self.files += 1
+        path = self.path("in%d.npy" % self.files)
+        write_npy(path, flatten(nested), shape, **kwargs)
+        return path
 
-    def ok(self, *args):
-        result = self.run_gaussot(*args)
+    def sides(self, a_cov, b_cov, a_mean=None, b_mean=None):
+        """--a-cov, --b-cov (and --a-mean, --b-mean when given) options for nested lists."""
+        args = ["--a-cov", self.npy(a_cov), "--b-cov", self.npy(b_cov)]
+        if a_mean is not None:
+            args += ["--a-mean", self.npy(a_mean)]
+        if b_mean is not None:
+            args += ["--b-mean", self.npy(b_mean)]
+        return args
+
+    def run_gaussot(self, *args, backend="default"):
+        backend = self.backend if backend == "default" else backend
+        options = ["--backend", backend] if backend else []
+        return subprocess.run([GAUSSOT, *args, *options], capture_output=True, text=True,
+                              timeout=120)
+
+    def ok(self, *args, backend="default"):
+        """Runs a command that must succeed; checks the leading fields CLI.md requires."""
+        result = self.run_gaussot(*args, backend=backend)
         self.assertEqual(result.returncode, 0, result.stderr)
-        return json.loads(result.stdout)
+        document = json.loads(result.stdout)
+        self.assertEqual(list(document)[:4], ["command", "backend", "precision", "time_ms"])
+        self.assertEqual(document["command"], args[0])
+        return document
 
-    def fails(self, status, needle, *args):
+    def fails(self, status, needles, *args):
+        """Runs a command that must fail with `status`, nothing on stdout and one stderr line
+        holding every needle."""
         result = self.run_gaussot(*args)
         self.assertEqual(result.returncode, status, result.stdout + result.stderr)
         self.assertEqual(result.stdout, "", "nothing on stdout on failure")
         lines = result.stderr.strip().splitlines()
         self.assertEqual(len(lines), 1, "one line on stderr: %r" % result.stderr)
-        self.assertIn(needle, lines[0])
+        for needle in [needles] if isinstance(needles, str) else needles:
+            self.assertIn(needle, lines[0])
         return lines[0]
+
+
+class CommandLine(CommandTest):
+    def ok(self, *args):
+        result = self.run_gaussot(*args)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        return json.loads(result.stdout)
 
     def covariance_file(self, matrices, name="cov.npy", **kwargs):
         shape = [len(matrices), len(matrices[0]), len(matrices[0])]
@@ -241,12 +285,18 @@ class CommandLine(unittest.TestCase):
 
 
 def main():
+    """Runs the calling script's tests against the binary named by --gaussot."""
     global GAUSSOT
     parser = argparse.ArgumentParser()
     parser.add_argument("--gaussot", required=True, help="path of the gaussot binary")
     args, rest = parser.parse_known_args()
     GAUSSOT = os.path.abspath(args.gaussot)
-    unittest.main(argv=[sys.argv[0], "-v", *rest])
+    unittest.main(module="__main__", argv=[sys.argv[0], "-v", *rest])
+
+
+def gaussot_path():
+    """The binary under test (set by main)."""
+    return GAUSSOT
 
 
 if __name__ == "__main__":

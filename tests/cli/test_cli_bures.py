@@ -3,21 +3,16 @@
 """The Bures-Wasserstein commands of `gaussot` against CLI.md: bw, bw-map, bw-geodesic,
 bw-barycenter and fid. Reference values, result shapes (unbatched, paired, one-versus-many, all
 pairs), exit codes with one stderr line naming the option, --save-prefix and nothing written on
-failure. Standard library only; the .npy and matrix helpers come from test_cli.py."""
-import argparse
-import json
+failure. Standard library only; the harness, .npy and matrix helpers come from test_cli.py."""
 import math
 import os
 import random
 import subprocess
 import sys
-import tempfile
-import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from test_cli import flatten, matmul, max_abs_diff, read_npy, write_npy  # noqa: E402
-
-GAUSSOT = None  # set from the command line
+from test_cli import (  # noqa: E402
+    CommandTest, flatten, gaussot_path, main, matmul, max_abs_diff, read_npy)
 
 
 # ---- small dense helpers (row-major lists of lists) --------------------------------------------
@@ -77,69 +72,18 @@ SPD3 = [[[4.0, 1.0, 0.5], [1.0, 3.0, 0.25], [0.5, 0.25, 2.0]],
 MEANS3 = [[1.0, -2.0, 0.5], [0.0, 0.0, 3.0], [-1.0, 4.0, 2.0]]
 
 
-class BuresCommands(unittest.TestCase):
-    def setUp(self):
-        self.dir = tempfile.TemporaryDirectory()
-        self.tmp = self.dir.name
-        self.files = 0
-
-    def tearDown(self):
-        self.dir.cleanup()
-
-    def path(self, name):
-        return os.path.join(self.tmp, name)
-
-    def npy(self, nested, shape=None, **kwargs):
-        """Writes a nested list (or a number) as an .npy file of its own shape; returns the path."""
-        if shape is None:
-            shape, level = [], nested
-            while isinstance(level, list):
-                shape.append(len(level))
-                level = level[0] if level else None
-        self.files += 1
-        path = self.path("in%d.npy" % self.files)
-        write_npy(path, flatten(nested), shape, **kwargs)
-        return path
-
-    def run_gaussot(self, *args, backend="cpu"):
-        return subprocess.run([GAUSSOT, *args, "--backend", backend], capture_output=True,
-                              text=True, timeout=120)
-
-    def ok(self, *args, backend="cpu"):
-        result = self.run_gaussot(*args, backend=backend)
-        self.assertEqual(result.returncode, 0, result.stderr)
-        document = json.loads(result.stdout)
-        self.assertEqual(list(document)[:4], ["command", "backend", "precision", "time_ms"])
-        self.assertEqual(document["command"], args[0])
-        return document
-
-    def fails(self, status, needles, *args):
-        result = self.run_gaussot(*args)
-        self.assertEqual(result.returncode, status, result.stdout + result.stderr)
-        self.assertEqual(result.stdout, "", "nothing on stdout on failure")
-        lines = result.stderr.strip().splitlines()
-        self.assertEqual(len(lines), 1, "one line on stderr: %r" % result.stderr)
-        for needle in [needles] if isinstance(needles, str) else needles:
-            self.assertIn(needle, lines[0])
-        return lines[0]
-
-    def sides(self, a_cov, b_cov, a_mean=None, b_mean=None):
-        args = ["--a-cov", self.npy(a_cov), "--b-cov", self.npy(b_cov)]
-        if a_mean is not None:
-            args += ["--a-mean", self.npy(a_mean)]
-        if b_mean is not None:
-            args += ["--b-mean", self.npy(b_mean)]
-        return args
+class BuresCommands(CommandTest):
+    backend = "cpu"
 
     def planar(self):
         return self.sides(S1, S2, M1, M2)
 
     # ---- reference values ----
     def test_help_lists_the_commands_and_options(self):
-        result = subprocess.run([GAUSSOT, "--help"], capture_output=True, text=True)
+        result = subprocess.run([gaussot_path(), "--help"], capture_output=True, text=True)
         for command in ("bw", "bw-map", "bw-geodesic", "bw-barycenter", "fid"):
             self.assertIn(command, result.stdout)
-        sub = subprocess.run([GAUSSOT, "bw", "--help"], capture_output=True, text=True)
+        sub = subprocess.run([gaussot_path(), "bw", "--help"], capture_output=True, text=True)
         for option in ("--a-cov", "--a-mean", "--a-samples", "--b-cov", "--b-mean", "--b-samples",
                        "--all-pairs", "--backend", "--precision", "--out", "--save-prefix"):
             self.assertIn(option, sub.stdout)
@@ -446,14 +390,6 @@ class BuresCommands(unittest.TestCase):
                    "--out", self.path("no/such/dir/result.json"))
         self.assertEqual(sorted(os.listdir(self.tmp)), inputs)
 
-
-def main():
-    global GAUSSOT
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--gaussot", required=True, help="path of the gaussot binary")
-    args, rest = parser.parse_known_args()
-    GAUSSOT = os.path.abspath(args.gaussot)
-    unittest.main(argv=[sys.argv[0], "-v", *rest])
 
 
 if __name__ == "__main__":

@@ -5,21 +5,16 @@ n inputs, checked against their n x n Gram-matrix definitions computed here in p
 (centred HSIC for CKA; Song et al.'s unbiased HSIC on uncentred Gram matrices with zeroed
 diagonals for the debiased value); result shapes (unbatched, paired, one-versus-many), exit codes
 with one stderr line naming the option, --save-prefix and nothing written on failure. Standard
-library only; the .npy helpers come from test_cli.py."""
-import argparse
+library only; the harness and the .npy helpers come from test_cli.py."""
 import json
 import math
 import os
 import random
 import subprocess
 import sys
-import tempfile
-import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from test_cli import flatten, max_abs_diff, read_npy, write_npy  # noqa: E402
-
-GAUSSOT = None  # set from the command line
+from test_cli import CommandTest, flatten, gaussot_path, main, max_abs_diff, read_npy  # noqa: E402
 
 
 # ---- references by the n x n definitions (samples are lists of n rows) -------------------------
@@ -71,52 +66,15 @@ def related(x, d, seed, noise=0.7):
             for xi in x]
 
 
-class CkaCommand(unittest.TestCase):
-    def setUp(self):
-        self.dir = tempfile.TemporaryDirectory()
-        self.tmp = self.dir.name
-        self.files = 0
+class CkaCommand(CommandTest):
+    backend = "cpu"
 
-    def tearDown(self):
-        self.dir.cleanup()
-
-    def path(self, name):
-        return os.path.join(self.tmp, name)
-
-    def npy(self, nested, shape=None, **kwargs):
-        """Writes a nested list as an .npy file of its own shape; returns the path."""
-        if shape is None:
-            shape, level = [], nested
-            while isinstance(level, list):
-                shape.append(len(level))
-                level = level[0] if level else None
-        self.files += 1
-        path = self.path("in%d.npy" % self.files)
-        write_npy(path, flatten(nested), shape, **kwargs)
-        return path
-
-    def run_gaussot(self, *args, backend="cpu"):
-        return subprocess.run([GAUSSOT, *args, "--backend", backend], capture_output=True,
-                              text=True, timeout=120)
-
-    def ok(self, *args, backend="cpu"):
-        result = self.run_gaussot(*args, backend=backend)
-        self.assertEqual(result.returncode, 0, result.stderr)
-        document = json.loads(result.stdout)
+    def ok(self, *args, backend="default"):
+        document = super().ok(*args, backend=backend)
         self.assertEqual(list(document), ["command", "backend", "precision", "time_ms", "cka",
                                           "cka_debiased"])
         self.assertEqual(document["command"], "cka")
         return document
-
-    def fails(self, status, needles, *args):
-        result = self.run_gaussot(*args)
-        self.assertEqual(result.returncode, status, result.stdout + result.stderr)
-        self.assertEqual(result.stdout, "", "nothing on stdout on failure")
-        lines = result.stderr.strip().splitlines()
-        self.assertEqual(len(lines), 1, "one line on stderr: %r" % result.stderr)
-        for needle in [needles] if isinstance(needles, str) else needles:
-            self.assertIn(needle, lines[0])
-        return lines[0]
 
     def cka(self, a, b, *extra, backend="cpu"):
         return self.ok("cka", "--a-samples", self.npy(a), "--b-samples", self.npy(b), *extra,
@@ -124,9 +82,9 @@ class CkaCommand(unittest.TestCase):
 
     # ---- values ----
     def test_help_lists_the_command_and_its_options(self):
-        result = subprocess.run([GAUSSOT, "--help"], capture_output=True, text=True)
+        result = subprocess.run([gaussot_path(), "--help"], capture_output=True, text=True)
         self.assertIn("cka", result.stdout)
-        sub = subprocess.run([GAUSSOT, "cka", "--help"], capture_output=True, text=True)
+        sub = subprocess.run([gaussot_path(), "cka", "--help"], capture_output=True, text=True)
         self.assertEqual(sub.returncode, 0)
         for option in ("--a-samples", "--b-samples", "--backend", "--precision", "--out",
                        "--save-prefix"):
@@ -259,14 +217,6 @@ class CkaCommand(unittest.TestCase):
         with open(out) as f:
             self.assertEqual(json.load(f)["command"], "cka")
 
-
-def main():
-    global GAUSSOT
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--gaussot", required=True, help="path of the gaussot binary")
-    args, rest = parser.parse_known_args()
-    GAUSSOT = os.path.abspath(args.gaussot)
-    unittest.main(argv=[sys.argv[0], "-v", *rest])
 
 
 if __name__ == "__main__":

@@ -5,20 +5,13 @@ formulas-bures-igw-mmot.md §9: fields and their order, values (one-centered 258
 the planar lower / estimate / upper, a centered closed form from diagonal covariances), result
 shapes (paired, one-versus-many, --all-pairs across dimensions), the map's push-forward, exit
 codes with one stderr line naming the option, and nothing written on failure. Standard library
-only; the .npy helpers come from test_cli.py."""
-import argparse
-import json
+only; the harness and the .npy helpers come from test_cli.py."""
 import math
 import os
-import subprocess
 import sys
-import tempfile
-import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from test_cli import flatten, matmul, write_npy  # noqa: E402
-
-GAUSSOT = None  # set from the command line
+from test_cli import CommandTest, main, matmul  # noqa: E402
 
 S1 = [[7.75, -3.897114], [-3.897114, 3.25]]  # R(-pi/6) diag(10, 1) R(-pi/6)^T (rounded, §9)
 S2 = [[5.5, 4.5], [4.5, 5.5]]  # R(pi/4) diag(10, 1) R(pi/4)^T
@@ -41,52 +34,8 @@ def centered_closed_form(alpha, beta):
     return sum((x - y) ** 2 for x, y in zip(alpha, beta))
 
 
-class IgwCommands(unittest.TestCase):
-    def setUp(self):
-        self.dir = tempfile.TemporaryDirectory()
-        self.tmp = self.dir.name
-        self.files = 0
-
-    def tearDown(self):
-        self.dir.cleanup()
-
-    def npy(self, nested):
-        shape, level = [], nested
-        while isinstance(level, list):
-            shape.append(len(level))
-            level = level[0] if level else None
-        self.files += 1
-        path = os.path.join(self.tmp, "in%d.npy" % self.files)
-        write_npy(path, flatten(nested), shape)
-        return path
-
-    def run_gaussot(self, *args):
-        return subprocess.run([GAUSSOT, *args, "--backend", "cpu"], capture_output=True, text=True,
-                              timeout=120)
-
-    def ok(self, *args):
-        result = self.run_gaussot(*args)
-        self.assertEqual(result.returncode, 0, result.stderr)
-        document = json.loads(result.stdout)
-        self.assertEqual(list(document)[:4], ["command", "backend", "precision", "time_ms"])
-        self.assertEqual(document["command"], args[0])
-        return document
-
-    def fails(self, status, needle, *args):
-        result = self.run_gaussot(*args)
-        self.assertEqual(result.returncode, status, result.stdout + result.stderr)
-        self.assertEqual(result.stdout, "")
-        lines = result.stderr.strip().splitlines()
-        self.assertEqual(len(lines), 1, result.stderr)
-        self.assertIn(needle, lines[0])
-
-    def sides(self, a_cov, b_cov, a_mean=None, b_mean=None):
-        args = ["--a-cov", self.npy(a_cov), "--b-cov", self.npy(b_cov)]
-        if a_mean is not None:
-            args += ["--a-mean", self.npy(a_mean)]
-        if b_mean is not None:
-            args += ["--b-mean", self.npy(b_mean)]
-        return args
+class IgwCommands(CommandTest):
+    backend = "cpu"
 
     def test_fields_and_one_centered_reference_vector(self):
         doc = self.ok("igw", *self.sides(diag([3.0, 1.0, 0.0]), diag([2.0, 0.0, 0.0]),
@@ -191,14 +140,6 @@ class IgwCommands(unittest.TestCase):
         self.assertNotIn("out.json", os.listdir(self.tmp))
         self.assertTrue(set(before) <= set(os.listdir(self.tmp)))
 
-
-def main():
-    global GAUSSOT
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--gaussot", required=True, help="path of the gaussot binary")
-    args, rest = parser.parse_known_args()
-    GAUSSOT = os.path.abspath(args.gaussot)
-    unittest.main(argv=[sys.argv[0], "-v", *rest])
 
 
 if __name__ == "__main__":
