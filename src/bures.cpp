@@ -10,7 +10,7 @@
 
 #include "backend.hpp"
 #include "compose.hpp"
-#include "gaussian_checks.hpp"
+#include "gaussian_batches.hpp"
 #include "gaussot/statistics.hpp"
 #include "spectral_internal.hpp"
 #include "validate.hpp"
@@ -185,19 +185,7 @@ void brenier_map(Context& ctx, GaussianBatch<const T> a, GaussianBatch<const T> 
   check.count("bias", bias.count, count);
   if (count == 0) return;
   brenier_matrix<T>(ctx, check, a, b, "a.covariances", "b.covariances", matrix, options);
-  // bias = m_b − A m_a
-  if (a.centered()) {
-    mean_difference<T>(ctx, b, GaussianBatch<const T>(), bias.as_matrices());
-    return;
-  }
-  Scratch<T> image(ctx, d, 1, count);
-  GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::no, Transpose::no, T(1), MatrixBatch<const T>(matrix),
-                   mean_columns(a), T(0), image.view);
-  if (b.centered()) {
-    combine<T>(ctx, {{T(-1), image.cview()}}, bias.as_matrices());
-  } else {
-    combine<T>(ctx, {{T(1), mean_columns(b)}, {T(-1), image.cview()}}, bias.as_matrices());
-  }
+  map_bias<T>(ctx, matrix, a, b, bias);
 }
 
 template <typename T>

@@ -13,7 +13,7 @@
 
 #include "backend.hpp"
 #include "compose.hpp"
-#include "gaussian_checks.hpp"
+#include "gaussian_batches.hpp"
 #include "igw_ascent.hpp"
 #include "spectral_internal.hpp"
 #include "validate.hpp"
@@ -213,35 +213,70 @@ IgwReport report_of(const PairBounds& bounds, const host::StiefelSolution* solut
   return report;
 }
 
-/// The pairs of both sides, their bounds, and the alignment X (the larger space's coordinates
-/// first, in normalised eigenvector coordinates) of every pair when `alignments` is asked for.
-template <typename T>
+/// Every pair's bounds, and the ascent's solution for the pairs the bounds leave open.
 struct PairSolutions {
   std::vector<PairBounds> bounds;
-  std::vector<host::StiefelSolution> solutions;  // one per pair, empty when none ran
+  std::vector<host::StiefelSolution> solutions;  // one per ascended pair
   std::vector<std::int64_t> ascended;            // pair -> index in solutions, or -1
   const host::StiefelSolution* solution(std::int64_t pair) const {
     return ascended[pair] >= 0 ? &solutions[ascended[pair]] : nullptr;
   }
 };
 
-template <typename T>
-PairSolutions<T> solve_pairs(const Context& ctx, const SideSpectra<T>& a, const SideSpectra<T>& b,
-                             std::int64_t count, const IgwOptions& options, bool alignments) {
-  PairSolutions<T> pairs;
-  pairs.bounds.resize(static_cast<std::size_t>(count));
-  pairs.ascended.assign(static_cast<std::size_t>(count), -1);
+/// Runs the ascent (when options.ascent) on the pairs whose bounds are not exact; `problem(p)`
+/// gives pair p's Stiefel problem. With `alignments` each solution carries its point X.
+template <typename Problem>
+PairSolutions solve_open_pairs(const Context& ctx, std::vector<PairBounds> bounds, Problem problem,
+                               const IgwOptions& options, bool alignments) {
+  PairSolutions pairs;
+  pairs.ascended.assign(bounds.size(), -1);
   std::vector<host::StiefelProblem> problems;
-  for (std::int64_t i = 0; i < count; ++i) {
-    pairs.bounds[i] =
-        pair_bounds(a.alpha(i), a.d, b.alpha(i), b.d, a.v(i), b.v(i), a.m2(i), b.m2(i));
-    if (!pairs.bounds[i].exact && options.ascent) {
-      pairs.ascended[i] = static_cast<std::int64_t>(problems.size());
-      problems.push_back(stiefel_problem(a.alpha(i), a.d, a.v(i), b.alpha(i), b.d, b.v(i)));
+  for (std::size_t p = 0; p < bounds.size(); ++p) {
+    if (!bounds[p].exact && options.ascent) {
+      pairs.ascended[p] = static_cast<std::int64_t>(problems.size());
+      problems.push_back(problem(static_cast<std::int64_t>(p)));
     }
   }
+  pairs.bounds = std::move(bounds);
   pairs.solutions = host::stiefel_ascent_all(problems, options, alignments, host_threads(ctx));
   return pairs;
+}
+
+/// solve_open_pairs for the count pairs (a_i, b_i), bounds from the spectra (O(d) per pair).
+template <typename T>
+PairSolutions solve_pairs(const Context& ctx, const SideSpectra<T>& a, const SideSpectra<T>& b,
+                          std::int64_t count, const IgwOptions& options, bool alignments) {
+  std::vector<PairBounds> bounds(static_cast<std::size_t>(count));
+  for (std::int64_t i = 0; i < count; ++i) {
+    bounds[i] = pair_bounds(a.alpha(i), a.d, b.alpha(i), b.d, a.v(i), b.v(i), a.m2(i), b.m2(i));
+  }
+  return solve_open_pairs(
+      ctx, std::move(bounds),
+      [&](std::int64_t i) {
+        return stiefel_problem(a.alpha(i), a.d, a.v(i), b.alpha(i), b.d, b.v(i));
+      },
+      options, alignments);
+}
+
+/// Writes every pair's best value and bounds (pair p is element p of the output, in the
+/// outputs' column-major order) to the outputs that are not empty; returns the reports.
+template <typename T>
+std::vector<IgwReport> write_values(Context& ctx, const PairSolutions& pairs,
+                                    MatrixBatch<T> squared, MatrixBatch<T> lower,
+                                    MatrixBatch<T> upper) {
+  const std::size_t count = pairs.bounds.size();
+  std::vector<double> best(count), low(count), high(count);
+  std::vector<IgwReport> reports(count);
+  for (std::size_t p = 0; p < count; ++p) {
+    best[p] = best_value(pairs.bounds[p], pairs.solution(p));
+    low[p] = pairs.bounds[p].lower;
+    high[p] = pairs.bounds[p].upper;
+    reports[p] = report_of(pairs.bounds[p], pairs.solution(p));
+  }
+  if (squared.count > 0) to_context<T>(ctx, best, squared);
+  if (lower.count > 0) to_context<T>(ctx, low, lower);
+  if (upper.count > 0) to_context<T>(ctx, high, upper);
+  return reports;
 }
 
 /// X of pair i in (a, b) orientation (d_a x d_b, column-major): the ascent's point, or the
@@ -249,7 +284,7 @@ PairSolutions<T> solve_pairs(const Context& ctx, const SideSpectra<T>& a, const 
 /// at 0).
 template <typename T>
 std::vector<double> alignment(const SideSpectra<T>& a, const SideSpectra<T>& b,
-                              const PairSolutions<T>& pairs, std::int64_t i,
+                              const PairSolutions& pairs, std::int64_t i,
                               const IgwOptions& options) {
   const std::int64_t da = a.d, db = b.d, r = std::min(da, db);
   std::vector<double> x(static_cast<std::size_t>(da * db), 0.0);
@@ -292,19 +327,9 @@ std::vector<IgwReport> igw_squared(Context& ctx, GaussianBatch<const T> a, Gauss
       side_spectra<T>(ctx, check, Names("a"), a, options.spectral, false, false);
   const SideSpectra<T> sb =
       side_spectra<T>(ctx, check, Names("b"), b, options.spectral, false, false);
-  const PairSolutions<T> pairs = solve_pairs(ctx, sa, sb, count, options, false);
-  std::vector<double> squared(count), lower(count), upper(count);
-  std::vector<IgwReport> reports(count);
-  for (std::int64_t i = 0; i < count; ++i) {
-    squared[i] = best_value(pairs.bounds[i], pairs.solution(i));
-    lower[i] = pairs.bounds[i].lower;
-    upper[i] = pairs.bounds[i].upper;
-    reports[i] = report_of(pairs.bounds[i], pairs.solution(i));
-  }
-  if (out.squared.count > 0) to_context<T>(ctx, squared, out.squared.as_matrices());
-  if (out.lower.count > 0) to_context<T>(ctx, lower, out.lower.as_matrices());
-  if (out.upper.count > 0) to_context<T>(ctx, upper, out.upper.as_matrices());
-  return reports;
+  const PairSolutions pairs = solve_pairs(ctx, sa, sb, count, options, false);
+  return write_values<T>(ctx, pairs, out.squared.as_matrices(), out.lower.as_matrices(),
+                         out.upper.as_matrices());
 }
 
 template <typename T>
@@ -362,40 +387,26 @@ std::vector<IgwReport> igw_squared_all_pairs(Context& ctx, GaussianBatch<const T
                             v1_2 = squared_norms(sa.projected, da, sa.items),
                             v2_2 = squared_norms(sb.projected, db, sb.items);
 
-  const std::int64_t pairs = ka * kb;
-  std::vector<PairBounds> bounds(static_cast<std::size_t>(pairs));
-  std::vector<host::StiefelProblem> problems;
-  std::vector<std::int64_t> ascended(static_cast<std::size_t>(pairs), -1);
+  std::vector<PairBounds> bounds(static_cast<std::size_t>(ka * kb));
   for (std::int64_t j = 0; j < kb; ++j) {
     for (std::int64_t i = 0; i < ka; ++i) {
-      const std::int64_t ia = sa.index(i), jb = sb.index(j), p = i + j * ka;
+      const std::int64_t ia = sa.index(i), jb = sb.index(j);
       const double product = spectral_products[ia + jb * sa.items];
       // ‖α − β‖² in expanded form (relative rounding ε·(‖α‖² + ‖β‖²), clamped at 0).
       const double distance = std::max(0.0, alpha2[ia] + beta2[jb] - 2 * product);
       const double cross = uncentered ? mean_products[ia + jb * sa.items] : 0.0;
-      bounds[p] = pair_bounds(distance, v1_2[ia], v2_2[jb], cross, sa.m2(i), sb.m2(j),
-                              alpha2[ia] + beta2[jb], depth);
-      if (!bounds[p].exact && options.ascent) {
-        ascended[p] = static_cast<std::int64_t>(problems.size());
-        problems.push_back(stiefel_problem(sa.alpha(i), da, sa.v(i), sb.alpha(j), db, sb.v(j)));
-      }
+      bounds[i + j * ka] = pair_bounds(distance, v1_2[ia], v2_2[jb], cross, sa.m2(i), sb.m2(j),
+                                       alpha2[ia] + beta2[jb], depth);
     }
   }
-  const std::vector<host::StiefelSolution> solutions =
-      host::stiefel_ascent_all(problems, options, false, host_threads(ctx));
-  std::vector<double> squared(pairs), lower(pairs), upper(pairs);
-  std::vector<IgwReport> reports(pairs);
-  for (std::int64_t p = 0; p < pairs; ++p) {
-    const host::StiefelSolution* solution = ascended[p] >= 0 ? &solutions[ascended[p]] : nullptr;
-    squared[p] = best_value(bounds[p], solution);
-    lower[p] = bounds[p].lower;
-    upper[p] = bounds[p].upper;
-    reports[p] = report_of(bounds[p], solution);
-  }
-  if (out.squared.count > 0) to_context<T>(ctx, squared, out.squared);
-  if (out.lower.count > 0) to_context<T>(ctx, lower, out.lower);
-  if (out.upper.count > 0) to_context<T>(ctx, upper, out.upper);
-  return reports;
+  const PairSolutions pairs = solve_open_pairs(
+      ctx, std::move(bounds),
+      [&](std::int64_t p) {
+        const std::int64_t i = p % ka, j = p / ka;
+        return stiefel_problem(sa.alpha(i), da, sa.v(i), sb.alpha(j), db, sb.v(j));
+      },
+      options, false);
+  return write_values<T>(ctx, pairs, out.squared, out.lower, out.upper);
 }
 
 namespace {
@@ -412,7 +423,7 @@ std::vector<IgwReport> plan_or_map(Context& ctx, const ArgumentChecker& check,
       side_spectra<T>(ctx, check, Names("a"), a, options.spectral, true, /*positive_definite=*/map);
   const SideSpectra<T> sb =
       side_spectra<T>(ctx, check, Names("b"), b, options.spectral, true, false);
-  const PairSolutions<T> pairs = solve_pairs(ctx, sa, sb, count, options, true);
+  const PairSolutions pairs = solve_pairs(ctx, sa, sb, count, options, true);
   const std::int64_t rows = map ? db : da, cols = map ? da : db;
   std::vector<double> middle(static_cast<std::size_t>(rows * cols * count));
   std::vector<IgwReport> reports(count);
@@ -487,19 +498,7 @@ std::vector<IgwReport> igw_map(Context& ctx, GaussianBatch<const T> a, GaussianB
   check.count("bias", bias.count, count);
   if (count == 0 || db == 0) return {};
   std::vector<IgwReport> reports = plan_or_map<T>(ctx, check, a, b, matrix, true, options);
-  // bias = m_b − A m_a
-  Scratch<T> image(ctx, db, 1, count);
-  if (a.centered()) {
-    combine<T>(ctx, {}, image.view);
-  } else {
-    GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::no, Transpose::no, T(1), MatrixBatch<const T>(matrix),
-                     mean_columns(a), T(0), image.view);
-  }
-  if (b.centered()) {
-    combine<T>(ctx, {{T(-1), image.cview()}}, bias.as_matrices());
-  } else {
-    combine<T>(ctx, {{T(1), mean_columns(b)}, {T(-1), image.cview()}}, bias.as_matrices());
-  }
+  map_bias<T>(ctx, matrix, a, b, bias);
   return reports;
 }
 

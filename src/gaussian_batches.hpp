@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// Private: the argument checks shared by the functions that take Gaussian batches (bures.cpp,
-// igw.cpp): shapes, finite values, symmetric covariances, output shapes.
+// Private: what the functions that take Gaussian batches share (bures.cpp, igw.cpp): argument
+// checks (shapes, finite values, symmetric covariances, output shapes, weights) and the bias of a
+// map between two batches.
 #pragma once
 
 #include <cmath>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "backend.hpp"
+#include "compose.hpp"
 #include "gaussot/array.hpp"
 #include "gaussot/bures.hpp"
 #include "validate.hpp"
@@ -110,6 +112,29 @@ std::vector<T> normalized_weights(Context& ctx, const ArgumentChecker& check,
     for (T& r : rho) r /= sum;
   }
   return rho;
+}
+
+/// bias_i = m_b,i − A_i m_a,i: the bias of the affine map x ↦ A_i x + bias_i that sends the mean
+/// of a_i to the mean of b_i (a centered side has mean 0). `matrix`: count x (d_b x d_a).
+template <typename T>
+void map_bias(Context& ctx, MatrixBatch<const T> matrix, GaussianBatch<const T> a,
+              GaussianBatch<const T> b, VectorBatch<T> bias) {
+  if (a.centered()) {
+    if (b.centered()) {
+      combine<T>(ctx, {}, bias.as_matrices());
+    } else {
+      combine<T>(ctx, {{T(1), mean_columns(b)}}, bias.as_matrices());
+    }
+    return;
+  }
+  Scratch<T> image(ctx, matrix.rows, 1, matrix.count);
+  GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::no, Transpose::no, T(1), matrix, mean_columns(a), T(0),
+                   image.view);
+  if (b.centered()) {
+    combine<T>(ctx, {{T(-1), image.cview()}}, bias.as_matrices());
+  } else {
+    combine<T>(ctx, {{T(1), mean_columns(b)}, {T(-1), image.cview()}}, bias.as_matrices());
+  }
 }
 
 }  // namespace gaussot
