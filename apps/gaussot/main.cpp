@@ -24,6 +24,8 @@ int main(int argc, char** argv) {
   gaussot::cli::register_bures(app);
   gaussot::cli::register_igw(app);
   gaussot::cli::register_cka(app);
+  gaussot::cli::register_compare(app);
+  gaussot::cli::register_demo(app);
 
   auto command = [&] {
     for (const CLI::App* sub : app.get_subcommands()) return sub->get_name();

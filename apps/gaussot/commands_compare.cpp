@@ -1,0 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "commands.hpp"
+namespace gaussot::cli {
+void register_compare(CLI::App&) {}
+}  // namespace gaussot::cli
