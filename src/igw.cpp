@@ -409,6 +409,83 @@ std::vector<IgwReport> igw_squared_all_pairs(Context& ctx, GaussianBatch<const T
   return write_values<T>(ctx, pairs, out.squared, out.lower, out.upper);
 }
 
+template <typename T>
+std::vector<IgwSpectrum> igw_spectra(Context& ctx, GaussianBatch<const T> gaussians,
+                                     const SpectralOptions& spectral) {
+  const ArgumentChecker check("igw_spectra", &ctx);
+  const Names names("gaussians");
+  const std::int64_t count = gaussians.count(), d = gaussians.dimension();
+  check_shape(check, names, gaussians, count, d);
+  check_values(ctx, check, names, gaussians);
+  std::vector<IgwSpectrum> spectra(static_cast<std::size_t>(count));
+  if (count == 0) return spectra;
+  const SideSpectra<T> side = side_spectra<T>(ctx, check, names, gaussians, spectral, false, false);
+  for (std::int64_t i = 0; i < count; ++i) {
+    IgwSpectrum& s = spectra[static_cast<std::size_t>(i)];
+    s.eigenvalues.assign(side.alpha(i), side.alpha(i) + d);
+    s.projected_mean.resize(static_cast<std::size_t>(d));
+    for (std::int64_t l = 0; l < d; ++l) s.projected_mean[l] = std::fabs(side.v(i)[l]);
+    s.mean_norm2 = side.m2(i);
+  }
+  return spectra;
+}
+
+std::vector<IgwReport> igw_squared_all_pairs(Context& ctx, const std::vector<IgwSpectrum>& a,
+                                             const std::vector<IgwSpectrum>& b,
+                                             IgwMatrices<double> out, const IgwOptions& options) {
+  const ArgumentChecker check("igw_squared_all_pairs");
+  check_options(check, options);
+  const auto ka = static_cast<std::int64_t>(a.size()), kb = static_cast<std::int64_t>(b.size());
+  auto check_spectra = [&](const char* name, const std::vector<IgwSpectrum>& side) {
+    for (std::size_t i = 0; i < side.size(); ++i) {
+      const IgwSpectrum& s = side[i];
+      const std::string item = "item " + std::to_string(i);
+      check.expect(s.projected_mean.size() == s.eigenvalues.size(), name,
+                   item + ": projected_mean and eigenvalues differ in length");
+      bool valid = std::isfinite(s.mean_norm2) && s.mean_norm2 >= 0;
+      for (std::size_t l = 0; l < s.eigenvalues.size(); ++l) {
+        valid = valid && std::isfinite(s.eigenvalues[l]) && s.eigenvalues[l] >= 0 &&
+                std::isfinite(s.projected_mean[l]) &&
+                (l == 0 || s.eigenvalues[l] <= s.eigenvalues[l - 1]);
+      }
+      check.expect(valid, name,
+                   item +
+                       ": needs finite decreasing eigenvalues >= 0, finite projected means "
+                       "and a finite mean_norm2 >= 0 (as igw_spectra returns them)");
+    }
+  };
+  check_spectra("a", a);
+  check_spectra("b", b);
+  for (const auto& [name, m] :
+       {std::pair<const char*, const MatrixBatch<double>&>{"out.squared", out.squared},
+        {"out.lower", out.lower},
+        {"out.upper", out.upper}}) {
+    if (m.count == 0) continue;
+    check.expect(m.space == MemorySpace::host, name, "must be in host memory");
+    check_matrix_output(check, name, m, ka, kb);
+  }
+  if (ka == 0 || kb == 0) return {};
+  std::vector<PairBounds> bounds(static_cast<std::size_t>(ka * kb));
+  auto data = [](const std::vector<double>& v) { return v.data(); };
+  for (std::int64_t j = 0; j < kb; ++j) {
+    for (std::int64_t i = 0; i < ka; ++i) {
+      const IgwSpectrum &s1 = a[i], &s2 = b[j];
+      bounds[i + j * ka] = pair_bounds(data(s1.eigenvalues), s1.dimension(), data(s2.eigenvalues),
+                                       s2.dimension(), data(s1.projected_mean),
+                                       data(s2.projected_mean), s1.mean_norm2, s2.mean_norm2);
+    }
+  }
+  const PairSolutions pairs = solve_open_pairs(
+      ctx, std::move(bounds),
+      [&](std::int64_t p) {
+        const IgwSpectrum &s1 = a[p % ka], &s2 = b[p / ka];
+        return stiefel_problem(data(s1.eigenvalues), s1.dimension(), data(s1.projected_mean),
+                               data(s2.eigenvalues), s2.dimension(), data(s2.projected_mean));
+      },
+      options, false);
+  return write_values<double>(ctx, pairs, out.squared, out.lower, out.upper);
+}
+
 namespace {
 
 /// The plan's cross-covariances K_i = Q_a M_i Q_bᵀ (d_a x d_b) with M = F_a Λ_a^½ X Λ_b^½ F_b
@@ -566,7 +643,9 @@ double igw_barycenter(Context& ctx, const std::vector<MatrixBatch<const T>>& inp
                                              VectorBatch<T>, const IgwOptions&);                   \
   template double igw_barycenter<T>(Context&, const std::vector<MatrixBatch<const T>>&,            \
                                     VectorBatch<const T>, VectorBatch<T>, MatrixBatch<T>,          \
-                                    const SpectralOptions&);
+                                    const SpectralOptions&);                                       \
+  template std::vector<IgwSpectrum> igw_spectra<T>(Context&, GaussianBatch<const T>,               \
+                                                   const SpectralOptions&);
 GAUSSOT_INSTANTIATE(float)
 GAUSSOT_INSTANTIATE(double)
 #undef GAUSSOT_INSTANTIATE

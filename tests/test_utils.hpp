@@ -184,6 +184,40 @@ constexpr long double eps() {
   return static_cast<long double>(std::numeric_limits<T>::epsilon());
 }
 
+/// Eigenvalues of a small symmetric matrix (column-major d x d) by cyclic Jacobi rotations in
+/// long double: a reference independent of LAPACK and of gaussot's eigensolvers. Unordered.
+inline std::vector<long double> symmetric_eigenvalues(Dense a, std::int64_t d) {
+  for (int sweep = 0; sweep < 100; ++sweep) {
+    long double off = 0;
+    for (std::int64_t p = 0; p < d; ++p)
+      for (std::int64_t q = p + 1; q < d; ++q) off += a[p + q * d] * a[p + q * d];
+    if (off < 1e-36L) break;
+    for (std::int64_t p = 0; p < d; ++p) {
+      for (std::int64_t q = p + 1; q < d; ++q) {
+        const long double apq = a[p + q * d];
+        if (apq == 0) continue;
+        // The rotation that zeroes a_pq (Golub & Van Loan, Algorithm 8.5.1).
+        const long double tau = (a[q + q * d] - a[p + p * d]) / (2 * apq);
+        const long double t = (tau >= 0 ? 1 : -1) / (std::fabs(tau) + std::sqrt(1 + tau * tau));
+        const long double c = 1 / std::sqrt(1 + t * t), s = t * c;
+        for (std::int64_t k = 0; k < d; ++k) {  // columns p, q
+          const long double akp = a[k + p * d], akq = a[k + q * d];
+          a[k + p * d] = c * akp - s * akq;
+          a[k + q * d] = s * akp + c * akq;
+        }
+        for (std::int64_t k = 0; k < d; ++k) {  // rows p, q
+          const long double apk = a[p + k * d], aqk = a[q + k * d];
+          a[p + k * d] = c * apk - s * aqk;
+          a[q + k * d] = s * apk + c * aqk;
+        }
+      }
+    }
+  }
+  std::vector<long double> w(static_cast<std::size_t>(d));
+  for (std::int64_t i = 0; i < d; ++i) w[i] = a[i + i * d];
+  return w;
+}
+
 /// Host Gaussians: means (k x d, packed) and covariances (k x d x d, packed), double or float.
 template <typename T>
 struct HostGaussians {

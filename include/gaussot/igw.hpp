@@ -104,6 +104,34 @@ std::vector<IgwReport> igw_squared_all_pairs(Context& ctx, GaussianBatch<const T
                                              GaussianBatch<const T> b, IgwMatrices<T> out,
                                              const IgwOptions& options = {});
 
+/// A Gaussian reduced to what IGW² depends on (§3.2), on the host: the eigenvalues α of its
+/// covariance (decreasing, after the clamping rule), the magnitudes |v_l| of its projected mean
+/// v = Λ^½ Qᵀ m (IGW² does not depend on the eigenvector signs) and ‖m‖². O(d) numbers: keep
+/// these instead of the covariances to compare many Gaussians of different dimensions.
+struct IgwSpectrum {
+  std::vector<double> eigenvalues;
+  std::vector<double> projected_mean;  ///< zeros for a centered Gaussian
+  double mean_norm2 = 0;
+  std::int64_t dimension() const { return static_cast<std::int64_t>(eigenvalues.size()); }
+  bool centered() const { return mean_norm2 == 0; }
+};
+
+/// The IGW spectra of the count Gaussians of g (one eigendecomposition each; eigenvalues only
+/// when g is centered). Throws InvalidArgument naming 'gaussians' and the item for non-finite,
+/// non-symmetric or non-PSD covariances. Synchronizes (the spectra are read on the host).
+template <typename T>
+std::vector<IgwSpectrum> igw_spectra(Context& ctx, GaussianBatch<const T> gaussians,
+                                     const SpectralOptions& spectral = {});
+
+/// IGW² of all pairs (a_i, b_j) of spectra of any dimensions, on the host (the ascent of the
+/// open pairs runs on ctx's CPU threads when ctx is a CPU context): the values and bounds of
+/// igw_squared_all_pairs, into k_a x k_b host matrices (count 1, column-major) or empty views.
+/// Returns the reports in column-major order.
+std::vector<IgwReport> igw_squared_all_pairs(Context& ctx, const std::vector<IgwSpectrum>& a,
+                                             const std::vector<IgwSpectrum>& b,
+                                             IgwMatrices<double> out,
+                                             const IgwOptions& options = {});
+
 /// Cross-covariance K_i = Cov(X, Y) (d_a x d_b) of the optimal Gaussian coupling of a_i and b_i
 /// found by igw_squared (the closed-form alignment with options.signs for exact pairs, the
 /// ascent's point otherwise): K = Q1 Λ1^½ X Λ2^½ Q2ᵀ (§2.3, §3.4; transposed when d_a < d_b).

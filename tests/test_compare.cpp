@@ -1,0 +1,247 @@
+// SPDX-License-Identifier: Apache-2.0
+// compare_representations on the CPU against the pairwise functions it stands for (linear_cka,
+// igw_squared, w2_squared on the sample moments), the IGW-spectra path against the Gaussian
+// all-pairs path, CKA blocks under a small memory limit equal to one block, progress, bad input.
+#include <cmath>
+#include <memory>
+
+#include "test_utils.hpp"
+
+namespace gaussot::test {
+namespace {
+
+/// Activation sets of dimensions `dims` over n shared rows: related sets (a random linear map of
+/// a common latent, plus noise, plus an offset) so that CKA and IGW take varied values.
+template <typename T>
+struct Activations {
+  std::int64_t n;
+  std::vector<std::int64_t> dims;
+  std::vector<std::vector<T>> data;  // n x d row-major = d x n column-major
+  Activations(std::int64_t n_, std::vector<std::int64_t> dims_, std::uint64_t seed)
+      : n(n_), dims(std::move(dims_)) {
+    std::mt19937_64 rng(seed);
+    std::normal_distribution<double> normal;
+    const std::int64_t latent = 4;
+    std::vector<double> z(static_cast<std::size_t>(n * latent));
+    for (double& v : z) v = normal(rng);
+    for (std::int64_t d : dims) {
+      std::vector<double> map(static_cast<std::size_t>(d * latent)), offset(d);
+      for (double& v : map) v = normal(rng);
+      for (double& v : offset) v = 2 * normal(rng);
+      std::vector<T> x(static_cast<std::size_t>(n * d));
+      for (std::int64_t s = 0; s < n; ++s) {
+        for (std::int64_t f = 0; f < d; ++f) {
+          double v = offset[f] + 0.3 * normal(rng);
+          for (std::int64_t l = 0; l < latent; ++l) v += map[f * latent + l] * z[s * latent + l];
+          x[s * d + f] = T(std::tanh(v));
+        }
+      }
+      data.push_back(std::move(x));
+    }
+  }
+  MatrixBatch<const T> view(std::size_t i) const {
+    return matrices<const T>(data[i].data(), dims[i], n, 1);
+  }
+  std::vector<ActivationSet<T>> sets() const {
+    std::vector<ActivationSet<T>> out;
+    for (std::size_t i = 0; i < data.size(); ++i) {
+      out.push_back({"set" + std::to_string(i), n, dims[i], [this, i] { return view(i); }});
+    }
+    return out;
+  }
+  /// The fitted Gaussian of set i (means dropped when centered).
+  HostGaussians<T> gaussian(std::size_t i, bool centered) const {
+    Context ctx = Context::cpu();
+    HostGaussians<T> g(dims[i], 1);
+    sample_moments<T>(ctx, view(i), vectors(g.means.data(), dims[i], 1),
+                      square_matrices(g.covariances.data(), dims[i], 1));
+    if (centered) std::fill(g.means.begin(), g.means.end(), T(0));
+    return g;
+  }
+};
+
+template <typename T>
+class Compare : public ::testing::Test {
+ protected:
+  Context ctx = Context::cpu();
+  static double tolerance() { return sizeof(T) == 4 ? 2e-4 : 1e-10; }
+};
+
+using Precisions = ::testing::Types<float, double>;
+TYPED_TEST_SUITE(Compare, Precisions);
+
+TYPED_TEST(Compare, EqualsThePairwiseFunctions) {
+  using T = TypeParam;
+  const Activations<T> acts(60, {3, 5, 3, 4, 5}, 11);
+  CompareOptions options;
+  options.cka_debiased = true;
+  const Comparison c = compare_representations<T>(this->ctx, acts.sets(), options);
+  const std::int64_t k = 5;
+  ASSERT_EQ(c.names.size(), 5u);
+  EXPECT_EQ(c.names[3], "set3");
+  EXPECT_EQ(c.dimensions[1], 5);
+  EXPECT_EQ(c.samples, 60);
+  EXPECT_EQ(c.set_reads, k);  // everything fits: one read per set
+  const double tol = this->tolerance();
+  for (std::int64_t i = 0; i < k; ++i) {
+    for (std::int64_t j = 0; j < k; ++j) {
+      const std::size_t e = static_cast<std::size_t>(i * k + j);
+      // CKA and debiased CKA of the pair.
+      T cka = 0, debiased = 0;
+      linear_cka<T>(this->ctx, acts.view(i), acts.view(j), scalars(&cka, 1), scalars(&debiased, 1));
+      EXPECT_NEAR(c.cka[e], cka, tol) << i << "," << j;
+      EXPECT_NEAR(c.cka_debiased[e], debiased, tol * 10) << i << "," << j;
+      // IGW of the fitted (uncentered) Gaussians, with the same ascent.
+      const HostGaussians<T> gi = acts.gaussian(i, false), gj = acts.gaussian(j, false);
+      T squared = 0, lower = 0, upper = 0;
+      igw_squared<T>(this->ctx, gi.cview(), gj.cview(),
+                     {scalars(&squared, 1), scalars(&lower, 1), scalars(&upper, 1)});
+      const double scale = std::max(1.0, double(upper));
+      EXPECT_NEAR(c.igw_lower[e] * c.igw_lower[e], lower, tol * scale) << i << "," << j;
+      EXPECT_NEAR(c.igw_upper[e] * c.igw_upper[e], upper, tol * scale) << i << "," << j;
+      // The ascent may stop at slightly different points in the two orientations.
+      EXPECT_NEAR(c.igw[e] * c.igw[e], squared, 1e-3 * scale) << i << "," << j;
+      EXPECT_LE(c.igw_lower[e], c.igw[e] * (1 + tol));
+      EXPECT_LE(c.igw[e], c.igw_upper[e] * (1 + tol));
+      // BW where the dimensions agree, NaN elsewhere.
+      if (acts.dims[i] == acts.dims[j]) {
+        T w2 = 0;
+        w2_squared<T>(this->ctx, gi.cview(), gj.cview(), scalars(&w2, 1));
+        EXPECT_NEAR(c.bw[e] * c.bw[e], w2, tol * std::max(1.0, double(w2))) << i << "," << j;
+      } else {
+        EXPECT_TRUE(std::isnan(c.bw[e])) << i << "," << j;
+      }
+    }
+    const std::size_t diagonal = static_cast<std::size_t>(i * k + i);
+    EXPECT_EQ(c.cka[diagonal], 1.0);
+    EXPECT_EQ(c.igw[diagonal], 0.0);
+    EXPECT_EQ(c.bw[diagonal], 0.0);
+  }
+}
+
+TYPED_TEST(Compare, CenteredIgwIsTheExactClosedForm) {
+  using T = TypeParam;
+  const Activations<T> acts(40, {2, 4, 3}, 5);
+  CompareOptions options;
+  options.centered = true;
+  options.cka = false;
+  const Comparison c = compare_representations<T>(this->ctx, acts.sets(), options);
+  EXPECT_TRUE(c.cka.empty());
+  for (std::size_t i = 0; i < 3; ++i) {
+    for (std::size_t j = 0; j < 3; ++j) {
+      const std::size_t e = i * 3 + j;
+      EXPECT_TRUE(c.igw_exact[e]);
+      EXPECT_EQ(c.igw_lower[e], c.igw_upper[e]);
+      // ‖S_i‖² + ‖S_j‖² − 2 Σ_l α_l β_l over the decreasing, zero-padded spectra (§2.2).
+      const HostGaussians<T> gi = acts.gaussian(i, true), gj = acts.gaussian(j, true);
+      std::vector<long double> alpha = symmetric_eigenvalues(gi.cov(0), gi.d),
+                               beta = symmetric_eigenvalues(gj.cov(0), gj.d);
+      std::sort(alpha.rbegin(), alpha.rend());
+      std::sort(beta.rbegin(), beta.rend());
+      long double expected = 0;
+      for (std::size_t l = 0; l < std::max(alpha.size(), beta.size()); ++l) {
+        const long double a = l < alpha.size() ? alpha[l] : 0, b = l < beta.size() ? beta[l] : 0;
+        expected += (a - b) * (a - b);
+      }
+      EXPECT_NEAR(c.igw[e] * c.igw[e], double(expected),
+                  this->tolerance() * std::max(1.0L, expected));
+    }
+  }
+}
+
+TYPED_TEST(Compare, SmallMemoryLimitGivesTheSameMatricesWithMoreReads) {
+  using T = TypeParam;
+  const Activations<T> acts(30, {3, 2, 4, 3, 2, 5}, 3);
+  CompareOptions all_at_once;
+  all_at_once.cka_debiased = true;
+  all_at_once.igw = all_at_once.bw = false;
+  CompareOptions one_by_one = all_at_once;
+  one_by_one.memory_limit_bytes = 1;  // one set per block
+  std::vector<std::int64_t> done;
+  std::int64_t total = 0;
+  one_by_one.progress = [&](const char*, std::int64_t d, std::int64_t t) {
+    done.push_back(d);
+    total = t;
+  };
+  const Comparison a = compare_representations<T>(this->ctx, acts.sets(), all_at_once);
+  const Comparison b = compare_representations<T>(this->ctx, acts.sets(), one_by_one);
+  EXPECT_EQ(a.set_reads, 6);
+  EXPECT_EQ(b.set_reads, 6 + 5 * 6 / 2);  // pass b >= 1 reads the sets from b on
+  ASSERT_EQ(a.cka.size(), b.cka.size());
+  for (std::size_t e = 0; e < a.cka.size(); ++e) {
+    EXPECT_NEAR(a.cka[e], b.cka[e], this->tolerance()) << e;
+    EXPECT_NEAR(a.cka_debiased[e], b.cka_debiased[e], this->tolerance()) << e;
+    EXPECT_FALSE(std::isnan(b.cka[e])) << e;
+  }
+  ASSERT_FALSE(done.empty());
+  EXPECT_EQ(total, b.set_reads);
+  EXPECT_EQ(done.back(), total);
+  EXPECT_TRUE(std::is_sorted(done.begin(), done.end()));
+}
+
+TYPED_TEST(Compare, SpectraPathEqualsTheGaussianAllPairs) {
+  using T = TypeParam;
+  std::mt19937_64 rng(21);
+  HostGaussians<T> a(3, 4), b(5, 2);
+  for (HostGaussians<T>* g : {&a, &b}) {
+    for (std::int64_t i = 0; i < g->k; ++i) {
+      const Dense q = random_orthogonal(g->d, rng);
+      std::vector<long double> mean(g->d);
+      std::normal_distribution<double> normal;
+      for (auto& m : mean) m = normal(rng);
+      g->set(i, mean, with_spectrum(q, geometric_spectrum(g->d, 3.0L, 0.2L), g->d));
+    }
+  }
+  std::vector<T> squared(8), lower(8), upper(8);
+  igw_squared_all_pairs<T>(this->ctx, a.cview(), b.cview(),
+                           {matrices(squared.data(), 4, 2, 1), matrices(lower.data(), 4, 2, 1),
+                            matrices(upper.data(), 4, 2, 1)});
+  const std::vector<IgwSpectrum> sa = igw_spectra<T>(this->ctx, a.cview()),
+                                 sb = igw_spectra<T>(this->ctx, b.cview());
+  ASSERT_EQ(sa.size(), 4u);
+  EXPECT_EQ(sb[1].dimension(), 5);
+  std::vector<double> s2(8), l2(8), u2(8);
+  igw_squared_all_pairs(
+      this->ctx, sa, sb,
+      {matrices(s2.data(), 4, 2, 1), matrices(l2.data(), 4, 2, 1), matrices(u2.data(), 4, 2, 1)});
+  for (std::size_t p = 0; p < 8; ++p) {
+    const double scale = std::max(1.0, double(upper[p]));
+    EXPECT_NEAR(l2[p], lower[p], this->tolerance() * scale);
+    EXPECT_NEAR(u2[p], upper[p], this->tolerance() * scale);
+    EXPECT_NEAR(s2[p], squared[p], this->tolerance() * scale);
+    EXPECT_LT(l2[p], u2[p]);  // uncentered pairs: open bounds
+  }
+  // Bad spectra are refused by name.
+  std::vector<IgwSpectrum> bad = sa;
+  bad[2].eigenvalues[0] = -1;
+  expect_invalid(
+      [&] {
+        igw_squared_all_pairs(this->ctx, bad, sb, {matrices(s2.data(), 4, 2, 1), {}, {}});
+      },
+      "'a' item 2");
+}
+
+TYPED_TEST(Compare, RefusesBadInputNamingTheSet) {
+  using T = TypeParam;
+  Activations<T> acts(20, {3, 2}, 9);
+  expect_invalid([&] { compare_representations<T>(this->ctx, {}); }, "'sets' is empty");
+  std::vector<ActivationSet<T>> sets = acts.sets();
+  sets[1].samples = 19;
+  expect_invalid([&] { compare_representations<T>(this->ctx, sets); },
+                 "'sets[1] ('set1')' has 19 samples");
+  sets = acts.sets();
+  sets[1].features = 4;  // the loader gives 2 features
+  expect_invalid([&] { compare_representations<T>(this->ctx, sets); },
+                 "'sets[1] ('set1')' loader returned");
+  acts.data[0][7] = std::numeric_limits<T>::quiet_NaN();
+  expect_invalid([&] { compare_representations<T>(this->ctx, acts.sets()); },
+                 "'sets[0] ('set0')' has a NaN");
+  acts.data[0].assign(acts.data[0].size(), T(1));  // constant features
+  CompareOptions cka_only;
+  cka_only.igw = cka_only.bw = false;
+  expect_invalid([&] { compare_representations<T>(this->ctx, acts.sets(), cka_only); },
+                 "constant features");
+}
+
+}  // namespace
+}  // namespace gaussot::test
