@@ -29,6 +29,38 @@ void add_common_options(CLI::App& command, CommonOptions& options) {
       ->capture_default_str();
 }
 
+IgwOptions AscentOptions::igw_options() const {
+  IgwOptions options;
+  options.ascent = !no_ascent;
+  options.restarts = restarts;
+  options.max_iterations = max_iterations;
+  options.tolerance = tolerance;
+  options.seed = seed;
+  options.spectral = input_rule();
+  return options;
+}
+
+void add_ascent_options(CLI::App& command, AscentOptions& o) {
+  command
+      .add_option("--restarts", o.restarts,
+                  "random restarts of the Stiefel ascent (uncentered pairs; local maxima "
+                  "exist)")
+      ->check(number_check("at least 0", [](double n) { return n >= 0; }))
+      ->capture_default_str();
+  command.add_option("--max-iterations", o.max_iterations, "ascent steps per pair, all restarts")
+      ->check(number_check("at least 0", [](double n) { return n >= 0; }))
+      ->capture_default_str();
+  command
+      .add_option("--tolerance", o.tolerance,
+                  "stop the ascent when the relative Riemannian gradient norm is at most this")
+      ->check(number_check("finite and >= 0", [](double x) { return std::isfinite(x) && x >= 0; }))
+      ->capture_default_str();
+  command.add_option("--seed", o.seed, "seed of the restarts and of the ascent's sketches")
+      ->capture_default_str();
+  command.add_flag("--no-ascent", o.no_ascent,
+                   "report the analytic upper bound for uncentered pairs instead of ascending");
+}
+
 Context make_context(const CommonOptions& options) {
   if (options.backend == "cpu") return Context::cpu(options.threads);
   if (options.backend == "cuda") {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -50,6 +51,20 @@ SpectralOptions input_rule();
 /// A CLI11 check of a numeric option: `ok(value)` must hold, else the option is refused with
 /// "must be WHAT, got VALUE". NaN is refused too (unlike CLI::Range) when `ok` compares.
 CLI::Validator number_check(const std::string& what, const std::function<bool(double)>& ok);
+
+/// The options of the IGW Stiefel ascent (igw, igw-map, compare).
+struct AscentOptions {
+  bool no_ascent = false;
+  int restarts = 0;
+  int max_iterations = IgwOptions().max_iterations;
+  double tolerance = IgwOptions().tolerance;
+  std::uint64_t seed = 0;
+  /// The library options these give, with the input clamping rule (input_rule()).
+  IgwOptions igw_options() const;
+};
+
+/// Registers --restarts, --max-iterations, --tolerance, --seed and --no-ascent.
+void add_ascent_options(CLI::App& command, AscentOptions& options);
 
 /// One .npy input read for one option, after CLI.md's checks common to every input: float32 or
 /// float64 (converted to T), the expected rank, no empty axis but the batch axis, finite values.
@@ -161,6 +176,8 @@ class Report {
 
   void start_clock() { start_ = std::chrono::steady_clock::now(); }
   void stop_clock();
+  /// Takes `ms` (time spent reading files during the computation) off time_ms.
+  void exclude_ms(double ms) { time_ms_ = std::max(0.0, time_ms_ - ms); }
 
   /// Writes the .npy files, then the JSON (stdout or --out); on a write failure removes what
   /// this report had already written and throws.

@@ -17,21 +17,13 @@ namespace {
 struct IgwCommandOptions {
   CommonOptions common;
   SideOptions a{"a"}, b{"b"};
-  bool all_pairs = false, plan = false, no_ascent = false;
-  int restarts = 0, max_iterations = IgwOptions().max_iterations;
-  double tolerance = IgwOptions().tolerance;
-  std::uint64_t seed = 0;
+  bool all_pairs = false, plan = false;
+  AscentOptions ascent;
   std::string signs;  // "1,-1,..."
 };
 
 IgwOptions igw_options(const IgwCommandOptions& o) {
-  IgwOptions options;
-  options.ascent = !o.no_ascent;
-  options.restarts = o.restarts;
-  options.max_iterations = o.max_iterations;
-  options.tolerance = o.tolerance;
-  options.seed = o.seed;
-  options.spectral = input_rule();
+  IgwOptions options = o.ascent.igw_options();
   if (!o.signs.empty()) {
     std::stringstream list(o.signs);
     std::string item;
@@ -231,26 +223,9 @@ void run_igw_barycenter(const BarycenterCommandOptions& o) {
   report.emit();
 }
 
-/// Options of the ascent, shared by igw and igw-map.
-void add_ascent_options(CLI::App& command, IgwCommandOptions& o) {
-  command
-      .add_option("--restarts", o.restarts,
-                  "random restarts of the Stiefel ascent (uncentered pairs; local maxima "
-                  "exist)")
-      ->check(number_check("at least 0", [](double n) { return n >= 0; }))
-      ->capture_default_str();
-  command.add_option("--max-iterations", o.max_iterations, "ascent steps per pair, all restarts")
-      ->check(number_check("at least 0", [](double n) { return n >= 0; }))
-      ->capture_default_str();
-  command
-      .add_option("--tolerance", o.tolerance,
-                  "stop the ascent when the relative Riemannian gradient norm is at most this")
-      ->check(number_check("finite and >= 0", [](double x) { return std::isfinite(x) && x >= 0; }))
-      ->capture_default_str();
-  command.add_option("--seed", o.seed, "seed of the restarts and of the ascent's sketches")
-      ->capture_default_str();
-  command.add_flag("--no-ascent", o.no_ascent,
-                   "report the analytic upper bound for uncentered pairs instead of ascending");
+/// Options of igw and igw-map.
+void add_igw_options(CLI::App& command, IgwCommandOptions& o) {
+  add_ascent_options(command, o.ascent);
   command.add_option("--signs", o.signs,
                      "alignment signs of the closed form, min(d_a, d_b) comma-separated 1 or -1 "
                      "(default: sign(v_a,i v_b,i), +1 at 0)");
@@ -267,7 +242,7 @@ void register_igw(CLI::App& app) {
       "igw",
       "Inner-product Gromov-Wasserstein between Gaussians of any dimensions: best value, "
       "analytic bounds, exactness");
-  add_ascent_options(*command, *igw);
+  add_igw_options(*command, *igw);
   command->add_flag("--all-pairs", igw->all_pairs,
                     "every a_i against every b_j: (k_a, k_b) results (an unbatched side is one "
                     "Gaussian)");
@@ -283,7 +258,7 @@ void register_igw(CLI::App& app) {
       app.add_subcommand("igw-map",
                          "IGW map T(x) = matrix x + bias from a to b (d_a >= d_b, a's covariance "
                          "positive definite)");
-  add_ascent_options(*command, *map);
+  add_igw_options(*command, *map);
   command->callback([map] {
     dispatch_precision(
         map->common, [&] { run_igw_map<double>(*map); }, [&] { run_igw_map<float>(*map); });

@@ -1,1 +1,476 @@
 // SPDX-License-Identifier: Apache-2.0
+#include "report.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <sstream>
+#include <system_error>
+
+#include "gaussot/error.hpp"
+#include "gaussot/npy.hpp"
+
+namespace gaussot::cli {
+namespace {
+
+// ---- text helpers ------------------------------------------------------------------------------
+
+/// Characters (UTF-8 code points) of `text`.
+std::size_t utf8_length(const std::string& text) {
+  std::size_t count = 0;
+  for (unsigned char c : text) count += (c & 0xC0) != 0x80;
+  return count;
+}
+
+/// `text` when it has at most `limit` characters, else an ellipsis and its last limit - 1
+/// characters (the end of a layer name is what tells layers apart).
+std::string shorten(const std::string& text, std::size_t limit) {
+  const std::size_t length = utf8_length(text);
+  if (length <= limit) return text;
+  // Start at the first byte of code point number length - (limit - 1).
+  const std::size_t skip = length - (limit - 1);
+  std::size_t position = 0;
+  for (std::size_t seen = 0; position < text.size(); ++position) {
+    if ((static_cast<unsigned char>(text[position]) & 0xC0) == 0x80) continue;
+    if (seen == skip) break;
+    ++seen;
+  }
+  return "\u2026" + text.substr(position);
+}
+
+/// `text` padded with spaces to `width` characters, on the right (left-aligned) or the left.
+std::string pad(const std::string& text, std::size_t width, bool left_align) {
+  const std::size_t length = utf8_length(text);
+  const std::string fill(width > length ? width - length : 0, ' ');
+  return left_align ? text + fill : fill + text;
+}
+
+/// `value` with `digits` significant digits (%g), exponents written short ("1.2e3", "4e-5").
+std::string compact_number(double value, int digits) {
+  char buffer[64];
+  std::snprintf(buffer, sizeof buffer, "%.*g", digits, value);
+  std::string text = buffer;
+  const std::size_t e = text.find('e');
+  if (e == std::string::npos) return text;
+  std::string exponent = text.substr(e + 1);
+  const bool negative = exponent[0] == '-';
+  exponent.erase(0, exponent.find_first_not_of("+-0"));
+  return text.substr(0, e + 1) + (negative ? "-" : "") + (exponent.empty() ? "0" : exponent);
+}
+
+/// `text` with the five XML special characters escaped.
+std::string escape_xml(const std::string& text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&apos;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+/// An SVG coordinate: at most two decimals, no trailing zeros.
+std::string coordinate(double x) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.2f", x);
+  std::string text = buffer;
+  text.erase(text.find_last_not_of('0') + 1);
+  if (text.back() == '.') text.pop_back();
+  return text == "-0" ? "0" : text;
+}
+
+// ---- colours -----------------------------------------------------------------------------------
+
+/// Matplotlib's viridis at t = 0, 1/9, ..., 1 (perceptually uniform, readable in grey and by
+/// colour-blind readers); dark purple at 0, yellow at 1.
+constexpr std::array<std::array<int, 3>, 10> kViridis = {{{68, 1, 84},
+                                                          {72, 40, 120},
+                                                          {62, 73, 137},
+                                                          {49, 104, 142},
+                                                          {38, 130, 142},
+                                                          {31, 158, 137},
+                                                          {53, 183, 121},
+                                                          {110, 206, 88},
+                                                          {181, 222, 43},
+                                                          {253, 231, 37}}};
+
+std::string hex_colour(int r, int g, int b) {
+  char buffer[8];
+  std::snprintf(buffer, sizeof buffer, "#%02x%02x%02x", r, g, b);
+  return buffer;
+}
+
+/// Viridis at t in [0, 1], linearly interpolated between the table's entries.
+std::string viridis(double t) {
+  const double x = std::clamp(t, 0.0, 1.0) * (kViridis.size() - 1);
+  const std::size_t i = std::min(static_cast<std::size_t>(x), kViridis.size() - 2);
+  const double f = x - static_cast<double>(i);
+  int rgb[3];
+  for (int c = 0; c < 3; ++c) {
+    rgb[c] = static_cast<int>(std::lround(kViridis[i][c] + f * (kViridis[i + 1][c] - kViridis[i][c])));
+  }
+  return hex_colour(rgb[0], rgb[1], rgb[2]);
+}
+
+constexpr const char* kNanPattern = "nan-hatch";
+constexpr const char* kNanBackground = "#d4d4d4";  // grey cells, darker grey stripes
+constexpr const char* kNanStripe = "#9e9e9e";
+
+// ---- heatmap layout ----------------------------------------------------------------------------
+
+/// Where everything of a heatmap goes, in pixels.
+struct Layout {
+  std::size_t k = 0;
+  double cell = 0;          ///< cell side
+  double gap = 0;           ///< white gap between cells
+  double label_font = 0;    ///< font size of the axis labels
+  std::size_t step = 1;     ///< every step-th label is drawn
+  double grid_x = 0, grid_y = 0;  ///< top-left corner of the cells
+  double bar_x = 0, bar_y = 0, bar_height = 0;
+  double width = 0, height = 0;
+};
+
+constexpr double kMargin = 16;
+constexpr double kTitleHeight = 48;
+constexpr double kBarWidth = 14;
+constexpr std::size_t kLabelLimit = 32;   // characters of a label before it is shortened
+constexpr std::size_t kValuesUpTo = 12;   // values are printed in the cells up to this k
+constexpr double kCharWidth = 0.6;        // average glyph width of sans-serif, in font sizes
+
+Layout layout(const Heatmap& map, const std::vector<std::string>& labels) {
+  Layout l;
+  l.k = labels.size();
+  const double k = static_cast<double>(l.k);
+  l.cell = l.k <= kValuesUpTo ? 48 : std::clamp(720 / k, 3.0, 48.0);
+  l.gap = l.cell >= 10 ? 1 : 0;
+  l.label_font = std::clamp(l.cell * 0.75, 7.0, 12.0);
+  l.step = static_cast<std::size_t>(std::ceil((l.label_font + 1) / l.cell));
+  std::size_t longest = 1;
+  for (std::size_t i = 0; i < l.k; i += l.step) longest = std::max(longest, utf8_length(labels[i]));
+  const double label_space = static_cast<double>(longest) * l.label_font * kCharWidth + 8;
+  l.grid_x = kMargin + label_space;
+  l.grid_y = kTitleHeight + label_space;
+  const double grid = k * l.cell;
+  l.bar_x = l.grid_x + grid + 28;
+  l.bar_y = l.grid_y + 18;
+  l.bar_height = std::max(grid - 36, 140.0);
+  const double legend =
+      (18 + static_cast<double>(utf8_length(map.undefined))) * 10 * kCharWidth;  // NaN swatch
+  const double ticks = 12 * 11 * kCharWidth + 8;  // "more similar", values
+  l.width = l.bar_x + kBarWidth + 6 + std::max(ticks, legend) + kMargin;
+  l.width = std::max({l.width, 2 * kMargin + utf8_length(map.title) * 16 * kCharWidth,
+                      2 * kMargin + utf8_length(map.note) * 11 * kCharWidth});
+  l.height = std::max(l.grid_y + grid, l.bar_y + l.bar_height + 48) + kMargin;
+  return l;
+}
+
+/// The SVG document of `map` (see write_heatmap_svg).
+std::string heatmap_svg(const Heatmap& map) {
+  const std::size_t k = map.labels.size();
+  std::vector<std::string> labels;
+  for (const std::string& label : map.labels) labels.push_back(shorten(label, kLabelLimit));
+  const Layout l = layout(map, labels);
+
+  // The colour scale: the finite values from lo to hi; t = 1 (yellow) is the "more similar" end.
+  double lo = INFINITY, hi = -INFINITY;
+  bool undefined = false;
+  for (double v : map.values) {
+    if (std::isfinite(v)) {
+      lo = std::min(lo, v);
+      hi = std::max(hi, v);
+    } else {
+      undefined = true;
+    }
+  }
+  const bool any_defined = lo <= hi;
+  auto closeness = [&](double v) {
+    const double t = hi > lo ? (v - lo) / (hi - lo) : 0.5;
+    return map.similarity ? t : 1 - t;
+  };
+
+  std::ostringstream svg;
+  const std::string font = "font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\"";
+  svg << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+      << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << coordinate(l.width)
+      << "\" height=\"" << coordinate(l.height) << "\" viewBox=\"0 0 " << coordinate(l.width)
+      << ' ' << coordinate(l.height) << "\" " << font << ">\n"
+      << "<title>" << escape_xml(map.title) << "</title>\n"
+      << "<defs>\n"
+      << "<pattern id=\"" << kNanPattern << "\" patternUnits=\"userSpaceOnUse\" width=\"6\" "
+      << "height=\"6\" patternTransform=\"rotate(45)\"><rect width=\"6\" height=\"6\" fill=\""
+      << kNanBackground << "\"/><line x1=\"0\" y1=\"0\" x2=\"0\" y2=\"6\" stroke=\""
+      << kNanStripe << "\" stroke-width=\"3\"/></pattern>\n"
+      << "<linearGradient id=\"scale\" x1=\"0\" y1=\"1\" x2=\"0\" y2=\"0\">";
+  for (std::size_t i = 0; i < kViridis.size(); ++i) {
+    const double t = static_cast<double>(i) / (kViridis.size() - 1);
+    svg << "<stop offset=\"" << coordinate(t) << "\" stop-color=\"" << viridis(t) << "\"/>";
+  }
+  svg << "</linearGradient>\n</defs>\n"
+      << "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
+      << "<text x=\"" << kMargin << "\" y=\"26\" font-size=\"16\" font-weight=\"bold\">"
+      << escape_xml(map.title) << "</text>\n";
+  if (!map.note.empty()) {
+    svg << "<text x=\"" << kMargin << "\" y=\"42\" font-size=\"11\" fill=\"#444\">"
+        << escape_xml(map.note) << "</text>\n";
+  }
+
+  // Cells, row by row, with a tooltip each; values printed when k is small.
+  const bool print_values = k <= kValuesUpTo;
+  const double side = l.cell - l.gap;
+  svg << "<g class=\"cells\">\n";
+  for (std::size_t i = 0; i < k; ++i) {
+    for (std::size_t j = 0; j < k; ++j) {
+      const double v = map.values[i * k + j];
+      const bool defined = std::isfinite(v);
+      const double x = l.grid_x + static_cast<double>(j) * l.cell;
+      const double y = l.grid_y + static_cast<double>(i) * l.cell;
+      svg << "<rect" << (defined ? "" : " class=\"nan\"") << " x=\"" << coordinate(x)
+          << "\" y=\"" << coordinate(y) << "\" width=\"" << coordinate(side) << "\" height=\""
+          << coordinate(side) << "\" fill=\""
+          << (defined ? viridis(closeness(v)) : std::string("url(#") + kNanPattern + ")")
+          << "\"><title>" << escape_xml(map.labels[i]) << " / " << escape_xml(map.labels[j])
+          << ": " << (defined ? compact_number(v, 6) : escape_xml(map.undefined))
+          << "</title></rect>\n";
+      if (print_values && defined) {
+        svg << "<text x=\"" << coordinate(x + side / 2) << "\" y=\"" << coordinate(y + side / 2)
+            << "\" dy=\"0.35em\" text-anchor=\"middle\" font-size=\"11\" fill=\""
+            << (closeness(v) < 0.6 ? "white" : "black") << "\">" << compact_number(v, 3)
+            << "</text>\n";
+      }
+    }
+  }
+  svg << "</g>\n";
+
+  // Labels: rows on the left, columns above (rotated to read upwards); every step-th of them.
+  svg << "<g class=\"labels\" font-size=\"" << coordinate(l.label_font) << "\">\n";
+  for (std::size_t i = 0; i < k; i += l.step) {
+    const double centre = static_cast<double>(i) * l.cell + l.cell / 2;
+    svg << "<text x=\"" << coordinate(l.grid_x - 6) << "\" y=\"" << coordinate(l.grid_y + centre)
+        << "\" dy=\"0.35em\" text-anchor=\"end\">" << escape_xml(labels[i]) << "</text>\n"
+        << "<text transform=\"translate(" << coordinate(l.grid_x + centre) << ' '
+        << coordinate(l.grid_y - 6) << ") rotate(-90)\" dy=\"0.35em\">" << escape_xml(labels[i])
+        << "</text>\n";
+  }
+  svg << "</g>\n";
+
+  // Colour bar: "more similar" (t = 1) at the top, with the values of its ends and middle.
+  svg << "<g class=\"colour-bar\" font-size=\"11\">\n"
+      << "<text x=\"" << coordinate(l.bar_x) << "\" y=\"" << coordinate(l.bar_y - 7)
+      << "\">more similar</text>\n"
+      << "<rect x=\"" << coordinate(l.bar_x) << "\" y=\"" << coordinate(l.bar_y) << "\" width=\""
+      << kBarWidth << "\" height=\"" << coordinate(l.bar_height)
+      << "\" fill=\"url(#scale)\" stroke=\"#666\" stroke-width=\"0.5\"/>\n"
+      << "<text x=\"" << coordinate(l.bar_x) << "\" y=\""
+      << coordinate(l.bar_y + l.bar_height + 15) << "\">less similar</text>\n";
+  if (any_defined) {
+    const double ends[2] = {map.similarity ? hi : lo, map.similarity ? lo : hi};  // top, bottom
+    const double tick_values[3] = {ends[0], (lo + hi) / 2, ends[1]};
+    for (int t = 0; t < (hi > lo ? 3 : 1); ++t) {
+      const double y = hi > lo ? l.bar_y + t * l.bar_height / 2 : l.bar_y + l.bar_height / 2;
+      svg << "<line x1=\"" << coordinate(l.bar_x + kBarWidth) << "\" x2=\""
+          << coordinate(l.bar_x + kBarWidth + 4) << "\" y1=\"" << coordinate(y) << "\" y2=\""
+          << coordinate(y) << "\" stroke=\"#333\"/>\n"
+          << "<text class=\"tick\" x=\"" << coordinate(l.bar_x + kBarWidth + 7) << "\" y=\""
+          << coordinate(y) << "\" dy=\"0.35em\">" << compact_number(tick_values[t], 4)
+          << "</text>\n";
+    }
+  }
+  if (undefined) {
+    const double y = l.bar_y + l.bar_height + 26;
+    svg << "<rect class=\"nan\" x=\"" << coordinate(l.bar_x) << "\" y=\"" << coordinate(y)
+        << "\" width=\"" << kBarWidth << "\" height=\"" << kBarWidth << "\" fill=\"url(#"
+        << kNanPattern << ")\"/>\n"
+        << "<text x=\"" << coordinate(l.bar_x + kBarWidth + 7) << "\" y=\""
+        << coordinate(y + kBarWidth / 2) << "\" dy=\"0.35em\">" << escape_xml(map.undefined)
+        << "</text>\n";
+  }
+  svg << "</g>\n</svg>\n";
+  return svg.str();
+}
+
+}  // namespace
+
+// ---- heatmaps and tables -----------------------------------------------------------------------
+
+void write_heatmap_svg(const std::string& path, const Heatmap& map) {
+  const std::size_t k = map.labels.size();
+  if (k == 0 || map.values.size() != k * k) {
+    throw InvalidArgument("heatmap '" + map.title + "' needs k x k values for k = " +
+                              std::to_string(k) + " labels (k > 0), got " +
+                              std::to_string(map.values.size()),
+                          __FILE__, __LINE__, "map.values");
+  }
+  const std::string svg = heatmap_svg(map);
+  write_file_atomically(path, [&](std::ostream& out) { out << svg; });
+}
+
+std::string format_table(const Heatmap& map, int digits) {
+  const std::size_t k = map.labels.size();
+  std::size_t longest = 0;
+  for (const std::string& label : map.labels) longest = std::max(longest, utf8_length(label));
+  const bool numbered = longest > 12;
+  std::vector<std::string> rows(k), headers(k);
+  for (std::size_t i = 0; i < k; ++i) {
+    headers[i] = numbered ? std::to_string(i + 1) : map.labels[i];
+    rows[i] = numbered ? pad(std::to_string(i + 1), std::to_string(k).size(), false) + "  " +
+                             map.labels[i]
+                       : map.labels[i];
+  }
+  std::size_t row_width = 0;
+  for (const std::string& row : rows) row_width = std::max(row_width, utf8_length(row));
+  std::vector<std::string> cells(k * k);
+  std::vector<std::size_t> widths(k);
+  for (std::size_t j = 0; j < k; ++j) widths[j] = utf8_length(headers[j]);
+  for (std::size_t e = 0; e < k * k && e < map.values.size(); ++e) {
+    const double v = map.values[e];
+    cells[e] = std::isnan(v) ? "-" : compact_number(v, digits);
+    widths[e % k] = std::max(widths[e % k], cells[e].size());
+  }
+  std::string table = pad("", row_width, true);
+  for (std::size_t j = 0; j < k; ++j) table += "  " + pad(headers[j], widths[j], false);
+  table += '\n';
+  for (std::size_t i = 0; i < k; ++i) {
+    table += pad(rows[i], row_width, true);
+    for (std::size_t j = 0; j < k; ++j) table += "  " + pad(cells[i * k + j], widths[j], false);
+    table += '\n';
+  }
+  return table;
+}
+
+std::vector<std::pair<std::string, Heatmap>> comparison_heatmaps(const Comparison& comparison) {
+  const std::vector<std::string>& names = comparison.names;
+  const std::string note = std::to_string(names.size()) + " activation sets of " +
+                           std::to_string(comparison.samples) + " samples";
+  std::vector<std::pair<std::string, Heatmap>> maps;
+  auto add = [&](const char* stem, const std::vector<double>& values, std::string title,
+                 bool similarity, std::string undefined = "undefined") {
+    if (values.empty()) return;
+    maps.emplace_back(stem,
+                      Heatmap{std::move(title), names, values, similarity, note, undefined});
+  };
+  const bool all_exact =
+      !comparison.igw_exact.empty() &&
+      std::all_of(comparison.igw_exact.begin(), comparison.igw_exact.end(), [](bool e) { return e; });
+  add("igw", comparison.igw,
+      all_exact ? "IGW distance (exact)" : "IGW distance (best value found; exact where centered)",
+      false);
+  if (!all_exact) {
+    add("igw_lower", comparison.igw_lower, "IGW lower bound (analytic)", false);
+    add("igw_upper", comparison.igw_upper, "IGW upper bound (analytic)", false);
+  }
+  add("bw", comparison.bw, "Bures-Wasserstein (W2) distance", false, "different dimensions");
+  add("cka", comparison.cka, "linear CKA", true);
+  add("cka_debiased", comparison.cka_debiased, "debiased linear CKA", true);
+  return maps;
+}
+
+void check_out_dir(const std::string& out_dir) {
+  namespace fs = std::filesystem;
+  auto refuse = [&](const std::string& why) {
+    throw InvalidArgument("cannot write pictures in '" + out_dir + "': " + why, __FILE__, __LINE__,
+                          "out_dir");
+  };
+  if (out_dir.empty()) refuse("the folder name is empty");
+  std::error_code error;
+  const fs::path target = fs::absolute(out_dir, error);
+  if (error) refuse(error.message());
+  // The folder itself, or its nearest existing ancestor, must be a folder we may write in.
+  fs::path probe = target;
+  while (!fs::exists(probe, error) && probe.has_relative_path()) probe = probe.parent_path();
+  if (!fs::is_directory(probe, error)) refuse("'" + probe.string() + "' is not a folder");
+  if (::access(probe.c_str(), W_OK | X_OK) != 0) {
+    refuse(fs::equivalent(probe, target, error) ? "the folder is not writable"
+                                                : "cannot create a folder in '" + probe.string() +
+                                                      "' (permission denied)");
+  }
+}
+
+std::vector<std::string> write_comparison_pictures(const Comparison& comparison,
+                                                   const std::string& out_dir) {
+  namespace fs = std::filesystem;
+  std::error_code error;
+  const bool existed = fs::is_directory(out_dir, error);
+  if (!existed) {
+    fs::create_directories(out_dir, error);
+    if (error || !fs::is_directory(out_dir, error)) {
+      throw InvalidArgument(
+          "cannot create the folder '" + out_dir + "'" + (error ? ": " + error.message() : ""),
+          __FILE__, __LINE__, "out_dir");
+    }
+  }
+  std::vector<std::string> written;
+  try {
+    for (const auto& [stem, map] : comparison_heatmaps(comparison)) {
+      const std::string path = (fs::path(out_dir) / (stem + ".svg")).string();
+      write_heatmap_svg(path, map);
+      written.push_back(path);
+    }
+  } catch (...) {
+    for (const std::string& path : written) fs::remove(path, error);
+    if (!existed) fs::remove(out_dir, error);  // only when empty
+    throw;
+  }
+  return written;
+}
+
+std::string format_comparison_tables(const Comparison& comparison, int digits) {
+  std::string text;
+  for (const auto& [stem, map] : comparison_heatmaps(comparison)) {
+    text += (text.empty() ? "" : "\n") + map.title + "\n" + format_table(map, digits);
+  }
+  return text;
+}
+
+// ---- progress ----------------------------------------------------------------------------------
+
+bool stderr_is_terminal() { return ::isatty(2) == 1; }
+
+ProgressBar::ProgressBar(bool enabled) : enabled_(enabled && stderr_is_terminal()) {}
+
+ProgressBar::~ProgressBar() { finish(); }
+
+void ProgressBar::update(const char* stage, std::int64_t done, std::int64_t total) {
+  if (!enabled_) return;
+  const double now =
+      std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  const bool complete = done >= total;
+  if (drawn_ && stage_ == stage && !complete && now - last_draw_ < 0.1) return;
+  last_draw_ = now;
+  stage_ = stage;
+  constexpr int kBar = 24;
+  const double fraction = total > 0 ? std::clamp(double(done) / double(total), 0.0, 1.0) : 1.0;
+  const int filled = static_cast<int>(fraction * kBar);
+  char percent[8];
+  std::snprintf(percent, sizeof percent, "%3d%%", static_cast<int>(fraction * 100));
+  const std::string line = "[" + std::string(filled, '#') + std::string(kBar - filled, ' ') +
+                           "] " + percent + " " + stage + " " + std::to_string(done) + "/" +
+                           std::to_string(total);
+  // Spaces over what is left of a longer previous line.
+  const std::string clear(width_ > line.size() ? width_ - line.size() : 0, ' ');
+  std::fprintf(stderr, "\r%s%s", line.c_str(), clear.c_str());
+  std::fflush(stderr);
+  width_ = line.size();
+  drawn_ = true;
+}
+
+void ProgressBar::finish() {
+  if (!drawn_) return;
+  std::fprintf(stderr, "\r%s\r", std::string(width_, ' ').c_str());
+  std::fflush(stderr);
+  drawn_ = false;
+  width_ = 0;
+  stage_.clear();
+}
+
+}  // namespace gaussot::cli
