@@ -69,12 +69,23 @@ std::string escape_xml(const std::string& text) {
   out.reserve(text.size());
   for (char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&apos;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -118,7 +129,8 @@ std::string viridis(double t) {
   const double f = x - static_cast<double>(i);
   int rgb[3];
   for (int c = 0; c < 3; ++c) {
-    rgb[c] = static_cast<int>(std::lround(kViridis[i][c] + f * (kViridis[i + 1][c] - kViridis[i][c])));
+    rgb[c] =
+        static_cast<int>(std::lround(kViridis[i][c] + f * (kViridis[i + 1][c] - kViridis[i][c])));
   }
   return hex_colour(rgb[0], rgb[1], rgb[2]);
 }
@@ -131,11 +143,10 @@ constexpr const char* kNanStripe = "#9e9e9e";
 
 /// Where everything of a heatmap goes, in pixels.
 struct Layout {
-  std::size_t k = 0;
-  double cell = 0;          ///< cell side
-  double gap = 0;           ///< white gap between cells
-  double label_font = 0;    ///< font size of the axis labels
-  std::size_t step = 1;     ///< every step-th label is drawn
+  double cell = 0;                ///< cell side
+  double gap = 0;                 ///< white gap between cells
+  double label_font = 0;          ///< font size of the axis labels
+  std::size_t step = 1;           ///< every step-th label is drawn
   double grid_x = 0, grid_y = 0;  ///< top-left corner of the cells
   double bar_x = 0, bar_y = 0, bar_height = 0;
   double width = 0, height = 0;
@@ -144,20 +155,20 @@ struct Layout {
 constexpr double kMargin = 16;
 constexpr double kTitleHeight = 48;
 constexpr double kBarWidth = 14;
-constexpr std::size_t kLabelLimit = 32;   // characters of a label before it is shortened
-constexpr std::size_t kValuesUpTo = 12;   // values are printed in the cells up to this k
-constexpr double kCharWidth = 0.6;        // average glyph width of sans-serif, in font sizes
+constexpr std::size_t kLabelLimit = 32;  // characters of a label before it is shortened
+constexpr std::size_t kValuesUpTo = 12;  // values are printed in the cells up to this k
+constexpr double kCharWidth = 0.6;       // average glyph width of sans-serif, in font sizes
 
 Layout layout(const Heatmap& map, const std::vector<std::string>& labels) {
   Layout l;
-  l.k = labels.size();
-  const double k = static_cast<double>(l.k);
-  l.cell = l.k <= kValuesUpTo ? 48 : std::clamp(720 / k, 3.0, 48.0);
+  const double k = static_cast<double>(labels.size());
+  l.cell = labels.size() <= kValuesUpTo ? 48 : std::clamp(720 / k, 3.0, 48.0);
   l.gap = l.cell >= 10 ? 1 : 0;
   l.label_font = std::clamp(l.cell * 0.75, 7.0, 12.0);
   l.step = static_cast<std::size_t>(std::ceil((l.label_font + 1) / l.cell));
   std::size_t longest = 1;
-  for (std::size_t i = 0; i < l.k; i += l.step) longest = std::max(longest, utf8_length(labels[i]));
+  for (std::size_t i = 0; i < labels.size(); i += l.step)
+    longest = std::max(longest, utf8_length(labels[i]));
   const double label_space = static_cast<double>(longest) * l.label_font * kCharWidth + 8;
   l.grid_x = kMargin + label_space;
   l.grid_y = kTitleHeight + label_space;
@@ -173,6 +184,17 @@ Layout layout(const Heatmap& map, const std::vector<std::string>& labels) {
                       2 * kMargin + utf8_length(map.note) * 11 * kCharWidth});
   l.height = std::max(l.grid_y + grid, l.bar_y + l.bar_height + 48) + kMargin;
   return l;
+}
+
+/// Throws InvalidArgument unless `map` has k > 0 labels and k x k values.
+void check_heatmap(const Heatmap& map) {
+  const std::size_t k = map.labels.size();
+  if (k == 0 || map.values.size() != k * k) {
+    throw InvalidArgument("heatmap '" + map.title +
+                              "' needs k x k values for k = " + std::to_string(k) +
+                              " labels (k > 0), got " + std::to_string(map.values.size()),
+                          __FILE__, __LINE__, "map.values");
+  }
 }
 
 /// The SVG document of `map` (see write_heatmap_svg).
@@ -203,14 +225,14 @@ std::string heatmap_svg(const Heatmap& map) {
   const std::string font = "font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\"";
   svg << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
       << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << coordinate(l.width)
-      << "\" height=\"" << coordinate(l.height) << "\" viewBox=\"0 0 " << coordinate(l.width)
-      << ' ' << coordinate(l.height) << "\" " << font << ">\n"
+      << "\" height=\"" << coordinate(l.height) << "\" viewBox=\"0 0 " << coordinate(l.width) << ' '
+      << coordinate(l.height) << "\" " << font << ">\n"
       << "<title>" << escape_xml(map.title) << "</title>\n"
       << "<defs>\n"
       << "<pattern id=\"" << kNanPattern << "\" patternUnits=\"userSpaceOnUse\" width=\"6\" "
       << "height=\"6\" patternTransform=\"rotate(45)\"><rect width=\"6\" height=\"6\" fill=\""
-      << kNanBackground << "\"/><line x1=\"0\" y1=\"0\" x2=\"0\" y2=\"6\" stroke=\""
-      << kNanStripe << "\" stroke-width=\"3\"/></pattern>\n"
+      << kNanBackground << "\"/><line x1=\"0\" y1=\"0\" x2=\"0\" y2=\"6\" stroke=\"" << kNanStripe
+      << "\" stroke-width=\"3\"/></pattern>\n"
       << "<linearGradient id=\"scale\" x1=\"0\" y1=\"1\" x2=\"0\" y2=\"0\">";
   for (std::size_t i = 0; i < kViridis.size(); ++i) {
     const double t = static_cast<double>(i) / (kViridis.size() - 1);
@@ -225,8 +247,10 @@ std::string heatmap_svg(const Heatmap& map) {
         << escape_xml(map.note) << "</text>\n";
   }
 
-  // Cells, row by row, with a tooltip each; values printed when k is small.
+  // Cells, row by row, with a tooltip each; values printed when k is small, those below 1e-5 of
+  // the largest magnitude (rounding noise of a zero distance, say) as 0.
   const bool print_values = k <= kValuesUpTo;
+  const double negligible = any_defined ? 1e-5 * std::max(std::abs(lo), std::abs(hi)) : 0;
   const double side = l.cell - l.gap;
   svg << "<g class=\"cells\">\n";
   for (std::size_t i = 0; i < k; ++i) {
@@ -235,18 +259,17 @@ std::string heatmap_svg(const Heatmap& map) {
       const bool defined = std::isfinite(v);
       const double x = l.grid_x + static_cast<double>(j) * l.cell;
       const double y = l.grid_y + static_cast<double>(i) * l.cell;
-      svg << "<rect" << (defined ? "" : " class=\"nan\"") << " x=\"" << coordinate(x)
-          << "\" y=\"" << coordinate(y) << "\" width=\"" << coordinate(side) << "\" height=\""
+      svg << "<rect" << (defined ? "" : " class=\"nan\"") << " x=\"" << coordinate(x) << "\" y=\""
+          << coordinate(y) << "\" width=\"" << coordinate(side) << "\" height=\""
           << coordinate(side) << "\" fill=\""
           << (defined ? viridis(closeness(v)) : std::string("url(#") + kNanPattern + ")")
-          << "\"><title>" << escape_xml(map.labels[i]) << " / " << escape_xml(map.labels[j])
-          << ": " << (defined ? compact_number(v, 6) : escape_xml(map.undefined))
-          << "</title></rect>\n";
+          << "\"><title>" << escape_xml(map.labels[i]) << " / " << escape_xml(map.labels[j]) << ": "
+          << (defined ? compact_number(v, 6) : escape_xml(map.undefined)) << "</title></rect>\n";
       if (print_values && defined) {
         svg << "<text x=\"" << coordinate(x + side / 2) << "\" y=\"" << coordinate(y + side / 2)
             << "\" dy=\"0.35em\" text-anchor=\"middle\" font-size=\"11\" fill=\""
-            << (closeness(v) < 0.6 ? "white" : "black") << "\">" << compact_number(v, 3)
-            << "</text>\n";
+            << (closeness(v) < 0.6 ? "white" : "black") << "\">"
+            << compact_number(std::abs(v) < negligible ? 0.0 : v, 3) << "</text>\n";
       }
     }
   }
@@ -271,8 +294,8 @@ std::string heatmap_svg(const Heatmap& map) {
       << "<rect x=\"" << coordinate(l.bar_x) << "\" y=\"" << coordinate(l.bar_y) << "\" width=\""
       << kBarWidth << "\" height=\"" << coordinate(l.bar_height)
       << "\" fill=\"url(#scale)\" stroke=\"#666\" stroke-width=\"0.5\"/>\n"
-      << "<text x=\"" << coordinate(l.bar_x) << "\" y=\""
-      << coordinate(l.bar_y + l.bar_height + 15) << "\">less similar</text>\n";
+      << "<text x=\"" << coordinate(l.bar_x) << "\" y=\"" << coordinate(l.bar_y + l.bar_height + 15)
+      << "\">less similar</text>\n";
   if (any_defined) {
     const double ends[2] = {map.similarity ? hi : lo, map.similarity ? lo : hi};  // top, bottom
     const double tick_values[3] = {ends[0], (lo + hi) / 2, ends[1]};
@@ -304,18 +327,13 @@ std::string heatmap_svg(const Heatmap& map) {
 // ---- heatmaps and tables -----------------------------------------------------------------------
 
 void write_heatmap_svg(const std::string& path, const Heatmap& map) {
-  const std::size_t k = map.labels.size();
-  if (k == 0 || map.values.size() != k * k) {
-    throw InvalidArgument("heatmap '" + map.title + "' needs k x k values for k = " +
-                              std::to_string(k) + " labels (k > 0), got " +
-                              std::to_string(map.values.size()),
-                          __FILE__, __LINE__, "map.values");
-  }
+  check_heatmap(map);
   const std::string svg = heatmap_svg(map);
   write_file_atomically(path, [&](std::ostream& out) { out << svg; });
 }
 
 std::string format_table(const Heatmap& map, int digits) {
+  check_heatmap(map);
   const std::size_t k = map.labels.size();
   std::size_t longest = 0;
   for (const std::string& label : map.labels) longest = std::max(longest, utf8_length(label));
@@ -332,7 +350,7 @@ std::string format_table(const Heatmap& map, int digits) {
   std::vector<std::string> cells(k * k);
   std::vector<std::size_t> widths(k);
   for (std::size_t j = 0; j < k; ++j) widths[j] = utf8_length(headers[j]);
-  for (std::size_t e = 0; e < k * k && e < map.values.size(); ++e) {
+  for (std::size_t e = 0; e < k * k; ++e) {
     const double v = map.values[e];
     cells[e] = std::isnan(v) ? "-" : compact_number(v, digits);
     widths[e % k] = std::max(widths[e % k], cells[e].size());
@@ -356,14 +374,13 @@ std::vector<std::pair<std::string, Heatmap>> comparison_heatmaps(const Compariso
   auto add = [&](const char* stem, const std::vector<double>& values, std::string title,
                  bool similarity, std::string undefined = "undefined") {
     if (values.empty()) return;
-    maps.emplace_back(stem,
-                      Heatmap{std::move(title), names, values, similarity, note, undefined});
+    maps.emplace_back(stem, Heatmap{std::move(title), names, values, similarity, note, undefined});
   };
-  const bool all_exact =
-      !comparison.igw_exact.empty() &&
-      std::all_of(comparison.igw_exact.begin(), comparison.igw_exact.end(), [](bool e) { return e; });
+  const bool all_exact = !comparison.igw_exact.empty() &&
+                         std::all_of(comparison.igw_exact.begin(), comparison.igw_exact.end(),
+                                     [](bool e) { return e; });
   add("igw", comparison.igw,
-      all_exact ? "IGW distance (exact)" : "IGW distance (best value found; exact where centered)",
+      all_exact ? "IGW distance (exact)" : "IGW distance (best value found, within the bounds)",
       false);
   if (!all_exact) {
     add("igw_lower", comparison.igw_lower, "IGW lower bound (analytic)", false);
@@ -390,9 +407,9 @@ void check_out_dir(const std::string& out_dir) {
   while (!fs::exists(probe, error) && probe.has_relative_path()) probe = probe.parent_path();
   if (!fs::is_directory(probe, error)) refuse("'" + probe.string() + "' is not a folder");
   if (::access(probe.c_str(), W_OK | X_OK) != 0) {
-    refuse(fs::equivalent(probe, target, error) ? "the folder is not writable"
-                                                : "cannot create a folder in '" + probe.string() +
-                                                      "' (permission denied)");
+    refuse(fs::equivalent(probe, target, error)
+               ? "the folder is not writable"
+               : "cannot create a folder in '" + probe.string() + "' (permission denied)");
   }
 }
 
@@ -453,8 +470,8 @@ void ProgressBar::update(const char* stage, std::int64_t done, std::int64_t tota
   const int filled = static_cast<int>(fraction * kBar);
   char percent[8];
   std::snprintf(percent, sizeof percent, "%3d%%", static_cast<int>(fraction * 100));
-  const std::string line = "[" + std::string(filled, '#') + std::string(kBar - filled, ' ') +
-                           "] " + percent + " " + stage + " " + std::to_string(done) + "/" +
+  const std::string line = "[" + std::string(filled, '#') + std::string(kBar - filled, ' ') + "] " +
+                           percent + " " + stage + " " + std::to_string(done) + "/" +
                            std::to_string(total);
   // Spaces over what is left of a longer previous line.
   const std::string clear(width_ > line.size() ? width_ - line.size() : 0, ' ');

@@ -44,7 +44,7 @@ void write_heatmap_svg(const std::string& path, const Heatmap& map);
 /// The matrix as an aligned text table, ending with a newline: row labels on the left, values
 /// right-aligned with `digits` significant digits, "-" for NaN. Column headers are the labels
 /// when none is longer than 12 characters; otherwise the columns are numbered 1..k and every row
-/// label starts with its number.
+/// label starts with its number. Throws InvalidArgument naming `map.values` as write_heatmap_svg.
 std::string format_table(const Heatmap& map, int digits = 4);
 
 /// The heatmaps of the metrics `comparison` holds, in the order igw, igw_lower, igw_upper, bw,
