@@ -3,6 +3,8 @@
 // of batch items.
 #pragma once
 
+#include <omp.h>
+
 #include <Eigen/Dense>
 #include <algorithm>
 #include <atomic>
@@ -62,14 +64,31 @@ void mirror_lower(Eigen::MatrixBase<Derived>& m) {
   }
 }
 
+/// While alive, parallel regions that the calling thread starts (Eigen's GEMM, OpenBLAS's LAPACK
+/// in its OpenMP build) use at most `threads` threads: omp_set_num_threads sets the calling
+/// thread's own nthreads-var, so other threads and contexts are not affected.
+class ThreadLimit {
+ public:
+  explicit ThreadLimit(int threads) : saved_(omp_get_max_threads()) {
+    omp_set_num_threads(std::max(threads, 1));
+  }
+  ~ThreadLimit() { omp_set_num_threads(saved_); }
+  ThreadLimit(const ThreadLimit&) = delete;
+  ThreadLimit& operator=(const ThreadLimit&) = delete;
+
+ private:
+  int saved_;
+};
+
 /// Calls body(state, i) for every i in [0, count) on up to ctx.num_threads() threads, with one
 /// `state = make_state()` per thread (solver objects, scratch matrices). A single item runs on the
-/// calling thread outside any parallel region, so Eigen's own GEMM threading can serve it. The
-/// first exception thrown by any item is rethrown after the loop.
+/// calling thread outside any parallel region, so Eigen's own GEMM threading can serve it, with
+/// ctx.num_threads() threads. The first exception thrown by any item is rethrown after the loop.
 template <typename MakeState, typename Body>
 void for_each_item(const Context& ctx, std::int64_t count, MakeState make_state, Body body) {
   if (count <= 0) return;
   if (count == 1 || ctx.num_threads() <= 1) {
+    const ThreadLimit limit(ctx.num_threads());
     auto state = make_state();
     for (std::int64_t i = 0; i < count; ++i) body(state, i);
     return;
