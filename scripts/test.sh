@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every test, from a fresh machine: set-up, configure, build, then CTest (GoogleTest suites, the
-# command-line contract, and find_package(gaussot) from an install). CUDA tests skip themselves,
-# saying why, when no device is present.
+# command-line contract, and find_package(gaussot) from an install), then the Python module's
+# tests (scripts/test_python.sh: pip install into build/python-venv, pytest). CUDA tests skip
+# themselves, saying why, when no device is present.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/setup.sh"
@@ -13,4 +14,5 @@ ctest --output-on-failure -j "$(nproc)" || status=$?
 if "$build/apps/gaussot" info --backend cpu | grep -q '"devices": \[\]'; then
   echo "note: no CUDA device on this machine: the CUDA-vs-CPU tests were skipped (listed above)"
 fi
+"$root/scripts/test_python.sh" || status=$?
 exit $status

@@ -1,0 +1,260 @@
+// SPDX-License-Identifier: Apache-2.0
+// Bindings of bures.hpp: the Bures–Wasserstein (W2) geometry of Gaussian measures.
+#include <nanobind/stl/optional.h>
+#include <nanobind/stl/string.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "arrays.hpp"
+#include "bindings.hpp"
+#include "docs.hpp"
+
+namespace gaussot::python {
+namespace {
+
+using namespace nb::literals;
+
+std::vector<std::int64_t> concat(std::vector<std::int64_t> a, const std::vector<std::int64_t>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+nb::object w2_squared_py(nb::handle a_cov, nb::handle b_cov, nb::handle a_mean, nb::handle b_mean,
+                         const std::string& backend) {
+  GaussianPair g(a_cov, b_cov, a_mean, b_mean);
+  Call call(backend, g.args());
+  g.check_dimensions(true);
+  const Batch batch = g.pairs();
+  return with_dtype(call, [&](auto zero) {
+    using T = decltype(zero);
+    const GaussianBatch<const T> a = call.gaussians<T>(g.a_mean, g.a_cov, batch.count);
+    const GaussianBatch<const T> b = call.gaussians<T>(g.b_mean, g.b_cov, batch.count);
+    Output<T> out(call, batch.shape());
+    {
+      nb::gil_scoped_release release;
+      w2_squared<T>(call.ctx(), a, b, out.scalars(batch.count));
+    }
+    return out.release();
+  });
+}
+
+nb::object w2_squared_all_pairs_py(nb::handle a_cov, nb::handle b_cov, nb::handle a_mean,
+                                   nb::handle b_mean, const std::string& backend) {
+  GaussianPair g(a_cov, b_cov, a_mean, b_mean);
+  Call call(backend, g.args());
+  g.check_dimensions(true);
+  const Batch ba = g.a_batch(), bb = g.b_batch();
+  return with_dtype(call, [&](auto zero) {
+    using T = decltype(zero);
+    const GaussianBatch<const T> a = call.gaussians<T>(g.a_mean, g.a_cov, ba.count);
+    const GaussianBatch<const T> b = call.gaussians<T>(g.b_mean, g.b_cov, bb.count);
+    Output<T> out(call, concat(ba.shape(), bb.shape()), Order::columns);
+    {
+      nb::gil_scoped_release release;
+      w2_squared_all_pairs<T>(call.ctx(), a, b, out.matrices(ba.count, bb.count, 1));
+    }
+    return out.release();
+  });
+}
+
+nb::object brenier_map_py(nb::handle a_cov, nb::handle b_cov, nb::handle a_mean, nb::handle b_mean,
+                          const std::string& backend) {
+  GaussianPair g(a_cov, b_cov, a_mean, b_mean);
+  Call call(backend, g.args());
+  g.check_dimensions(true);
+  const Batch batch = g.pairs();
+  const std::int64_t d = g.a_dimension(), k = batch.count;
+  return with_dtype(call, [&](auto zero) {
+    using T = decltype(zero);
+    const GaussianBatch<const T> a = call.gaussians<T>(g.a_mean, g.a_cov, k);
+    const GaussianBatch<const T> b = call.gaussians<T>(g.b_mean, g.b_cov, k);
+    Output<T> matrix(call, concat(batch.shape(), {d, d}), Order::columns);
+    Output<T> bias(call, concat(batch.shape(), {d}));
+    {
+      nb::gil_scoped_release release;
+      brenier_map<T>(call.ctx(), a, b, matrix.matrices(d, d, k), bias.vectors(d, k));
+    }
+    return nb::object(nb::make_tuple(matrix.release(), bias.release()));
+  });
+}
+
+nb::object mccann_interpolant_py(nb::handle a_cov, nb::handle b_cov, double t, nb::handle a_mean,
+                                 nb::handle b_mean, const std::string& backend) {
+  GaussianPair g(a_cov, b_cov, a_mean, b_mean);
+  Call call(backend, g.args());
+  g.check_dimensions(true);
+  const Batch batch = g.pairs();
+  const std::int64_t d = g.a_dimension(), k = batch.count;
+  return with_dtype(call, [&](auto zero) {
+    using T = decltype(zero);
+    const GaussianBatch<const T> a = call.gaussians<T>(g.a_mean, g.a_cov, k);
+    const GaussianBatch<const T> b = call.gaussians<T>(g.b_mean, g.b_cov, k);
+    Output<T> mean(call, concat(batch.shape(), {d}));
+    Output<T> cov(call, concat(batch.shape(), {d, d}), Order::columns);
+    {
+      nb::gil_scoped_release release;
+      mccann_interpolant<T>(call.ctx(), a, b, t,
+                            GaussianBatch<T>(mean.vectors(d, k), cov.matrices(d, d, k)));
+    }
+    return nb::object(nb::make_tuple(mean.release(), cov.release()));
+  });
+}
+
+nb::object w2_squared_gradient_py(nb::handle a_cov, nb::handle b_cov, nb::handle a_mean,
+                                  nb::handle b_mean, const std::string& backend) {
+  GaussianPair g(a_cov, b_cov, a_mean, b_mean);
+  Call call(backend, g.args());
+  g.check_dimensions(true);
+  const Batch batch = g.pairs();
+  const std::int64_t d = g.a_dimension(), k = batch.count;
+  return with_dtype(call, [&](auto zero) {
+    using T = decltype(zero);
+    const GaussianBatch<const T> a = call.gaussians<T>(g.a_mean, g.a_cov, k);
+    const GaussianBatch<const T> b = call.gaussians<T>(g.b_mean, g.b_cov, k);
+    Output<T> a_mean_grad(call, concat(batch.shape(), {d}));
+    Output<T> a_cov_grad(call, concat(batch.shape(), {d, d}), Order::columns);
+    Output<T> b_mean_grad(call, concat(batch.shape(), {d}));
+    Output<T> b_cov_grad(call, concat(batch.shape(), {d, d}), Order::columns);
+    {
+      nb::gil_scoped_release release;
+      w2_squared_gradient<T>(
+          call.ctx(), a, b,
+          GaussianBatch<T>(a_mean_grad.vectors(d, k), a_cov_grad.matrices(d, d, k)),
+          GaussianBatch<T>(b_mean_grad.vectors(d, k), b_cov_grad.matrices(d, d, k)));
+    }
+    return nb::object(nb::make_tuple(a_mean_grad.release(), a_cov_grad.release(),
+                                     b_mean_grad.release(), b_cov_grad.release()));
+  });
+}
+
+nb::object w2_barycenter_py(nb::handle covs, nb::handle means, nb::handle weights,
+                            std::optional<double> tolerance, int max_iterations, bool report,
+                            const std::string& backend) {
+  Arg cov(covs, "covs", Item::symmetric), mean(means, "means", Item::vector),
+      weight(weights, "weights", Item::vector, 0, "k");
+  Call call(backend, {&cov, &mean, &weight});
+  const Batch batch = broadcast({&cov, &mean});
+  const std::int64_t d = cov.extent(0), k = batch.count;
+  if (mean.present() && mean.extent(0) != d) {
+    invalid_argument("means has length " + std::to_string(mean.extent(0)) + " but covs holds " +
+                         std::to_string(d) + " x " + std::to_string(d) + " covariances",
+                     "means");
+  }
+  BarycenterOptions options;
+  options.tolerance = tolerance;
+  options.max_iterations = max_iterations;
+  return with_dtype(call, [&](auto zero) {
+    using T = decltype(zero);
+    const GaussianBatch<const T> inputs = call.gaussians<T>(mean, cov, k);
+    const VectorBatch<const T> w = call.vector<T>(weight);
+    Output<T> out_mean(call, {d});
+    Output<T> out_cov(call, {d, d}, Order::columns);
+    BarycenterReport r;
+    {
+      nb::gil_scoped_release release;
+      r = w2_barycenter<T>(call.ctx(), inputs, w,
+                           GaussianBatch<T>(out_mean.vectors(d, 1), out_cov.matrices(d, d, 1)),
+                           options);
+    }
+    nb::object result = nb::make_tuple(out_mean.release(), out_cov.release());
+    if (!report) return result;
+    nb::dict details;
+    details["iterations"] = r.iterations;
+    details["residual"] = r.residual;
+    return nb::object(nb::make_tuple(result[0], result[1], details));
+  });
+}
+
+FrechetMethod frechet_method(const std::string& method) {
+  if (method == "auto") return FrechetMethod::automatic;
+  if (method == "covariances") return FrechetMethod::covariances;
+  if (method == "samples") return FrechetMethod::samples;
+  invalid_argument("method: expected 'auto', 'covariances' or 'samples', got '" + method + "'",
+                   "method");
+}
+
+nb::object frechet_distance_py(nb::handle samples_a, nb::handle samples_b,
+                               const std::string& method, const std::string& backend) {
+  Arg xa(samples_a, "samples_a", Item::matrix), xb(samples_b, "samples_b", Item::matrix);
+  FrechetOptions options;
+  options.method = frechet_method(method);
+  Call call(backend, {&xa, &xb});
+  if (xa.extent(1) != xb.extent(1)) {
+    invalid_argument("samples_a has " + std::to_string(xa.extent(1)) +
+                         " features but samples_b has " + std::to_string(xb.extent(1)),
+                     "samples_b");
+  }
+  const Batch batch = broadcast({&xa, &xb});
+  return with_dtype(call, [&](auto zero) {
+    using T = decltype(zero);
+    const MatrixBatch<const T> a = call.matrices<T>(xa, batch.count);
+    const MatrixBatch<const T> b = call.matrices<T>(xb, batch.count);
+    Output<T> out(call, batch.shape());
+    {
+      nb::gil_scoped_release release;
+      frechet_distance<T>(call.ctx(), a, b, out.scalars(batch.count), options);
+    }
+    return out.release();
+  });
+}
+
+}  // namespace
+
+void bind_bures(nb::module_& m) {
+  m.def("w2_squared", &w2_squared_py, "a_cov"_a, "b_cov"_a, nb::kw_only(), "a_mean"_a = nb::none(),
+        "b_mean"_a = nb::none(), "backend"_a = "auto",
+        R"(Squared 2-Wasserstein distance W2² between Gaussians a = N(a_mean, a_cov) and b =
+N(b_mean, b_cov): ‖m_a − m_b‖² + tr S_a + tr S_b − 2 tr (S_a^½ S_b S_a^½)^½ (clamped at 0).
+
+Covariances (d, d) or (k, d, d), means (d,) or (k, d) or None (zero means). Pairs broadcast:
+k against k gives k values, one Gaussian against k gives k values (one-versus-many); two single
+Gaussians give a scalar. Covariances must be finite, symmetric and positive semidefinite
+(singular is fine).)" GAUSSOT_DOC_COMMON);
+
+  m.def("w2_squared_all_pairs", &w2_squared_all_pairs_py, "a_cov"_a, "b_cov"_a, nb::kw_only(),
+        "a_mean"_a = nb::none(), "b_mean"_a = nb::none(), "backend"_a = "auto",
+        R"(W2² between every a_i and every b_j: an array of shape (k_a, k_b) (an unbatched side
+drops its axis). Each a_i is decomposed once.)" GAUSSOT_DOC_COMMON);
+
+  m.def("brenier_map", &brenier_map_py, "a_cov"_a, "b_cov"_a, nb::kw_only(),
+        "a_mean"_a = nb::none(), "b_mean"_a = nb::none(), "backend"_a = "auto",
+        R"(Returns (matrix, bias): the optimal transport (Brenier) map from a to b, T(x) = matrix @
+x + bias with matrix = S_a^-½ (S_a^½ S_b S_a^½)^½ S_a^-½ (symmetric PSD, matrix S_a matrix = S_b)
+and bias = m_b − matrix m_a. Shapes (..., d, d) and (..., d); a's covariances must be positive
+definite.)" GAUSSOT_DOC_COMMON);
+
+  m.def("mccann_interpolant", &mccann_interpolant_py, "a_cov"_a, "b_cov"_a, "t"_a, nb::kw_only(),
+        "a_mean"_a = nb::none(), "b_mean"_a = nb::none(), "backend"_a = "auto",
+        R"(Returns (mean, cov): the point at t in [0, 1] of the W2 geodesic from a (t = 0) to b (t =
+1): N((1−t) m_a + t m_b, B_t S_a B_t) with B_t = (1−t) I + t A, A the Brenier matrix. a's
+covariances must be positive definite.)" GAUSSOT_DOC_COMMON);
+
+  m.def("w2_squared_gradient", &w2_squared_gradient_py, "a_cov"_a, "b_cov"_a, nb::kw_only(),
+        "a_mean"_a = nb::none(), "b_mean"_a = nb::none(), "backend"_a = "auto",
+        R"(Returns (a_mean_grad, a_cov_grad, b_mean_grad, b_cov_grad), the gradient of W2²(a, b): 2
+(m_a − m_b) and I − A for side a (A the Brenier matrix from a to b), −2 (m_a − m_b) and I − A' for
+side b. The covariance gradients are symmetric (for symmetric perturbations). Both covariances must
+be positive definite.)" GAUSSOT_DOC_COMMON);
+
+  m.def("w2_barycenter", &w2_barycenter_py, "covs"_a, nb::kw_only(), "means"_a = nb::none(),
+        "weights"_a = nb::none(), "tolerance"_a = nb::none(), "max_iterations"_a = 1000,
+        "report"_a = false, "backend"_a = "auto",
+        R"(Returns (mean, cov), or (mean, cov, report): the weighted W2 barycenter of k Gaussians
+(covs (k, d, d), means (k, d) or None): mean Σ ρ_i m_i and the covariance B = Σ ρ_i (B^½ S_i B^½)^½,
+by the fixed point of Álvarez-Esteban et al. started at Σ ρ_i S_i (which must be positive definite).
+weights: k non-negative numbers with a positive sum (normalised), None for uniform. tolerance: on
+the fixed-point residual (None: 1e-12 in float64, 1e-5 in float32). report=True adds {'iterations',
+'residual'}. Raises ConvergenceError when max_iterations are not enough.)" GAUSSOT_DOC_COMMON);
+
+  m.def("frechet_distance", &frechet_distance_py, "samples_a"_a, "samples_b"_a, nb::kw_only(),
+        "method"_a = "auto", "backend"_a = "auto",
+        R"(The Fréchet distance of sample sets (the FID computation): W2² between the Gaussians
+fitted to samples_a and samples_b (sample mean, covariance with divisor n − 1). Samples (n, d) or
+(k, n, d), rows are samples, n >= 2; the two sides may have different n. method: 'covariances' (fit
+both Gaussians), 'samples' (the trace term from the centred samples, cheaper when n < d) or
+'auto'.)" GAUSSOT_DOC_COMMON);
+}
+
+}  // namespace gaussot::python

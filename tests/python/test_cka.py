@@ -1,0 +1,99 @@
+"""linear_cka and compare_representations against the n × n Gram-matrix definitions in NumPy."""
+
+import numpy as np
+import pytest
+
+import gaussot
+import reference as ref
+
+
+def representations(rng, n=60):
+    x = rng.standard_normal((n, 5))
+    y = np.tanh(x @ rng.standard_normal((5, 8))) + 0.3 * rng.standard_normal((n, 8))
+    z = rng.standard_normal((n, 3))
+    return x, y, z
+
+
+def test_linear_cka_gram_definition(rng, dtype):
+    x, y, z = representations(rng)
+    cka, debiased = gaussot.linear_cka(x.astype(dtype), y.astype(dtype), debiased=True)
+    assert np.ndim(cka) == 0 and cka.dtype == dtype
+    np.testing.assert_allclose(cka, ref.cka_gram(x, y), rtol=10 * ref.rtol(dtype))
+    np.testing.assert_allclose(debiased, ref.cka_debiased_gram(x, y), rtol=50 * ref.rtol(dtype))
+    # Batched, different widths on the two sides, one set against many.
+    batch = np.stack([y, y[:, ::-1] * 2.0 + 1.0, np.cos(y)])
+    got = gaussot.linear_cka(x.astype(dtype), batch.astype(dtype))
+    assert got.shape == (3,)
+    np.testing.assert_allclose(got, [ref.cka_gram(x, b) for b in batch], rtol=10 * ref.rtol(dtype))
+
+
+def test_linear_cka_invariances(rng):
+    x, y, _ = representations(rng)
+    q = ref.random_orthogonal(rng, 8)
+    base = gaussot.linear_cka(x, y)
+    # Orthogonal transforms, isotropic scaling and translation of either side change nothing.
+    np.testing.assert_allclose(gaussot.linear_cka(x, 3.0 * y @ q + 5.0), base, rtol=1e-10)
+    np.testing.assert_allclose(gaussot.linear_cka(x, x), 1.0, rtol=1e-12)
+    # Fortran-ordered samples (a transposed array) are copied, with the same answer.
+    np.testing.assert_allclose(gaussot.linear_cka(np.asfortranarray(x), y), base, rtol=1e-12)
+
+
+def test_compare_representations(rng, dtype):
+    x, y, z = representations(rng)
+    w = x @ ref.random_orthogonal(rng, 5)  # the same Gaussian up to rotation: IGW 0 with x
+    sets = [x, y, z, w]
+    out = gaussot.compare_representations([s.astype(dtype) for s in sets],
+                                          ["x", "y", "z", "w"], centered=True, cka_debiased=True)
+    assert out["names"] == ["x", "y", "z", "w"]
+    assert out["dimensions"] == [5, 8, 3, 5] and out["samples"] == 60
+    tol = 50 * ref.rtol(dtype)
+    covs = [np.cov(s.T) for s in sets]
+    for i in range(4):
+        for j in range(4):
+            np.testing.assert_allclose(out["cka"][i, j], ref.cka_gram(sets[i], sets[j]), rtol=tol)
+            np.testing.assert_allclose(out["cka_debiased"][i, j],
+                                       ref.cka_debiased_gram(sets[i], sets[j]), rtol=tol,
+                                       atol=tol)
+            igw2 = ref.igw_centered(covs[i], covs[j])
+            np.testing.assert_allclose(out["igw"][i, j] ** 2, igw2, rtol=tol,
+                                       atol=tol * np.sum(covs[i] ** 2))
+            if sets[i].shape[1] == sets[j].shape[1]:
+                np.testing.assert_allclose(out["bw"][i, j] ** 2, ref.w2_squared(covs[i], covs[j]),
+                                           rtol=tol, atol=tol)
+            else:
+                assert np.isnan(out["bw"][i, j])
+    assert out["igw_exact"].all()
+    np.testing.assert_allclose(out["igw"], out["igw"].T, rtol=tol)
+    assert out["igw"][0, 3] <= 1e-3 * out["igw"][0, 1]
+
+
+def test_compare_representations_options_and_progress(rng):
+    x, y, z = representations(rng)
+    calls = []
+    out = gaussot.compare_representations([x, y, z], bw=False, igw=False,
+                                          progress=lambda *a: calls.append(a))
+    assert out["names"] == ["0", "1", "2"]
+    assert "bw" not in out and "igw" not in out and "cka_debiased" not in out
+    np.testing.assert_allclose(out["cka"][0, 1], ref.cka_gram(x, y), rtol=1e-9)
+    assert calls and all(isinstance(stage, str) and 0 <= done <= total
+                         for stage, done, total in calls)
+    # Uncentered IGW: bounds around the value, exact only on the diagonal of equal sets.
+    out = gaussot.compare_representations([x, y + 1.0], bw=False, cka=False)
+    assert np.all(out["igw_lower"] <= out["igw"] + 1e-9)
+    assert np.all(out["igw"] <= out["igw_upper"] + 1e-9)
+
+
+def test_compare_representations_errors(rng):
+    x, y, _ = representations(rng)
+    with pytest.raises(ValueError):
+        gaussot.compare_representations([x, y[:50]])  # different n
+    with pytest.raises(ValueError, match="names"):
+        gaussot.compare_representations([x, y], names=["only one"])
+    with pytest.raises(ValueError, match="list"):
+        gaussot.compare_representations(x)
+    bad = x.copy()
+    bad[3, 1] = np.nan
+    with pytest.raises(ValueError):
+        gaussot.compare_representations([x, bad])
+    with pytest.raises(ZeroDivisionError):  # an exception from the progress callback propagates
+        gaussot.compare_representations([x, y], progress=lambda *a: 1 / 0)
