@@ -16,11 +16,6 @@ namespace {
 
 using namespace nb::literals;
 
-std::vector<std::int64_t> concat(std::vector<std::int64_t> a, const std::vector<std::int64_t>& b) {
-  a.insert(a.end(), b.begin(), b.end());
-  return a;
-}
-
 nb::object w2_squared_py(nb::handle a_cov, nb::handle b_cov, nb::handle a_mean, nb::handle b_mean,
                          const std::string& backend) {
   GaussianPair g(a_cov, b_cov, a_mean, b_mean);

@@ -39,11 +39,6 @@ namespace {
 
 using namespace nb::literals;
 
-std::vector<std::int64_t> concat(std::vector<std::int64_t> a, const std::vector<std::int64_t>& b) {
-  a.insert(a.end(), b.begin(), b.end());
-  return a;
-}
-
 /// The per-pair reports as host arrays of `shape` ('exact', 'iterations', 'gradient_norm',
 /// 'subspace'). Pairs without a report (the library skips trivial dimension-0 pairs) are exact.
 nb::dict report_dict(const std::vector<IgwReport>& reports, std::int64_t count,

@@ -17,12 +17,6 @@ namespace {
 
 using namespace nb::literals;
 
-std::vector<std::int64_t> with_item(const Batch& batch, std::vector<std::int64_t> item) {
-  std::vector<std::int64_t> shape = batch.shape();
-  shape.insert(shape.end(), item.begin(), item.end());
-  return shape;
-}
-
 nb::object eigh_py(nb::handle a, const std::string& backend) {
   Arg arg(a, "a", Item::symmetric);
   Call call(backend, {&arg});
@@ -31,8 +25,8 @@ nb::object eigh_py(nb::handle a, const std::string& backend) {
   return with_dtype(call, [&](auto zero) {
     using T = decltype(zero);
     const MatrixBatch<const T> input = call.matrices<T>(arg, k);
-    Output<T> values(call, with_item(batch, {d}));
-    Output<T> vectors(call, with_item(batch, {d, d}), Order::columns);
+    Output<T> values(call, concat(batch.shape(), {d}));
+    Output<T> vectors(call, concat(batch.shape(), {d, d}), Order::columns);
     {
       nb::gil_scoped_release release;
       eigh<T>(call.ctx(), input, values.vectors(d, k), vectors.matrices(d, d, k));
@@ -49,7 +43,7 @@ nb::object eigvalsh_py(nb::handle a, const std::string& backend) {
   return with_dtype(call, [&](auto zero) {
     using T = decltype(zero);
     const MatrixBatch<const T> input = call.matrices<T>(arg, k);
-    Output<T> values(call, with_item(batch, {d}));
+    Output<T> values(call, concat(batch.shape(), {d}));
     {
       nb::gil_scoped_release release;
       eigvalsh<T>(call.ctx(), input, values.vectors(d, k));
@@ -70,7 +64,7 @@ nb::object spectral_py(nb::handle a, std::optional<double> psd_tolerance,
   return with_dtype(call, [&](auto zero) {
     using T = decltype(zero);
     const MatrixBatch<const T> input = call.matrices<T>(arg, k);
-    Output<T> out(call, with_item(batch, {d, d}), Order::columns);
+    Output<T> out(call, concat(batch.shape(), {d, d}), Order::columns);
     if (f) {
       {
         nb::gil_scoped_release release;
@@ -78,7 +72,7 @@ nb::object spectral_py(nb::handle a, std::optional<double> psd_tolerance,
       }
       return out.release();
     }
-    Output<T> inverse(call, with_item(batch, {d, d}), Order::columns);
+    Output<T> inverse(call, concat(batch.shape(), {d, d}), Order::columns);
     {
       nb::gil_scoped_release release;
       sqrtm_and_inv_sqrtm<T>(call.ctx(), input, out.matrices(d, d, k), inverse.matrices(d, d, k),
@@ -97,8 +91,8 @@ nb::object sample_moments_py(nb::handle samples, std::int64_t chunk_columns,
   return with_dtype(call, [&](auto zero) {
     using T = decltype(zero);
     const MatrixBatch<const T> input = call.matrices<T>(arg, k);
-    Output<T> mean(call, with_item(batch, {d}));
-    Output<T> cov(call, with_item(batch, {d, d}), Order::columns);
+    Output<T> mean(call, concat(batch.shape(), {d}));
+    Output<T> cov(call, concat(batch.shape(), {d, d}), Order::columns);
     {
       nb::gil_scoped_release release;
       sample_moments<T>(call.ctx(), input, mean.vectors(d, k), cov.matrices(d, d, k),

@@ -6,10 +6,18 @@
 #include <nanobind/nanobind.h>
 
 #include <cstdint>
+#include <vector>
 
 #include "gaussot/igw.hpp"
 
 namespace gaussot::python {
+
+/// A result's shape: the batch axes `a`, then the item's axes `b`.
+inline std::vector<std::int64_t> concat(std::vector<std::int64_t> a,
+                                        const std::vector<std::int64_t>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
 
 /// w2_squared, w2_squared_all_pairs, brenier_map, mccann_interpolant, w2_squared_gradient,
 /// w2_barycenter, frechet_distance (bures.hpp).
