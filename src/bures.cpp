@@ -249,6 +249,7 @@ BarycenterReport w2_barycenter(Context& ctx, GaussianBatch<const T> inputs,
                "must be finite and >= 0");
   const std::vector<T> rho = normalized_weights<T>(ctx, check, weights, k);
   check_values(ctx, check, Names("inputs"), inputs);
+  if (d == 0) return {};  // Gaussians on R^0: nothing to average, nothing to write
   Scratch<T> weight(ctx, k, 1, 1);
   copy<T>(ctx, matrices<const T>(rho.data(), k, 1, 1), weight.view);
 
@@ -333,7 +334,11 @@ void frechet_distance(Context& ctx, MatrixBatch<const T> samples_a, MatrixBatch<
   check.output("out", out);
   check.vector_size("out", out, 1);
   check.count("out", out.count, count);
-  if (count == 0 || d == 0) return;
+  if (count == 0) return;
+  if (d == 0) {  // Gaussians on R^0: the distance is 0
+    combine<T>(ctx, {}, out.as_matrices());
+    return;
+  }
   check.finite(ctx, "samples_a", samples_a, false);
   check.finite(ctx, "samples_b", samples_b, false);
   const bool by_samples = options.method == FrechetMethod::samples ||

@@ -309,6 +309,23 @@ TYPED_TEST(Bures, FrechetDistanceBothMethodsAgree) {
   }
 }
 
+TYPED_TEST(Bures, ZeroDimensionalGaussiansGiveZeroAndWriteTheirOutputs) {
+  using T = TypeParam;
+  // Sample sets with no feature: the Fréchet distance is 0 and is written (not left as it was).
+  HostBatch<T> x(0, 5, 2), y(0, 7, 2);
+  std::vector<T> fid(2, std::numeric_limits<T>::quiet_NaN());
+  frechet_distance<T>(this->ctx, x.cview(), y.cview(), scalars(fid.data(), 2));
+  EXPECT_EQ(fid[0], T(0));
+  EXPECT_EQ(fid[1], T(0));
+  // A barycenter of Gaussians on R^0 needs no iteration.
+  HostGaussians<T> inputs(0, 3), out(0, 1);
+  const std::vector<T> weights{1, 2, 3};
+  const BarycenterReport report =
+      w2_barycenter<T>(this->ctx, inputs.cview(), vectors(weights.data(), 3, 1), out.view());
+  EXPECT_EQ(report.iterations, 0);
+  EXPECT_EQ(report.residual, 0.0);
+}
+
 TYPED_TEST(Bures, RefusesBadInputNamingTheArgument) {
   using T = TypeParam;
   const std::int64_t d = 3, k = 4;
