@@ -243,5 +243,55 @@ TYPED_TEST(Compare, RefusesBadInputNamingTheSet) {
                  "constant features");
 }
 
+template <typename T>
+class CompareCudaVsCpu : public Compare<T> {
+ protected:
+  void SetUp() override { GAUSSOT_REQUIRE_CUDA(); }
+};
+TYPED_TEST_SUITE(CompareCudaVsCpu, Precisions);
+
+TYPED_TEST(CompareCudaVsCpu, HostAndDeviceLoadersGiveTheCpuMatrices) {
+  using T = TypeParam;
+  Context gpu = Context::cuda(0);
+  const Activations<T> acts(50, {3, 33, 3, 2, 33}, 17);
+  CompareOptions options;
+  options.cka_debiased = true;
+  options.memory_limit_bytes = 2 * 33 * 50 * std::int64_t(sizeof(T));  // several CKA blocks
+  const Comparison cpu = compare_representations<T>(this->ctx, acts.sets(), options);
+  // Host loaders (copied to the device by compare_representations), then device loaders.
+  const Comparison from_host = compare_representations<T>(gpu, acts.sets(), options);
+  std::vector<Array<T>> on_device;
+  std::vector<ActivationSet<T>> device_sets = acts.sets();
+  for (std::size_t i = 0; i < device_sets.size(); ++i) {
+    const MatrixBatch<const T> host = acts.view(i);
+    on_device.emplace_back(gpu, host.rows * host.cols);
+    copy<T>(gpu, host, on_device.back().matrices(host.rows, host.cols, 1));
+    const Array<T>& array = on_device.back();
+    device_sets[i].load = [&array, host] { return array.matrices(host.rows, host.cols, 1); };
+  }
+  const Comparison from_device = compare_representations<T>(gpu, device_sets, options);
+  const double tol = 100 * this->tolerance();
+  for (const Comparison* c : {&from_host, &from_device}) {
+    EXPECT_EQ(c->set_reads, cpu.set_reads);
+    for (const auto& [name, gpu_m, cpu_m] :
+         {std::tuple<const char*, const std::vector<double>&, const std::vector<double>&>{
+              "cka", c->cka, cpu.cka},
+          {"cka_debiased", c->cka_debiased, cpu.cka_debiased},
+          {"igw_lower", c->igw_lower, cpu.igw_lower},
+          {"igw_upper", c->igw_upper, cpu.igw_upper},
+          {"bw", c->bw, cpu.bw}}) {
+      ASSERT_EQ(gpu_m.size(), cpu_m.size()) << name;
+      for (std::size_t e = 0; e < cpu_m.size(); ++e) {
+        if (std::isnan(cpu_m[e])) {
+          EXPECT_TRUE(std::isnan(gpu_m[e])) << name << " " << e;
+        } else {
+          EXPECT_NEAR(gpu_m[e], cpu_m[e], tol * std::max(1.0, std::fabs(cpu_m[e])))
+              << name << " " << e;
+        }
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace gaussot::test
