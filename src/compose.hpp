@@ -2,6 +2,8 @@
 // Private: small helpers for backend-neutral algorithms that compose primitives (src/*.cpp).
 #pragma once
 
+#include <algorithm>
+#include <cstdint>
 #include <initializer_list>
 #include <optional>
 #include <utility>
@@ -24,6 +26,34 @@ void combine(Context& ctx, std::initializer_list<std::pair<T, MatrixBatch<const 
   combination.has_floor = floor.has_value();
   combination.floor = floor.value_or(T(0));
   GAUSSOT_DISPATCH(ctx, combine<T>, combination, out);
+}
+
+/// out_i = factor_i · items_i + beta · out_i for packed batches of one shape (items may broadcast);
+/// `factors` holds count 1 x 1 items in the context's memory: each item is seen as one
+/// (rows·cols) x 1 column times its own 1 x 1 factor, a batched GEMM.
+template <typename T>
+void scale_items(Context& ctx, MatrixBatch<const T> items, MatrixBatch<const T> factors,
+                 MatrixBatch<T> out, T beta = T(0)) {
+  const std::int64_t m = items.rows * items.cols;
+  const MatrixBatch<const T> item_columns{
+      items.data, m, 1, std::max<std::int64_t>(m, 1), items.stride, items.count, items.space};
+  const MatrixBatch<T> out_columns{out.data,   m,         1,        std::max<std::int64_t>(m, 1),
+                                   out.stride, out.count, out.space};
+  GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::no, Transpose::no, T(1), item_columns, factors, beta,
+                   out_columns);
+}
+
+/// out = Σ_i w_i items_i for `count` packed items (stride rows·cols) and w a count x 1 matrix on
+/// the context: one GEMM of the (rows·cols) x count matrix of items by w.
+template <typename T>
+void weighted_sum(Context& ctx, MatrixBatch<const T> items, MatrixBatch<const T> weights,
+                  MatrixBatch<T> out) {
+  const std::int64_t m = items.rows * items.cols;
+  GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::no, Transpose::no, T(1),
+                   MatrixBatch<const T>(items.data, m, items.count, std::max<std::int64_t>(m, 1), 0,
+                                        1, items.space),
+                   weights, T(0),
+                   MatrixBatch<T>(out.data, m, 1, std::max<std::int64_t>(m, 1), m, 1, out.space));
 }
 
 /// A packed scratch batch in the context's memory space, with its views.

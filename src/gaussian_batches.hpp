@@ -87,30 +87,38 @@ MatrixBatch<const T> mean_columns(GaussianBatch<const T> g) {
   return VectorBatch<const T>(g.means).as_matrices();
 }
 
-/// k non-negative weights with a positive sum, normalised to sum 1, on the host; `weights` empty
-/// (count 0) means uniform weights. Errors name 'weights' (and the item).
+/// The k weights as given (checked: finite, >= 0, positive sum; InvalidArgument naming
+/// 'weights' and the item otherwise), or `fallback` for every item when `weights` is empty.
+template <typename T>
+std::vector<T> checked_weights(Context& ctx, const ArgumentChecker& check,
+                               VectorBatch<const T> weights, std::int64_t k, T fallback) {
+  std::vector<T> rho(static_cast<std::size_t>(k), fallback);
+  if (weights.count == 0) return rho;
+  check.input("weights", weights);
+  check.vector_size("weights", weights, k);
+  check.count("weights", weights.count, 1);
+  copy<T>(ctx, weights, vectors(rho.data(), k, 1));
+  T sum = 0;
+  for (std::int64_t i = 0; i < k; ++i) {
+    if (!(std::isfinite(rho[i]) && rho[i] >= 0)) {
+      check.fail(
+          "weights",
+          "must be finite and >= 0, item " + std::to_string(i) + " is " + format_number(rho[i]), i);
+    }
+    sum += rho[i];
+  }
+  check.expect(sum > 0, "weights", "must have a positive sum");
+  return rho;
+}
+
+/// The weights normalised to sum 1 (uniform when `weights` is empty); checked as checked_weights.
 template <typename T>
 std::vector<T> normalized_weights(Context& ctx, const ArgumentChecker& check,
                                   VectorBatch<const T> weights, std::int64_t k) {
-  std::vector<T> rho(static_cast<std::size_t>(k), T(1) / T(k));
-  if (weights.count > 0) {
-    check.input("weights", weights);
-    check.vector_size("weights", weights, k);
-    check.count("weights", weights.count, 1);
-    copy<T>(ctx, weights, vectors(rho.data(), k, 1));
-    T sum = 0;
-    for (std::int64_t i = 0; i < k; ++i) {
-      if (!(std::isfinite(rho[i]) && rho[i] >= 0)) {
-        check.fail(
-            "weights",
-            "must be finite and >= 0, item " + std::to_string(i) + " is " + format_number(rho[i]),
-            i);
-      }
-      sum += rho[i];
-    }
-    check.expect(sum > 0, "weights", "must have a positive sum");
-    for (T& r : rho) r /= sum;
-  }
+  std::vector<T> rho = checked_weights(ctx, check, weights, k, T(1));
+  T sum = 0;
+  for (T r : rho) sum += r;
+  for (T& r : rho) r /= sum;
   return rho;
 }
 

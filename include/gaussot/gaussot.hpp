@@ -14,6 +14,7 @@
 #include "gaussot/eigh.hpp"
 #include "gaussot/error.hpp"
 #include "gaussot/igw.hpp"
+#include "gaussot/mmot.hpp"
 #include "gaussot/npy.hpp"
 #include "gaussot/retraction.hpp"
 #include "gaussot/spectral.hpp"
