@@ -9,7 +9,8 @@ namespace gaussot::cpu {
 template <typename T>
 void gemm(Context& ctx, Transpose transpose_a, Transpose transpose_b, T alpha,
           MatrixBatch<const T> a, MatrixBatch<const T> b, T beta, MatrixBatch<T> c) {
-  for_each_item(ctx, c.count, [&](std::int64_t i) {
+  const double inner = double(transpose_a == Transpose::yes ? a.rows : a.cols);
+  for_each_item(ctx, c.count, double(c.rows) * double(c.cols) * inner, [&](std::int64_t i) {
     auto ci = item(c, i);
     if (beta == T(0)) {
       ci.setZero();  // BLAS semantics: c is not read when beta == 0
@@ -36,7 +37,7 @@ template <typename T>
 void sandwich(Context& ctx, MatrixBatch<const T> s, MatrixBatch<const T> b, MatrixBatch<T> out) {
   const std::int64_t d = s.rows;
   for_each_item(
-      ctx, out.count, [d] { return Matrix<T>(d, d); },
+      ctx, out.count, 2.0 * double(d) * double(d) * double(d), [d] { return Matrix<T>(d, d); },
       [&](Matrix<T>& sb, std::int64_t i) {
         const auto si = item(s, i);
         auto oi = item(out, i);
@@ -55,19 +56,21 @@ void sandwich(Context& ctx, MatrixBatch<const T> s, MatrixBatch<const T> b, Matr
 
 template <typename T>
 void trace(Context& ctx, MatrixBatch<const T> a, VectorBatch<T> out) {
-  for_each_item(ctx, a.count, [&](std::int64_t i) { out.at(i, 0) = item(a, i).trace(); });
+  for_each_item(ctx, a.count, double(a.rows),
+                [&](std::int64_t i) { out.at(i, 0) = item(a, i).trace(); });
 }
 
 template <typename T>
 void frobenius_inner(Context& ctx, MatrixBatch<const T> a, MatrixBatch<const T> b,
                      VectorBatch<T> out) {
-  for_each_item(ctx, a.count,
+  for_each_item(ctx, a.count, double(a.rows) * double(a.cols),
                 [&](std::int64_t i) { out.at(i, 0) = item(a, i).cwiseProduct(item(b, i)).sum(); });
 }
 
 template <typename T>
 void combine(Context& ctx, const LinearCombination<T>& combination, MatrixBatch<T> out) {
-  for_each_item(ctx, out.count, [&](std::int64_t i) {
+  const double work = double(out.rows) * double(out.cols) * double(combination.count);
+  for_each_item(ctx, out.count, work, [&](std::int64_t i) {
     auto o = item(out, i);
     for (std::int64_t c = 0; c < out.cols; ++c) {
       for (std::int64_t r = 0; r < out.rows; ++r) {

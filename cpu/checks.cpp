@@ -10,7 +10,7 @@ namespace gaussot::cpu {
 template <typename T>
 std::int64_t first_nonfinite(Context& ctx, MatrixBatch<const T> a, bool lower_only) {
   FirstItem first;
-  for_each_item(ctx, a.count, [&](std::int64_t i) {
+  for_each_item(ctx, a.count, double(a.rows) * double(a.cols), [&](std::int64_t i) {
     for (std::int64_t c = 0; c < a.cols; ++c) {
       for (std::int64_t r = lower_only ? c : 0; r < a.rows; ++r) {
         if (!std::isfinite(a.at(i, r, c))) {
@@ -26,7 +26,7 @@ std::int64_t first_nonfinite(Context& ctx, MatrixBatch<const T> a, bool lower_on
 template <typename T>
 std::int64_t first_asymmetric(Context& ctx, MatrixBatch<const T> a, T tolerance) {
   FirstItem first;
-  for_each_item(ctx, a.count, [&](std::int64_t i) {
+  for_each_item(ctx, a.count, double(a.rows) * double(a.cols), [&](std::int64_t i) {
     T largest = 0, asymmetry = 0;
     for (std::int64_t c = 0; c < a.cols; ++c) {
       for (std::int64_t r = 0; r < a.rows; ++r) {

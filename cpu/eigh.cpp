@@ -158,12 +158,14 @@ template <typename T, typename MakeState, typename Body>
 void for_each_decomposed(const Context& ctx, const MatrixBatch<const T>& a, bool with_vectors,
                          bool sorted, MakeState make_state, Body body) {
   constexpr std::int64_t k = SymmetricEigensolver<T>::kItems;
-  for_each_item(ctx, (a.count + k - 1) / k, make_state, [&](auto& state, std::int64_t group) {
-    const std::int64_t first = group * k;
-    const std::int64_t count = std::min(k, a.count - first);
-    state.solver.compute(a, first, count, with_vectors, sorted);
-    for (std::int64_t j = 0; j < count; ++j) body(state, j, first + j);
-  });
+  const double order = double(a.rows);  // a symmetric eigensolver: about 10 d³ per matrix
+  for_each_item(ctx, (a.count + k - 1) / k, 10.0 * order * order * order * double(k), make_state,
+                [&](auto& state, std::int64_t group) {
+                  const std::int64_t first = group * k;
+                  const std::int64_t count = std::min(k, a.count - first);
+                  state.solver.compute(a, first, count, with_vectors, sorted);
+                  for (std::int64_t j = 0; j < count; ++j) body(state, j, first + j);
+                });
 }
 
 /// The first batch item that breaks the clamping rule, recorded from any thread.

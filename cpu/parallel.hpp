@@ -80,14 +80,23 @@ class ThreadLimit {
   int saved_;
 };
 
+/// Total work (about one unit per multiply-add or element touched) below which a loop runs on the
+/// calling thread: a team of threads costs microseconds to start on a quiet machine, and up to
+/// milliseconds per loop when other processes hold the cores (every thread must be scheduled).
+/// Small batches (a few 2 x 2 matrices) are faster serial either way.
+constexpr double kMinParallelWork = 1 << 18;
+
 /// Calls body(state, i) for every i in [0, count) on up to ctx.num_threads() threads, with one
-/// `state = make_state()` per thread (solver objects, scratch matrices). A single item runs on the
-/// calling thread outside any parallel region, so Eigen's own GEMM threading can serve it, with
-/// ctx.num_threads() threads. The first exception thrown by any item is rethrown after the loop.
+/// `state = make_state()` per thread (solver objects, scratch matrices); `work` estimates the cost
+/// of one item (kMinParallelWork's units). A loop whose total work is small, or a single item,
+/// runs on the calling thread outside any parallel region, so that Eigen's own GEMM threading
+/// can serve a large single item, with ctx.num_threads() threads. The first exception thrown by
+/// any item is rethrown after the loop.
 template <typename MakeState, typename Body>
-void for_each_item(const Context& ctx, std::int64_t count, MakeState make_state, Body body) {
+void for_each_item(const Context& ctx, std::int64_t count, double work, MakeState make_state,
+                   Body body) {
   if (count <= 0) return;
-  if (count == 1 || ctx.num_threads() <= 1) {
+  if (count == 1 || ctx.num_threads() <= 1 || double(count) * work < kMinParallelWork) {
     const ThreadLimit limit(ctx.num_threads());
     auto state = make_state();
     for (std::int64_t i = 0; i < count; ++i) body(state, i);
@@ -120,9 +129,9 @@ void for_each_item(const Context& ctx, std::int64_t count, MakeState make_state,
 
 /// for_each_item without per-thread state.
 template <typename Body>
-void for_each_item(const Context& ctx, std::int64_t count, Body body) {
+void for_each_item(const Context& ctx, std::int64_t count, double work, Body body) {
   for_each_item(
-      ctx, count, [] { return 0; }, [&](int&, std::int64_t i) { body(i); });
+      ctx, count, work, [] { return 0; }, [&](int&, std::int64_t i) { body(i); });
 }
 
 }  // namespace gaussot::cpu

@@ -18,7 +18,7 @@ std::int64_t qr_retraction(Context& ctx, MatrixBatch<const T> x, MatrixBatch<T> 
     Matrix<T> thin_identity;
   };
   for_each_item(
-      ctx, x.count,
+      ctx, x.count, 4.0 * double(m) * double(r) * double(r),
       [&] {
         return State{Eigen::HouseholderQR<Matrix<T>>(m, r), Matrix<T>::Identity(m, r)};
       },
@@ -46,7 +46,8 @@ std::int64_t cholesky(Context& ctx, MatrixBatch<const T> a, MatrixBatch<T> l) {
   constexpr std::int64_t kLapackMinOrder = 160;  // blocked LAPACK ?potrf from here, as for eigh
   FirstItem first_failure;
   for_each_item(
-      ctx, a.count, [d] { return Eigen::LLT<Matrix<T>>(d < kLapackMinOrder ? d : 0); },
+      ctx, a.count, double(d) * double(d) * double(d) / 3,
+      [d] { return Eigen::LLT<Matrix<T>>(d < kLapackMinOrder ? d : 0); },
       [&](Eigen::LLT<Matrix<T>>& llt, std::int64_t i) {
         auto li = item(l, i);
         if (d < kLapackMinOrder) {

@@ -20,7 +20,7 @@ void accumulate_moments(Context& ctx, MatrixBatch<const T> chunk, std::int64_t s
     Vector<T> delta;
   };
   for_each_item(
-      ctx, chunk.count,
+      ctx, chunk.count, 2.0 * double(d) * double(d) * double(m),
       [&] {
         return State{Matrix<T>(d, m), Vector<T>(d), Vector<T>(d)};
       },

@@ -13,5 +13,6 @@ void register_igw(CLI::App& app);      // igw, igw-map, igw-barycenter
 void register_cka(CLI::App& app);      // cka
 void register_compare(CLI::App& app);  // compare
 void register_demo(CLI::App& app);     // demo
+void register_mmot(CLI::App& app);     // mmot
 
 }  // namespace gaussot::cli

@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: Apache-2.0
+// `gaussot mmot` (CLI.md): multimarginal OT between k Gaussians with the pairwise quadratic cost
+// Σ_{i<j} ρ_iρ_j‖x_i − x_j‖², by Burer–Monteiro or the fixed point, with its certificate.
+#include <cmath>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "command_line.hpp"
+#include "commands.hpp"
+
+namespace gaussot::cli {
+namespace {
+
+struct MmotCommandOptions {
+  CommonOptions common;
+  std::string cov, mean, weights;
+  std::string solver = "bm";
+  double tolerance = MmotOptions().tolerance;
+  int max_iterations = MmotOptions().max_iterations;
+  int check_every = MmotOptions().check_every;
+  std::uint64_t seed = 0;
+  bool factors = false;
+};
+
+template <typename T>
+void run_mmot(const MmotCommandOptions& o) {
+  GaussianInput<T> input = read_gaussians<T>("marginals", "--cov", o.cov, "--mean", o.mean);
+  std::vector<T> weights;  // empty: all ones
+  std::string weights_source = "--weights";
+  if (!o.weights.empty()) {
+    InputFile<T> file = read_weights<T>("--weights", o.weights);
+    weights_source = file.where();
+    weights = std::move(file.data);
+  }
+  MmotOptions options;
+  options.solver = o.solver == "bm" ? MmotSolver::burer_monteiro : MmotSolver::fixed_point;
+  options.tolerance = o.tolerance;
+  options.max_iterations = o.max_iterations;
+  options.check_every = o.check_every;
+  options.seed = o.seed;
+  options.spectral = input_rule();
+
+  Context ctx = make_context(o.common);
+  Report report("mmot", o.common, ctx);
+  report.start_clock();
+  // The library checks the covariances (finite, symmetric, positive definite) itself.
+  Gaussians<T> marginals(ctx, std::move(input), /*validate=*/false);
+  const std::int64_t p = marginals.count(), d = marginals.dimension();
+  const std::int64_t k = mmot_factor_width(options.solver, d);
+  const std::int64_t weight_count = static_cast<std::int64_t>(weights.size());
+  Buffer<T> weight(ctx, std::move(weights));
+  Buffer<T> mean(ctx, d), cov(ctx, d * d), factors(ctx, o.factors ? p * d * k : 0);
+  MmotReport result;
+  name_inputs({marginals.naming(), {"weights", weights_source}}, [&] {
+    const VectorBatch<const T> weight_view =
+        weight_count > 0 ? VectorBatch<const T>(weight.vectors(weight_count, 1))
+                         : VectorBatch<const T>();
+    result = mmot<T>(ctx, marginals.all(), weight_view,
+                     {o.factors ? factors.matrices(d, k, p) : MatrixBatch<T>(),
+                      GaussianBatch<T>(mean.vectors(d, 1), cov.matrices(d, d, 1))},
+                     options);
+  });
+  const std::vector<T> mean_host = mean.take_host();
+  const std::vector<T> cov_host = cov.take_host();
+  const std::vector<T> factors_host = factors.take_host();
+  report.stop_clock();
+  const MmotCertificate& c = result.certificate;
+  nlohmann::ordered_json& fields = report.fields();
+  fields["value"] = result.value;
+  report.add_array("barycenter_mean", {d}, as_double(mean_host));
+  report.add_array("barycenter_cov", {d, d}, to_c_order(cov_host, d, d, 1));
+  fields["dual_gap"] = c.dual_gap;
+  fields["rank"] = c.rank;
+  fields["iterations"] = result.iterations;
+  fields["solver"] = to_string(options.solver);
+  fields["converged"] = result.converged();
+  fields["stop_reason"] = result.stop_reason;
+  fields["primal"] = c.primal;
+  fields["dual"] = c.dual;
+  fields["feasibility"] = c.feasibility;
+  fields["kkt_residual"] = c.kkt_residual;
+  fields["gradient_norm"] = c.gradient_norm;
+  fields["rank_ratio"] = c.rank_ratio;
+  if (o.factors) report.add_array("factors", {p, d, k}, to_c_order(factors_host, d, k, p));
+  report.emit();
+}
+
+}  // namespace
+
+void register_mmot(CLI::App& app) {
+  auto o = std::make_shared<MmotCommandOptions>();
+  CLI::App* command = app.add_subcommand(
+      "mmot",
+      "Multimarginal OT between k Gaussians with the cost sum_{i<j} rho_i rho_j |x_i - x_j|^2: "
+      "Burer-Monteiro (or the fixed point) with a dual certificate; the W2 barycenter");
+  command->add_option("--cov", o->cov, "covariances, (k, d, d) .npy, positive definite")
+      ->required();
+  command->add_option("--mean", o->mean, "means, (k, d) .npy (default: zero means)");
+  command->add_option("--weights", o->weights,
+                      "weights rho, (k,) .npy, non-negative with a positive sum (default: all "
+                      "ones; the barycenter uses rho / sum rho)");
+  command->add_option("--solver", o->solver, "bm (Burer-Monteiro) or fixed-point")
+      ->check(CLI::IsMember({"bm", "fixed-point"}))
+      ->capture_default_str();
+  command
+      ->add_option("--tolerance", o->tolerance,
+                   "stop when the relative dual gap is at most this (and the blocks are feasible)")
+      ->check(number_check("finite and >= 0", [](double x) { return std::isfinite(x) && x >= 0; }))
+      ->capture_default_str();
+  command
+      ->add_option("--max-iterations", o->max_iterations,
+                   "most gradient steps (bm) or fixed-point updates")
+      ->check(number_check("at least 0", [](double n) { return n >= 0; }))
+      ->capture_default_str();
+  command->add_option("--check-every", o->check_every, "bm: gradient steps between certificates")
+      ->check(number_check("at least 1", [](double n) { return n >= 1; }))
+      ->capture_default_str();
+  command->add_option("--seed", o->seed, "bm: seed of the random start")->capture_default_str();
+  command->add_flag("--factors", o->factors,
+                    "also output the factors U_i, (k, d, d+1) for bm or (k, d, d) for the fixed "
+                    "point: the coupling is X_i = m_i + U_i z, z ~ N(0, I)");
+  add_common_options(*command, o->common);
+  command->callback([o] {
+    dispatch_precision(
+        o->common, [&] { run_mmot<double>(*o); }, [&] { run_mmot<float>(*o); });
+  });
+}
+
+}  // namespace gaussot::cli
