@@ -251,5 +251,45 @@ TEST_F(Mmot, RefusesBadInputNamingTheArgument) {
       "'out.factors' has shape");
 }
 
+class MmotCudaVsCpu : public Mmot {
+ protected:
+  void SetUp() override { GAUSSOT_REQUIRE_CUDA(); }
+};
+
+TEST_F(MmotCudaVsCpu, BothSolversAgreeWithTheCpu) {
+  Context gpu = Context::cuda(0);
+  std::mt19937_64 rng(3);
+  const std::int64_t p = 40, d = 33;  // above the batched-Jacobi size: XsyevBatched on the GPU
+  std::vector<double> covariances, rho;
+  for (std::int64_t i = 0; i < p; ++i) {
+    const Dense s = with_spectrum(random_orthogonal(d, rng), geometric_spectrum(d, 3.0L, 0.05L), d);
+    covariances.insert(covariances.end(), s.begin(), s.end());
+    rho.push_back(1.0 + 0.1 * double(i % 7));
+  }
+  for (MmotSolver solver : {MmotSolver::burer_monteiro, MmotSolver::fixed_point}) {
+    SCOPED_TRACE(to_string(solver));
+    const MmotOptions options = with_solver(solver, 1e-9);
+    const Solved<double> cpu = solve<double>(ctx, covariances, d, rho, options);
+    // The GPU solve from device copies of the inputs.
+    Array<double> cov(gpu, p * d * d), weights(gpu, p), factors(gpu, p * d * cpu.k), mean(gpu, d),
+        bary(gpu, d * d);
+    copy<double>(gpu, square_matrices<const double>(covariances.data(), d, p),
+                 cov.matrices(d, d, p));
+    copy<double>(gpu, vectors<const double>(rho.data(), p, 1), weights.vectors(p, 1));
+    const MmotReport report = mmot<double>(
+        gpu, {VectorBatch<const double>(), cov.matrices(d, d, p)}, weights.vectors(p, 1),
+        {factors.matrices(d, cpu.k, p), {mean.vectors(d, 1), bary.matrices(d, d, 1)}}, options);
+    std::vector<double> bary_host(static_cast<std::size_t>(d * d));
+    copy<double>(gpu, bary.matrices(d, d, 1), square_matrices(bary_host.data(), d, 1));
+    EXPECT_TRUE(report.converged()) << report.stop_reason;
+    EXPECT_NEAR(report.value, cpu.report.value, 1e-8 * cpu.report.value);
+    EXPECT_LE(report.certificate.dual_gap, 1e-9);
+    EXPECT_LE(report.certificate.feasibility, 1e-10);
+    for (std::size_t e = 0; e < bary_host.size(); ++e) {
+      EXPECT_NEAR(bary_host[e], cpu.cov[e], 1e-7) << e;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace gaussot::test
