@@ -30,6 +30,8 @@ void bind_linalg(nanobind::module_& m);
 void bind_igw(nanobind::module_& m);
 /// linear_cka (cka.hpp), compare_representations (compare.hpp).
 void bind_cka(nanobind::module_& m);
+/// mmot (mmot.hpp).
+void bind_mmot(nanobind::module_& m);
 
 /// IgwOptions from the keyword arguments that igw_* and compare_representations share; `signs` is
 /// None or a sequence of 1 and -1.

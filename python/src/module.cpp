@@ -137,4 +137,5 @@ NB_MODULE(_gaussot, m) {
   bind_linalg(m);
   bind_igw(m);
   bind_cka(m);
+  bind_mmot(m);
 }
