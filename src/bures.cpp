@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "backend.hpp"
+#include "barycenter_fixed_point.hpp"
 #include "compose.hpp"
 #include "gaussian_batches.hpp"
 #include "gaussot/statistics.hpp"
@@ -256,27 +257,42 @@ BarycenterReport w2_barycenter(Context& ctx, GaussianBatch<const T> inputs,
   // Packed copies: the weighted sums are GEMMs of the (d², k) and (d, k) matrices by ρ.
   Scratch<T> covariances(ctx, d, d, k);
   copy<T>(ctx, inputs.covariances, covariances.view);
-  auto weighted_sum = [&](const Scratch<T>& items, MatrixBatch<T> result) {
-    const std::int64_t n = items.view.rows * items.view.cols;
-    GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::no, Transpose::no, T(1),
-                     matrices<const T>(items.view.data, n, k, 1, ctx.memory_space()),
-                     weight.cview(), T(0),
-                     MatrixBatch<T>(result.data, n, 1, n, n, 1, result.space));
-  };
   if (inputs.centered()) {
     combine<T>(ctx, {}, out.means.as_matrices());
   } else {
     Scratch<T> means(ctx, d, 1, k);
     copy<T>(ctx, mean_columns(inputs), means.view);
     Scratch<T> mean(ctx, d, 1, 1);
-    weighted_sum(means, mean.view);
+    weighted_sum<T>(ctx, means.cview(), weight.cview(), mean.view);
     copy<T>(ctx, mean.cview(), out.means.as_matrices());
   }
+  const BarycenterReport report = barycenter_fixed_point<T>(
+      ctx, check, covariances.cview(), weight.cview(), out.covariances, options,
+      [&](const BarycenterIterate<T>& iterate) {
+        if (iterate.residual <= tolerance) return true;
+        if (iterate.iteration == options.max_iterations) {
+          throw ConvergenceError("w2_barycenter: the fixed point did not converge in " +
+                                     std::to_string(options.max_iterations) + " iteration" +
+                                     (options.max_iterations == 1 ? "" : "s") + " (residual " +
+                                     format_number(iterate.residual) + ", tolerance " +
+                                     format_number(tolerance) + ")",
+                                 -1, 0, __FILE__, __LINE__);
+        }
+        return false;
+      });
+  return report;
+}
 
+template <typename T>
+BarycenterReport barycenter_fixed_point(
+    Context& ctx, const ArgumentChecker& check, MatrixBatch<const T> covariances,
+    MatrixBatch<const T> weights, MatrixBatch<T> out, const BarycenterOptions& options,
+    const std::function<bool(const BarycenterIterate<T>&)>& stop) {
+  const std::int64_t k = covariances.count, d = covariances.rows;
   Scratch<T> current(ctx, d, d, 1), root(ctx, d, d, 1), inverse_root(ctx, d, d, 1),
       middle(ctx, d, d, k), average(ctx, d, d, 1), square(ctx, d, d, 1);
   Scratch<T> norms(ctx, 1, 1, 2);
-  weighted_sum(covariances, current.view);  // B_0 = Σ ρ_i S_i
+  weighted_sum<T>(ctx, covariances, weights, current.view);  // B_0 = Σ ρ_i S_i
   BarycenterReport report;
   for (int iteration = 0;; ++iteration) {
     run_spectral<T>(
@@ -284,11 +300,10 @@ BarycenterReport w2_barycenter(Context& ctx, GaussianBatch<const T> inputs,
         {{SpectralFunction::sqrt(), root.view}, {SpectralFunction::inv_sqrt(), inverse_root.view}},
         options.spectral,
         "the barycenter iterate (the weighted mean of the covariances must be positive definite)");
-    GAUSSOT_DISPATCH(ctx, sandwich<T>, broadcast(root.cview(), k), covariances.cview(),
-                     middle.view);
+    GAUSSOT_DISPATCH(ctx, sandwich<T>, broadcast(root.cview(), k), covariances, middle.view);
     run_spectral<T>(ctx, check, "inputs.covariances", middle.cview(),
                     {{SpectralFunction::sqrt(), middle.view}}, options.spectral, "B^1/2 S_i B^1/2");
-    weighted_sum(middle, average.view);  // Σ ρ_i (B^½ S_i B^½)^½
+    weighted_sum<T>(ctx, middle.cview(), weights, average.view);  // Σ ρ_i (B^½ S_i B^½)^½
     // Fixed-point residual ‖average − B‖_F / ‖B‖_F, read on the host.
     combine<T>(ctx, {{T(1), average.cview()}, {T(-1), current.cview()}}, square.view);
     GAUSSOT_DISPATCH(ctx, frobenius_inner<T>, square.cview(), square.cview(),
@@ -299,21 +314,15 @@ BarycenterReport w2_barycenter(Context& ctx, GaussianBatch<const T> inputs,
     copy<T>(ctx, norms.vectors(), vectors(host_norms, 1, 2));
     report.iterations = iteration;
     report.residual = std::sqrt(double(host_norms[0]) / double(host_norms[1]));
-    if (report.residual <= tolerance) break;
-    if (iteration == options.max_iterations) {
-      throw ConvergenceError("w2_barycenter: the fixed point did not converge in " +
-                                 std::to_string(options.max_iterations) + " iteration" +
-                                 (options.max_iterations == 1 ? "" : "s") + " (residual " +
-                                 format_number(report.residual) + ", tolerance " +
-                                 format_number(tolerance) + ")",
-                             -1, 0, __FILE__, __LINE__);
+    if (stop({iteration, report.residual, current.cview(), inverse_root.cview(), middle.cview()})) {
+      break;
     }
     // B ← B^-½ (Σ ρ_i (B^½ S_i B^½)^½)² B^-½
     GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::no, Transpose::no, T(1), average.cview(),
                      average.cview(), T(0), square.view);
     GAUSSOT_DISPATCH(ctx, sandwich<T>, inverse_root.cview(), square.cview(), current.view);
   }
-  copy<T>(ctx, current.cview(), out.covariances);
+  copy<T>(ctx, current.cview(), out);
   return report;
 }
 
@@ -429,6 +438,14 @@ void validate_gaussians(Context& ctx, GaussianBatch<const T> gaussians, const ch
                                       const SpectralOptions&);
 GAUSSOT_INSTANTIATE(float)
 GAUSSOT_INSTANTIATE(double)
+template BarycenterReport barycenter_fixed_point<float>(
+    Context&, const ArgumentChecker&, MatrixBatch<const float>, MatrixBatch<const float>,
+    MatrixBatch<float>, const BarycenterOptions&,
+    const std::function<bool(const BarycenterIterate<float>&)>&);
+template BarycenterReport barycenter_fixed_point<double>(
+    Context&, const ArgumentChecker&, MatrixBatch<const double>, MatrixBatch<const double>,
+    MatrixBatch<double>, const BarycenterOptions&,
+    const std::function<bool(const BarycenterIterate<double>&)>&);
 #undef GAUSSOT_INSTANTIATE
 
 }  // namespace gaussot

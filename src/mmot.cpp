@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "backend.hpp"
+#include "barycenter_fixed_point.hpp"
 #include "compose.hpp"
 #include "gaussian_batches.hpp"
 #include "gaussot/array.hpp"
@@ -353,36 +354,42 @@ MmotReport burer_monteiro(Context& ctx, const Problem<T>& problem, const MmotOpt
   return report;
 }
 
-/// The fixed point (§6.6): B by w2_barycenter, then Ũ_i = U_iᵀ = (B^½S_iB^½)^½ B^-½.
+/// The fixed point (§6.6), certified at every iterate: Ũ_i = U_iᵀ = (B^½S_iB^½)^½ B^-½ (the
+/// iteration's own intermediate results), stopping on the same rule as Burer–Monteiro.
 template <typename T>
-MmotReport fixed_point(Context& ctx, const Problem<T>& problem, const MmotOptions& options,
-                       Scratch<T>& factors_t) {
+MmotReport fixed_point(Context& ctx, const ArgumentChecker& check, const Problem<T>& problem,
+                       const MmotOptions& options, Scratch<T>& factors_t) {
   const std::int64_t p = problem.p, d = problem.d;
-  Scratch<T> mean(ctx, d, 1, 1), b(ctx, d, d, 1), b_root(ctx, d, d, 1),
-      b_inverse_root(ctx, d, d, 1), middle(ctx, d, d, p);
+  Scratch<T> b(ctx, d, d, 1), normalised(ctx, p, 1, 1);
+  std::vector<double> rho_hat;
+  for (double r : problem.rho) rho_hat.push_back(r / problem.rho_sum);
+  normalised = on_context<T>(ctx, rho_hat, p, 1);
   BarycenterOptions barycenter_options;
-  barycenter_options.max_iterations = options.max_iterations;
   barycenter_options.spectral = options.spectral;
-  const BarycenterReport barycenter = w2_barycenter<T>(
-      ctx, GaussianBatch<const T>(VectorBatch<const T>(), problem.covariances.cview()),
-      problem.weights.array.vectors(p, 1), GaussianBatch<T>(mean.vectors(), b.view),
-      barycenter_options);
-  sqrtm_and_inv_sqrtm<T>(ctx, b.cview(), b_root.view, b_inverse_root.view, options.spectral);
-  GAUSSOT_DISPATCH(ctx, sandwich<T>, broadcast(b_root.cview(), p), problem.covariances.cview(),
-                   middle.view);
-  sqrtm<T>(ctx, middle.cview(), middle.view, options.spectral);
-  GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::no, Transpose::no, T(1), middle.cview(),
-                   broadcast(b_inverse_root.cview(), p), T(0), factors_t.view);
   MmotReport report;
-  report.iterations = barycenter.iterations;
-  report.certificate = certify<T>(ctx, problem, factors_t.cview(), options.rank_threshold);
+  barycenter_fixed_point<T>(
+      ctx, check, problem.covariances.cview(), normalised.cview(), b.view, barycenter_options,
+      [&](const BarycenterIterate<T>& iterate) {
+        GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::no, Transpose::no, T(1), iterate.middles,
+                         broadcast(iterate.inverse_root, p), T(0), factors_t.view);
+        report.iterations = iterate.iteration;
+        report.certificate = certify<T>(ctx, problem, factors_t.cview(), options.rank_threshold);
+        // The iterates stop changing at the rounding level of the residual (16·d·ε): a gap
+        // tolerance below what the certificate can show (about 1e-12) then stops here.
+        const double stalled = 16 * double(d) * double(std::numeric_limits<T>::epsilon());
+        if (certified<T>(report.certificate, options.tolerance, d)) {
+          report.stop_reason = "dual_gap";
+        } else if (iterate.iteration == options.max_iterations) {
+          report.stop_reason = "max_iterations";
+        } else if (iterate.residual <= stalled) {
+          report.stop_reason = "stalled";
+        }
+        return !report.stop_reason.empty();
+      });
   Scratch<T> inverse_root(ctx, d, d, p);
   inv_sqrtm<T>(ctx, problem.covariances.cview(), inverse_root.view, options.spectral);
   report.certificate.gradient_norm =
       gradient_norm_at<T>(ctx, problem, factors_t.cview(), inverse_root.cview());
-  report.stop_reason = certified<T>(report.certificate, options.tolerance, problem.d)
-                           ? "dual_gap"
-                           : "max_iterations";
   return report;
 }
 
@@ -417,7 +424,7 @@ MmotReport mmot(Context& ctx, GaussianBatch<const T> marginals, VectorBatch<cons
   Scratch<T> factors_t(ctx, k, d, p);
   MmotReport report = options.solver == MmotSolver::burer_monteiro
                           ? burer_monteiro<T>(ctx, problem, options, factors_t)
-                          : fixed_point<T>(ctx, problem, options, factors_t);
+                          : fixed_point<T>(ctx, check, problem, options, factors_t);
 
   // The value: Σ_{i<j} ρ_iρ_j‖m_i − m_j‖² + (Σρ) Σ ρ_i tr S_i − ‖T‖², the mean part on the host.
   Scratch<T> traces(ctx, 1, 1, p);

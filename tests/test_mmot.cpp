@@ -81,16 +81,18 @@ TEST_F(Mmot, WeightedCaseReachesTheSdpOptimumWithBothSolvers) {
     EXPECT_LE(c.dual_gap, 1e-10);
     EXPECT_LE(c.feasibility, 1e-12);
     EXPECT_EQ(c.rank, 2);
-    // Barycenter identity (§6.5): T Tᵀ / (Σρ)² is the W2 barycenter of w2_barycenter.
+    // Barycenter identity (§6.5): T Tᵀ / (Σρ)² is the W2 barycenter of w2_barycenter (to about
+    // √gap: the objective is quadratic near the optimum).
     std::vector<double> bary_mean(2), bary_cov(4);
     const GaussianBatch<const double> marginals(VectorBatch<const double>(),
                                                 square_matrices(kWeightedCovariances.data(), 2, 3));
     w2_barycenter<double>(
         ctx, marginals, vectors(rho.data(), 3, 1),
         {vectors(bary_mean.data(), 2, 1), square_matrices(bary_cov.data(), 2, 1)});
-    for (int e = 0; e < 4; ++e) EXPECT_NEAR(r.cov[e], bary_cov[e], 1e-9 * 2);
-    // and −½ tr B (Σρ = 1 here) is the optimum.
-    EXPECT_NEAR(-0.5 * (bary_cov[0] + bary_cov[3]), c.primal, 1e-12);
+    for (int e = 0; e < 4; ++e) EXPECT_NEAR(r.cov[e], bary_cov[e], 1e-6);
+    // and −½ tr B (Σρ = 1 here) is the optimum, to 1e-9 relative.
+    EXPECT_NEAR(-0.5 * (bary_cov[0] + bary_cov[3]), c.primal, 1e-9 * std::fabs(c.primal));
+    EXPECT_NEAR(-0.5 * (r.cov[0] + r.cov[3]), c.primal, 1e-12);
   }
 }
 

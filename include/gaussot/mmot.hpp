@@ -71,7 +71,11 @@ struct MmotReport {
   MmotCertificate certificate;
   double value = 0;  ///< the MMOT value (see the file comment)
   int iterations = 0;
-  /// "dual_gap" (converged), "max_iterations", or "line_search" (no Armijo step was found).
+  /// "dual_gap" (converged), "max_iterations", "line_search" (Burer–Monteiro found no Armijo
+  /// step) or "stalled" (the fixed point stopped changing, its residual at the rounding level,
+  /// before the gap reached the tolerance: a tolerance below the certificate's floor of about
+  /// 1e-12). The barycenter and factors are accurate to about √gap relative (the objective is
+  /// quadratic near the optimum): tighten the tolerance for more digits.
   std::string stop_reason;
   bool converged() const { return stop_reason == "dual_gap"; }
 };
