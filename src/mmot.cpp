@@ -475,9 +475,38 @@ MmotReport mmot(Context& ctx, GaussianBatch<const T> marginals, VectorBatch<cons
   return report;
 }
 
-#define GAUSSOT_INSTANTIATE(T)                                                        \
-  template MmotReport mmot<T>(Context&, GaussianBatch<const T>, VectorBatch<const T>, \
-                              MmotOutputs<T>, const MmotOptions&);
+template <typename T>
+void mmot_coupling_samples(Context& ctx, VectorBatch<const T> means, MatrixBatch<const T> factors,
+                           MatrixBatch<const T> normals, MatrixBatch<T> out) {
+  const ArgumentChecker check("mmot_coupling_samples", &ctx);
+  const std::int64_t p = factors.count, d = factors.rows, k = factors.cols, n = normals.cols;
+  check.input("factors", factors);
+  check.input("normals", normals);
+  check.count("normals", normals.count, 1);
+  check.matrix_shape("normals", normals, k, n);
+  check.output("out", out);
+  check.matrix_shape("out", out, d, n);
+  check.count("out", out.count, p);
+  if (means.count > 0) {
+    check.input("means", means);
+    check.vector_size("means", means, d);
+    check.count("means", means.count, p);
+  }
+  if (p == 0 || n == 0) return;
+  GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::no, Transpose::no, T(1), factors, broadcast(normals, p),
+                   T(0), out);
+  if (means.count > 0) {  // out_i += m_i 1ᵀ
+    const Scratch<T> ones = on_context<T>(ctx, std::vector<double>(std::size_t(n), 1.0), n, 1);
+    GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::no, Transpose::yes, T(1), means.as_matrices(),
+                     broadcast(ones.cview(), p), T(1), out);
+  }
+}
+
+#define GAUSSOT_INSTANTIATE(T)                                                                 \
+  template MmotReport mmot<T>(Context&, GaussianBatch<const T>, VectorBatch<const T>,          \
+                              MmotOutputs<T>, const MmotOptions&);                             \
+  template void mmot_coupling_samples<T>(Context&, VectorBatch<const T>, MatrixBatch<const T>, \
+                                         MatrixBatch<const T>, MatrixBatch<T>);
 GAUSSOT_INSTANTIATE(float)
 GAUSSOT_INSTANTIATE(double)
 #undef GAUSSOT_INSTANTIATE

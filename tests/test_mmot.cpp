@@ -176,6 +176,53 @@ TEST_F(Mmot, ValueIsTheExpectedCostOfTheReturnedCoupling) {
   EXPECT_EQ(fp.k, 3);
 }
 
+TEST_F(Mmot, CouplingSamplesHaveTheMarginalsAndTheValue) {
+  // Monte Carlo: 200,000 draws of the returned coupling; the marginal means and covariances and
+  // the expected cost must match within a few standard errors.
+  const std::vector<double> means = {0, 1, 2, 0, 1, 1};
+  const std::vector<double> rho = {1, 2, 0.5};
+  const Solved<double> r = solve<double>(ctx, planar_triple(false), 2, rho,
+                                         with_solver(MmotSolver::burer_monteiro), means);
+  const std::int64_t n = 200000, p = 3, d = 2, k = r.k;
+  std::mt19937_64 rng(11);
+  std::normal_distribution<double> normal;
+  std::vector<double> z(static_cast<std::size_t>(k * n)), x(static_cast<std::size_t>(p * d * n));
+  for (double& v : z) v = normal(rng);
+  mmot_coupling_samples<double>(
+      ctx, vectors(means.data(), d, p), matrices<const double>(r.factors.data(), d, k, p),
+      matrices<const double>(z.data(), k, n, 1), matrices(x.data(), d, n, p));
+  const std::vector<double> s = planar_triple(false);
+  long double cost = 0;
+  for (std::int64_t i = 0; i < p; ++i) {
+    for (std::int64_t a = 0; a < d; ++a) {
+      long double mean = 0;
+      for (std::int64_t t = 0; t < n; ++t) mean += x[i * d * n + a + t * d];
+      mean /= n;
+      EXPECT_NEAR(double(mean), means[i * d + a], 5 * std::sqrt(s[i * 4 + a * 3] / n));
+      for (std::int64_t b = 0; b < d; ++b) {
+        long double cov = 0;
+        for (std::int64_t t = 0; t < n; ++t) {
+          cov += (x[i * d * n + a + t * d] - means[i * d + a]) *
+                 (x[i * d * n + b + t * d] - means[i * d + b]);
+        }
+        EXPECT_NEAR(double(cov / n), s[i * 4 + a + b * 2], 0.03);
+      }
+    }
+  }
+  for (std::int64_t t = 0; t < n; ++t) {
+    for (std::int64_t i = 0; i < p; ++i) {
+      for (std::int64_t j = i + 1; j < p; ++j) {
+        long double dist = 0;
+        for (std::int64_t a = 0; a < d; ++a) {
+          dist += std::pow(x[i * d * n + a + t * d] - x[j * d * n + a + t * d], 2);
+        }
+        cost += rho[i] * rho[j] * dist;
+      }
+    }
+  }
+  EXPECT_NEAR(double(cost / n), r.report.value, 0.02 * r.report.value);
+}
+
 TEST_F(Mmot, IllConditionedInputsConvergeOrSayWhy) {
   std::mt19937_64 rng(9);
   for (long double kappa : {1.0L, 1e2L, 1e4L}) {

@@ -3,6 +3,7 @@
 // Σ_{i<j} ρ_iρ_j‖x_i − x_j‖², by Burer–Monteiro or the fixed point, with its certificate.
 #include <cmath>
 #include <memory>
+#include <random>
 #include <string>
 #include <utility>
 #include <vector>
@@ -22,6 +23,8 @@ struct MmotCommandOptions {
   int check_every = MmotOptions().check_every;
   std::uint64_t seed = 0;
   bool factors = false;
+  std::int64_t samples = 0;
+  std::uint64_t sample_seed = 0;
 };
 
 template <typename T>
@@ -51,20 +54,34 @@ void run_mmot(const MmotCommandOptions& o) {
   const std::int64_t k = mmot_factor_width(options.solver, d);
   const std::int64_t weight_count = static_cast<std::int64_t>(weights.size());
   Buffer<T> weight(ctx, std::move(weights));
-  Buffer<T> mean(ctx, d), cov(ctx, d * d), factors(ctx, o.factors ? p * d * k : 0);
+  const bool with_factors = o.factors || o.samples > 0;
+  Buffer<T> mean(ctx, d), cov(ctx, d * d), factors(ctx, with_factors ? p * d * k : 0);
   MmotReport result;
   name_inputs({marginals.naming(), {"weights", weights_source}}, [&] {
     const VectorBatch<const T> weight_view =
         weight_count > 0 ? VectorBatch<const T>(weight.vectors(weight_count, 1))
                          : VectorBatch<const T>();
     result = mmot<T>(ctx, marginals.all(), weight_view,
-                     {o.factors ? factors.matrices(d, k, p) : MatrixBatch<T>(),
+                     {with_factors ? factors.matrices(d, k, p) : MatrixBatch<T>(),
                       GaussianBatch<T>(mean.vectors(d, 1), cov.matrices(d, d, 1))},
                      options);
   });
+  // Coupling samples x_i = m_i + U_i z from seeded standard normal draws z (k x n).
+  const std::int64_t n = o.samples;
+  Buffer<T> samples(ctx, p * d * n);
+  if (n > 0) {
+    std::mt19937_64 rng(o.sample_seed);
+    std::normal_distribution<double> normal;
+    std::vector<T> z(static_cast<std::size_t>(k * n));
+    for (T& v : z) v = T(normal(rng));
+    Buffer<T> normals(ctx, std::move(z));
+    mmot_coupling_samples<T>(ctx, marginals.all().means, factors.matrices(d, k, p),
+                             normals.matrices(k, n, 1), samples.matrices(d, n, p));
+  }
   const std::vector<T> mean_host = mean.take_host();
   const std::vector<T> cov_host = cov.take_host();
   const std::vector<T> factors_host = factors.take_host();
+  const std::vector<T> samples_host = samples.take_host();
   report.stop_clock();
   const MmotCertificate& c = result.certificate;
   nlohmann::ordered_json& fields = report.fields();
@@ -84,6 +101,7 @@ void run_mmot(const MmotCommandOptions& o) {
   fields["gradient_norm"] = c.gradient_norm;
   fields["rank_ratio"] = c.rank_ratio;
   if (o.factors) report.add_array("factors", {p, d, k}, to_c_order(factors_host, d, k, p));
+  if (n > 0) report.add_array("samples", {p, n, d}, as_double(samples_host));
   report.emit();
 }
 
@@ -121,6 +139,14 @@ void register_mmot(CLI::App& app) {
   command->add_flag("--factors", o->factors,
                     "also output the factors U_i, (k, d, d+1) for bm or (k, d, d) for the fixed "
                     "point: the coupling is X_i = m_i + U_i z, z ~ N(0, I)");
+  command
+      ->add_option("--samples", o->samples,
+                   "also output N samples of the optimal coupling, (k, N, d): row s of every "
+                   "marginal is one joint draw")
+      ->check(number_check("at least 0", [](double n) { return n >= 0; }))
+      ->capture_default_str();
+  command->add_option("--sample-seed", o->sample_seed, "seed of the coupling samples")
+      ->capture_default_str();
   add_common_options(*command, o->common);
   command->callback([o] {
     dispatch_precision(

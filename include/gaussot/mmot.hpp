@@ -107,4 +107,15 @@ template <typename T>
 MmotReport mmot(Context& ctx, GaussianBatch<const T> marginals, VectorBatch<const T> weights,
                 MmotOutputs<T> out, const MmotOptions& options = {});
 
+/// Samples of the optimal coupling from standard normal draws: x_{i,s} = m_i + U_i z_s for every
+/// marginal i and draw s (§6.5), so that (x_{1,s}, …, x_{p,s}) ~ N((m_i), UUᵀ).
+/// @param means   [in] p vectors of length d, or empty (count 0) for centered marginals.
+/// @param factors [in] p x (d x k), as mmot() writes them.
+/// @param normals [in] one k x n matrix of independent N(0, 1) entries (column s = z_s).
+/// @param out     [out] p x (d x n), columns are samples (a NumPy (p, n, d) C-order array).
+/// Throws InvalidArgument for shapes or memory spaces. Two batched GEMMs; no synchronisation.
+template <typename T>
+void mmot_coupling_samples(Context& ctx, VectorBatch<const T> means, MatrixBatch<const T> factors,
+                           MatrixBatch<const T> normals, MatrixBatch<T> out);
+
 }  // namespace gaussot

@@ -71,6 +71,17 @@ class MmotCommand(CommandTest):
                 self.assertEqual((len(u), len(u[0])), (2, width))
                 self.assertLess(max_abs_diff(matmul(u, transpose(u)), s), 1e-10)
 
+    def test_coupling_samples_reproduce_the_value(self):
+        doc = self.mmot(MM1, "--samples", "20000", "--sample-seed", "3")
+        samples = doc["samples"]
+        self.assertEqual((len(samples), len(samples[0]), len(samples[0][0])), (3, 20000, 2))
+        n = len(samples[0])
+        cost = sum(sum((a - b) ** 2 for a, b in zip(samples[i][s], samples[j][s]))
+                   for s in range(n) for i in range(3) for j in range(i + 1, 3)) / n
+        self.assertAlmostEqual(cost, doc["value"], delta=0.05 * doc["value"])
+        again = self.mmot(MM1, "--samples", "20000", "--sample-seed", "3")
+        self.assertEqual(again["samples"][1][7], samples[1][7])
+
     def test_single_precision(self):
         doc = self.mmot(MM1, "--precision", "f32", "--tolerance", "1e-5")
         self.assertEqual(doc["precision"], "f32")
