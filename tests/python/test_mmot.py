@@ -51,7 +51,9 @@ def test_value_is_the_expected_cost_of_the_coupling(solver, width):
                for i in range(5) for j in range(i + 1, 5))
     assert r["value"] == pytest.approx(cost, rel=1e-9)
     mean, cov = gaussot.w2_barycenter(covs, means=means, weights=rho)
-    np.testing.assert_allclose(r["barycenter_cov"], cov, atol=1e-8)
+    # The barycenter is accurate to about √gap (the objective is quadratic near the optimum).
+    np.testing.assert_allclose(r["barycenter_cov"], cov, atol=1e-5)
+    assert -0.5 * np.trace(cov) * rho.sum() ** 2 == pytest.approx(r["primal"], rel=1e-9)
     np.testing.assert_allclose(r["barycenter_mean"], mean, atol=1e-12)
 
 
