@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -216,6 +217,37 @@ class Buffer {
   Context& ctx_;
   std::vector<T> host_;
   Array<T> device_;
+};
+
+/// The optional --weights FILE of a set command (bw-barycenter, igw-barycenter, mmot): read when
+/// constructed, then moved to the context; without a file, view() is empty (count 0), which asks
+/// the library for its default weights.
+template <typename T>
+class SetWeights {
+ public:
+  explicit SetWeights(const std::string& path) {
+    if (path.empty()) return;
+    InputFile<T> file = read_weights<T>("--weights", path);
+    source_ = file.where();
+    host_ = std::move(file.data);
+  }
+  /// Moves the weights into the context's memory space.
+  void to_context(Context& ctx) {
+    count_ = static_cast<std::int64_t>(host_.size());
+    buffer_.emplace(ctx, std::move(host_));
+  }
+  /// The weights for the library (after to_context), or an empty view.
+  VectorBatch<const T> view() {
+    return count_ > 0 ? VectorBatch<const T>(buffer_->vectors(count_, 1)) : VectorBatch<const T>();
+  }
+  /// {"weights", "OPTION: PATH"}, for name_inputs().
+  std::pair<std::string, std::string> naming() const { return {"weights", source_}; }
+
+ private:
+  std::string source_ = "--weights";
+  std::vector<T> host_;
+  std::int64_t count_ = 0;
+  std::optional<Buffer<T>> buffer_;
 };
 
 /// A batch of Gaussians in the context's memory space, ready for the library: the covariances

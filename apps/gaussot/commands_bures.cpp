@@ -134,20 +134,13 @@ template <typename T>
 void run_bw_barycenter(const SetOptions& o) {
   // A (d, d) --cov is accepted as a set of one Gaussian; --mean then has shape (d,).
   GaussianInput<T> input = read_gaussians<T>("inputs", "--cov", o.cov, "--mean", o.mean);
-  std::vector<T> weights;  // empty: uniform
-  std::string weights_source = "--weights";
-  if (!o.weights.empty()) {
-    InputFile<T> file = read_weights<T>("--weights", o.weights);
-    weights_source = file.where();
-    weights = std::move(file.data);
-  }
+  SetWeights<T> weights(o.weights);  // none: uniform
   Context ctx = make_context(o.common);
   Report report("bw-barycenter", o.common, ctx);
   report.start_clock();
   Gaussians<T> inputs(ctx, std::move(input));
   const std::int64_t d = inputs.dimension();
-  const std::int64_t weight_count = static_cast<std::int64_t>(weights.size());
-  Buffer<T> weight(ctx, std::move(weights));
+  weights.to_context(ctx);
   Buffer<T> mean(ctx, d), cov(ctx, d * d);
   BarycenterOptions options;
   if (o.tolerance_given) options.tolerance = o.tolerance;
@@ -156,11 +149,8 @@ void run_bw_barycenter(const SetOptions& o) {
   BarycenterReport result;
   // The library checks the weights' length and values (non-negative, positive sum) and that the
   // weighted mean of the covariances, where the fixed point starts, is positive definite.
-  name_inputs({inputs.naming(), {"weights", weights_source}}, [&] {
-    const VectorBatch<const T> weight_view =
-        weight_count > 0 ? VectorBatch<const T>(weight.vectors(weight_count, 1))
-                         : VectorBatch<const T>();
-    result = w2_barycenter<T>(ctx, inputs.all(), weight_view,
+  name_inputs({inputs.naming(), weights.naming()}, [&] {
+    result = w2_barycenter<T>(ctx, inputs.all(), weights.view(),
                               GaussianBatch<T>(mean.vectors(d, 1), cov.matrices(d, d, 1)), options);
   });
   const std::vector<T> mean_host = mean.take_host();

@@ -181,13 +181,7 @@ template <typename T>
 void run_igw_barycenter(const BarycenterCommandOptions& o) {
   std::vector<InputFile<T>> files;
   for (const std::string& path : o.cov) files.push_back(read_covariances<T>("--cov", path));
-  std::vector<T> weights;
-  std::string weights_source = "--weights";
-  if (!o.weights.empty()) {
-    InputFile<T> file = read_weights<T>("--weights", o.weights);
-    weights_source = file.where();
-    weights = std::move(file.data);
-  }
+  SetWeights<T> weights(o.weights);
   Context ctx = make_context(o.common);
   Report report("igw-barycenter", o.common, ctx);
   report.start_clock();
@@ -203,15 +197,11 @@ void run_igw_barycenter(const BarycenterCommandOptions& o) {
   for (std::size_t i = 0; i < files.size(); ++i) {
     views.push_back(buffers[i].matrices(files[i].d(), files[i].d(), files[i].count));
   }
-  const std::int64_t weight_count = static_cast<std::int64_t>(weights.size());
-  Buffer<T> weight(ctx, std::move(weights));
+  weights.to_context(ctx);
   Buffer<T> eigenvalues(ctx, depth), cov(ctx, depth * depth);
   double value = 0;
-  name_inputs({{"weights", weights_source}, {"inputs", inputs_source}}, [&] {
-    const VectorBatch<const T> weight_view =
-        weight_count > 0 ? VectorBatch<const T>(weight.vectors(weight_count, 1))
-                         : VectorBatch<const T>();
-    value = igw_barycenter<T>(ctx, views, weight_view, eigenvalues.vectors(depth, 1),
+  name_inputs({weights.naming(), {"inputs", inputs_source}}, [&] {
+    value = igw_barycenter<T>(ctx, views, weights.view(), eigenvalues.vectors(depth, 1),
                               cov.matrices(depth, depth, 1), input_rule());
   });
   const std::vector<T> eigenvalues_host = eigenvalues.take_host();

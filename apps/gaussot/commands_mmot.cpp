@@ -30,13 +30,7 @@ struct MmotCommandOptions {
 template <typename T>
 void run_mmot(const MmotCommandOptions& o) {
   GaussianInput<T> input = read_gaussians<T>("marginals", "--cov", o.cov, "--mean", o.mean);
-  std::vector<T> weights;  // empty: all ones
-  std::string weights_source = "--weights";
-  if (!o.weights.empty()) {
-    InputFile<T> file = read_weights<T>("--weights", o.weights);
-    weights_source = file.where();
-    weights = std::move(file.data);
-  }
+  SetWeights<T> weights(o.weights);  // none: all ones
   MmotOptions options;
   options.solver = o.solver == "bm" ? MmotSolver::burer_monteiro : MmotSolver::fixed_point;
   options.tolerance = o.tolerance;
@@ -52,16 +46,12 @@ void run_mmot(const MmotCommandOptions& o) {
   Gaussians<T> marginals(ctx, std::move(input), /*validate=*/false);
   const std::int64_t p = marginals.count(), d = marginals.dimension();
   const std::int64_t k = mmot_factor_width(options.solver, d);
-  const std::int64_t weight_count = static_cast<std::int64_t>(weights.size());
-  Buffer<T> weight(ctx, std::move(weights));
+  weights.to_context(ctx);
   const bool with_factors = o.factors || o.samples > 0;
   Buffer<T> mean(ctx, d), cov(ctx, d * d), factors(ctx, with_factors ? p * d * k : 0);
   MmotReport result;
-  name_inputs({marginals.naming(), {"weights", weights_source}}, [&] {
-    const VectorBatch<const T> weight_view =
-        weight_count > 0 ? VectorBatch<const T>(weight.vectors(weight_count, 1))
-                         : VectorBatch<const T>();
-    result = mmot<T>(ctx, marginals.all(), weight_view,
+  name_inputs({marginals.naming(), weights.naming()}, [&] {
+    result = mmot<T>(ctx, marginals.all(), weights.view(),
                      {with_factors ? factors.matrices(d, k, p) : MatrixBatch<T>(),
                       GaussianBatch<T>(mean.vectors(d, 1), cov.matrices(d, d, 1))},
                      options);
