@@ -401,10 +401,15 @@ nlohmann::ordered_json nested(const std::vector<std::int64_t>& shape, std::size_
 
 }  // namespace
 
+nlohmann::ordered_json nested_lists(const std::vector<std::int64_t>& shape,
+                                    const std::vector<double>& c_order_data) {
+  const double* cursor = c_order_data.data();
+  return nested(shape, 0, cursor);
+}
+
 void Report::add_array(const std::string& name, const std::vector<std::int64_t>& shape,
                        const std::vector<double>& c_order_data) {
-  const double* cursor = c_order_data.data();
-  fields_[name] = nested(shape, 0, cursor);
+  fields_[name] = nested_lists(shape, c_order_data);
   if (!options_.save_prefix.empty()) arrays_.push_back({name, shape, c_order_data});
 }
 

@@ -163,6 +163,11 @@ Pairing pair_batches(const BatchShape& a, const BatchShape& b);
 template <typename T>
 Pairing pair_sides(const GaussianInput<T>& a, const GaussianInput<T>& b);
 
+/// An array as nested JSON lists of `shape` (C order data); an empty shape is a number. NaN is
+/// written as null.
+nlohmann::ordered_json nested_lists(const std::vector<std::int64_t>& shape,
+                                    const std::vector<double>& c_order_data);
+
 /// Collects a command's results and writes them out.
 class Report {
  public:

@@ -181,20 +181,6 @@ std::vector<std::pair<std::string, const std::vector<double>*>> matrices_of(cons
   return out;
 }
 
-/// A k x k row-major matrix as nested JSON lists (NaN as null).
-nlohmann::json nested_matrix(const std::vector<double>& m, std::size_t k) {
-  nlohmann::json rows = nlohmann::json::array();
-  for (std::size_t i = 0; i < k; ++i) {
-    nlohmann::json row = nlohmann::json::array();
-    for (std::size_t j = 0; j < k; ++j) {
-      const double v = m[i * k + j];
-      row.push_back(std::isnan(v) ? nlohmann::json(nullptr) : nlohmann::json(v));
-    }
-    rows.push_back(std::move(row));
-  }
-  return rows;
-}
-
 /// The fields that are not matrices of numbers.
 void add_descriptive_fields(nlohmann::ordered_json& fields, const Comparison& c) {
   fields["names"] = c.names;
@@ -298,14 +284,15 @@ void run_compare(const CompareCommandOptions& o) {
 
 }  // namespace
 
-nlohmann::json comparison_json(const Comparison& comparison) {
+nlohmann::ordered_json comparison_json(const Comparison& comparison) {
   nlohmann::ordered_json fields = nlohmann::ordered_json::object();
   add_descriptive_fields(fields, comparison);
   for (const auto& [name, m] : matrices_of(comparison)) {
-    fields[name] = nested_matrix(*m, comparison.names.size());
+    const auto k = static_cast<std::int64_t>(comparison.names.size());
+    fields[name] = nested_lists({k, k}, *m);
   }
   fields["set_reads"] = comparison.set_reads;
-  return nlohmann::json::parse(fields.dump());
+  return fields;
 }
 
 void register_compare(CLI::App& app) {

@@ -219,14 +219,9 @@ void add_json_fields(nlohmann::ordered_json& fields, const DemoData& data,
                     {"input_dimension", data.input_dimension},
                     {"seed", data.seed},
                     {"networks", networks}};
-  // The comparison's fields (CLI.md `compare`), its descriptive ones first.
-  const nlohmann::json compared = comparison_json(comparison);
-  for (const char* key : {"names", "dimensions", "samples"}) {
-    if (compared.contains(key)) fields[key] = compared[key];
-  }
-  for (auto field = compared.begin(); field != compared.end(); ++field) {
-    if (!fields.contains(field.key())) fields[field.key()] = *field;
-  }
+  // The comparison's fields (CLI.md `compare`), in their order.
+  const nlohmann::ordered_json compared = comparison_json(comparison);
+  for (const auto& [key, value] : compared.items()) fields[key] = value;
   fields["barycenter"] = {{"layers", extras.barycenter_layers},
                           {"dimension", kBarycenterWidth},
                           {"iterations", extras.barycenter.iterations},

@@ -70,7 +70,7 @@ std::string format_comparison_tables(const Comparison& comparison, int digits = 
 
 /// The comparison as JSON fields (CLI.md `compare`): names, dimensions, samples, and one k x k
 /// nested list per metric (null for undefined entries). Implemented in commands_compare.cpp.
-nlohmann::json comparison_json(const Comparison& comparison);
+nlohmann::ordered_json comparison_json(const Comparison& comparison);
 
 /// A one-line progress bar on stderr, `[#####     ]  53% reading 530/1000`, redrawn in place with
 /// a carriage return; does nothing when stderr is not a terminal (or when disabled). update() is
