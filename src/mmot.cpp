@@ -46,13 +46,26 @@ std::vector<double> read(Context& ctx, VectorBatch<const T> scalars_on_context) 
   return {host.begin(), host.end()};
 }
 
-/// Host numbers to a count x (rows x 1) scratch on the context.
+/// Host numbers (count packed column-major rows x cols items) to a scratch on the context.
 template <typename T>
 Scratch<T> on_context(Context& ctx, const std::vector<double>& values, std::int64_t rows,
-                      std::int64_t count) {
+                      std::int64_t cols, std::int64_t count) {
   const std::vector<T> converted(values.begin(), values.end());
-  Scratch<T> out(ctx, rows, 1, count);
-  copy<T>(ctx, matrices<const T>(converted.data(), rows, 1, count), out.view);
+  Scratch<T> out(ctx, rows, cols, count);
+  copy<T>(ctx, matrices<const T>(converted.data(), rows, cols, count), out.view);
+  return out;
+}
+
+/// The n x n identity, column-major.
+std::vector<double> identity_values(std::int64_t n) {
+  std::vector<double> eye(static_cast<std::size_t>(n * n), 0.0);
+  for (std::int64_t i = 0; i < n; ++i) eye[i + i * n] = 1;
+  return eye;
+}
+
+std::vector<double> squares(const std::vector<double>& values) {
+  std::vector<double> out;
+  for (double v : values) out.push_back(v * v);
   return out;
 }
 
@@ -77,20 +90,17 @@ struct Problem {
       : p(marginals.count()),
         d(marginals.dimension()),
         rho(weights_given.begin(), weights_given.end()),
-        weights(on_context<T>(ctx, rho, 1, p)),
-        squared_weights(ctx, 1, 1, p),
+        weights(on_context<T>(ctx, rho, 1, 1, p)),
+        squared_weights(on_context<T>(ctx, squares(rho), 1, 1, p)),
         covariances(ctx, d, d, p),
         root(ctx, d, d, p),
         weighted_root(ctx, d, d, p),
         weighted_inverse(ctx, d, d, p),
-        identity(ctx, d, d, 1) {
+        identity(on_context<T>(ctx, identity_values(d), d, d, 1)) {
     for (double r : rho) {
       rho_sum += r;
       rho_max = std::max(rho_max, r);
     }
-    std::vector<double> squares;
-    for (double r : rho) squares.push_back(r * r);
-    squared_weights = on_context<T>(ctx, squares, 1, p);
     copy<T>(ctx, marginals.covariances, covariances.view);
     // R_i and R_i⁻¹ from one eigendecomposition each; S_i must be positive definite.
     Scratch<T> inverse_root(ctx, d, d, p);
@@ -105,10 +115,6 @@ struct Problem {
     GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::no, Transpose::no, T(1), inverse_root.cview(),
                      inverse_root.cview(), T(0), inverse.view);
     scale_items<T>(ctx, inverse.cview(), weights.cview(), weighted_inverse.view);
-    std::vector<double> eye(static_cast<std::size_t>(d * d), 0.0);
-    for (std::int64_t i = 0; i < d; ++i) eye[i + i * d] = 1;
-    identity = on_context<T>(ctx, eye, d * d, 1);
-    identity.view = identity.array.matrices(d, d, 1);
     Scratch<T> norms(ctx, 1, 1, p);
     GAUSSOT_DISPATCH(ctx, frobenius_inner<T>, covariances.cview(), covariances.cview(),
                      norms.vectors());
@@ -172,7 +178,7 @@ MmotCertificate certify(Context& ctx, const Problem<T>& problem, MatrixBatch<con
                    T(0), residual.view);
   std::vector<double> minus_rho;
   for (double r : problem.rho) minus_rho.push_back(-r);
-  const Scratch<T> minus_weights = on_context<T>(ctx, minus_rho, 1, p);
+  const Scratch<T> minus_weights = on_context<T>(ctx, minus_rho, 1, 1, p);
   scale_items<T>(ctx, broadcast(sum_t.cview(), p), minus_weights.cview(), residual.view, T(1));
 
   // Feasibility ‖Ũ_iᵀŨ_i − S_i‖: the Gram matrices minus the covariances.
@@ -182,10 +188,11 @@ MmotCertificate certify(Context& ctx, const Problem<T>& problem, MatrixBatch<con
   combine<T>(ctx, {{T(1), gram.cview()}, {T(-1), problem.covariances.cview()}}, gram.view);
 
   // Rank: σ(U)² are the eigenvalues of UᵀU = Σ_i Ũ_iŨ_iᵀ (k x k).
-  Scratch<T> outer(ctx, k, k, p), stacked_gram(ctx, k, k, 1), ones(ctx, p, 1, 1);
+  Scratch<T> outer(ctx, k, k, p), stacked_gram(ctx, k, k, 1);
   GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::no, Transpose::yes, T(1), factors_t, factors_t, T(0),
                    outer.view);
-  ones = on_context<T>(ctx, std::vector<double>(static_cast<std::size_t>(p), 1.0), p, 1);
+  const Scratch<T> ones =
+      on_context<T>(ctx, std::vector<double>(static_cast<std::size_t>(p), 1.0), p, 1, 1);
   weighted_sum<T>(ctx, outer.cview(), ones.cview(), stacked_gram.view);
 
   // Scalars read together: ‖T̃‖², ‖residual_i‖², ‖gram_i − S_i‖².
@@ -219,7 +226,7 @@ MmotCertificate certify(Context& ctx, const Problem<T>& problem, MatrixBatch<con
     const double epsilon = eta * std::max(1.0, largest);
     shifts[i] = std::max(0.0, epsilon - w[i * d + d - 1]);
   }
-  const Scratch<T> shift = on_context<T>(ctx, shifts, 1, p);
+  const Scratch<T> shift = on_context<T>(ctx, shifts, 1, 1, p);
   scale_items<T>(ctx, broadcast(problem.identity.cview(), p), shift.cview(), lambda.view, T(1));
   Scratch<T> inverse(ctx, d, d, p), inverse_sum(ctx, d, d, 1), top(ctx, d, 1, 1),
       traces(ctx, 1, 1, p);
@@ -280,9 +287,9 @@ MmotReport burer_monteiro(Context& ctx, const Problem<T>& problem, const MmotOpt
   std::normal_distribution<double> normal;
   std::vector<double> start(static_cast<std::size_t>(k * d * p));
   for (double& x : start) x = normal(rng);
-  const Scratch<T> gaussian = on_context<T>(ctx, start, k * d, p);
+  const Scratch<T> gaussian = on_context<T>(ctx, start, k, d, p);
   Scratch<T> w(ctx, k, d, p), trial_w(ctx, k, d, p), step_point(ctx, k, d, p);
-  qr_retraction<T>(ctx, gaussian.array.matrices(k, d, p), w.view);
+  qr_retraction<T>(ctx, gaussian.cview(), w.view);
 
   Scratch<T> sum_t(ctx, k, d, 1), trial_sum(ctx, k, d, 1), gradient(ctx, k, d, p);
   Scratch<T> scalars_t(ctx, 1, 1, 2);  // [‖T̃'‖² of the trial, ‖G̃‖²]
@@ -360,10 +367,10 @@ template <typename T>
 MmotReport fixed_point(Context& ctx, const ArgumentChecker& check, const Problem<T>& problem,
                        const MmotOptions& options, Scratch<T>& factors_t) {
   const std::int64_t p = problem.p, d = problem.d;
-  Scratch<T> b(ctx, d, d, 1), normalised(ctx, p, 1, 1);
+  Scratch<T> b(ctx, d, d, 1);
   std::vector<double> rho_hat;
   for (double r : problem.rho) rho_hat.push_back(r / problem.rho_sum);
-  normalised = on_context<T>(ctx, rho_hat, p, 1);
+  const Scratch<T> normalised = on_context<T>(ctx, rho_hat, p, 1, 1);
   BarycenterOptions barycenter_options;
   barycenter_options.spectral = options.spectral;
   MmotReport report;
@@ -456,12 +463,9 @@ MmotReport mmot(Context& ctx, GaussianBatch<const T> marginals, VectorBatch<cons
       std::max(0.0, mean_part + problem.rho_sum * weighted_traces + 2 * report.certificate.primal);
 
   if (out.factors.count > 0) {  // U_i = Ũ_iᵀ
-    Scratch<T> identity_k(ctx, k, k, 1);
-    std::vector<double> eye(static_cast<std::size_t>(k * k), 0.0);
-    for (std::int64_t i = 0; i < k; ++i) eye[i + i * k] = 1;
-    identity_k = on_context<T>(ctx, eye, k * k, 1);
+    const Scratch<T> identity_k = on_context<T>(ctx, identity_values(k), k, k, 1);
     GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::yes, Transpose::no, T(1), factors_t.cview(),
-                     broadcast(identity_k.array.matrices(k, k, 1), p), T(0), out.factors);
+                     broadcast(identity_k.cview(), p), T(0), out.factors);
   }
   if (out.barycenter.count() > 0) {  // B = T Tᵀ / (Σρ)² = T̃ᵀT̃ / (Σρ)²
     Scratch<T> sum_t(ctx, k, d, 1);
@@ -496,7 +500,7 @@ void mmot_coupling_samples(Context& ctx, VectorBatch<const T> means, MatrixBatch
   GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::no, Transpose::no, T(1), factors, broadcast(normals, p),
                    T(0), out);
   if (means.count > 0) {  // out_i += m_i 1ᵀ
-    const Scratch<T> ones = on_context<T>(ctx, std::vector<double>(std::size_t(n), 1.0), n, 1);
+    const Scratch<T> ones = on_context<T>(ctx, std::vector<double>(std::size_t(n), 1.0), n, 1, 1);
     GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::no, Transpose::yes, T(1), means.as_matrices(),
                      broadcast(ones.cview(), p), T(1), out);
   }
