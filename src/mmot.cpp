@@ -432,6 +432,7 @@ MmotReport mmot(Context& ctx, GaussianBatch<const T> marginals, VectorBatch<cons
   MmotReport report = options.solver == MmotSolver::burer_monteiro
                           ? burer_monteiro<T>(ctx, problem, options, factors_t)
                           : fixed_point<T>(ctx, check, problem, options, factors_t);
+  report.solver = options.solver;
 
   // The value: Σ_{i<j} ρ_iρ_j‖m_i − m_j‖² + (Σρ) Σ ρ_i tr S_i − ‖T‖², the mean part on the host.
   Scratch<T> traces(ctx, 1, 1, p);

@@ -77,7 +77,27 @@ struct MmotReport {
   /// 1e-12). The barycenter and factors are accurate to about √gap relative (the objective is
   /// quadratic near the optimum): tighten the tolerance for more digits.
   std::string stop_reason;
+  MmotSolver solver = MmotSolver::burer_monteiro;  ///< the solver that ran
   bool converged() const { return stop_reason == "dual_gap"; }
+  /// Calls field(name, value) for the report's scalar fields, in the order the command and the
+  /// Python module give them: dual_gap, rank, iterations, solver, converged, stop_reason, primal,
+  /// dual, feasibility, kkt_residual, gradient_norm, rank_ratio (values double, int, bool or
+  /// const char*).
+  template <typename Field>
+  void for_each_field(Field&& field) const {
+    field("dual_gap", certificate.dual_gap);
+    field("rank", certificate.rank);
+    field("iterations", iterations);
+    field("solver", to_string(solver));
+    field("converged", converged());
+    field("stop_reason", stop_reason.c_str());
+    field("primal", certificate.primal);
+    field("dual", certificate.dual);
+    field("feasibility", certificate.feasibility);
+    field("kkt_residual", certificate.kkt_residual);
+    field("gradient_norm", certificate.gradient_norm);
+    field("rank_ratio", certificate.rank_ratio);
+  }
 };
 
 /// Outputs of mmot(); each may be empty (count 0) when not wanted.

@@ -56,19 +56,7 @@ nb::object mmot_py(nb::handle covs, nb::handle means, nb::handle weights, const 
     result["barycenter_mean"] = out_mean.release();
     result["barycenter_cov"] = out_cov.release();
     if (out_factors) result["factors"] = out_factors->release();
-    const MmotCertificate& c = r.certificate;
-    result["dual_gap"] = c.dual_gap;
-    result["rank"] = c.rank;
-    result["iterations"] = r.iterations;
-    result["solver"] = to_string(options.solver);
-    result["converged"] = r.converged();
-    result["stop_reason"] = r.stop_reason;
-    result["primal"] = c.primal;
-    result["dual"] = c.dual;
-    result["feasibility"] = c.feasibility;
-    result["kkt_residual"] = c.kkt_residual;
-    result["gradient_norm"] = c.gradient_norm;
-    result["rank_ratio"] = c.rank_ratio;
+    r.for_each_field([&](const char* name, const auto& value) { result[name] = value; });
     return nb::object(result);
   });
 }
