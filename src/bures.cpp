@@ -19,56 +19,6 @@
 namespace gaussot {
 namespace {
 
-/// Checks a two-sided call: a and b with the same count and dimension; returns (count, d).
-template <typename T>
-std::pair<std::int64_t, std::int64_t> check_pair(Context& ctx, const ArgumentChecker& check,
-                                                 GaussianBatch<const T> a,
-                                                 GaussianBatch<const T> b) {
-  const std::int64_t count = a.count(), d = a.dimension();
-  check_shape(check, Names("a"), a, count, d);
-  check_shape(check, Names("b"), b, count, d);
-  check_values(ctx, check, Names("a"), a);
-  check_values(ctx, check, Names("b"), b);
-  return {count, d};
-}
-
-/// A packed d x d identity in the context's memory space.
-template <typename T>
-Scratch<T> identity(Context& ctx, std::int64_t d) {
-  std::vector<T> host(static_cast<std::size_t>(d * d), T(0));
-  for (std::int64_t i = 0; i < d; ++i) host[i + i * d] = T(1);
-  Scratch<T> eye(ctx, d, d, 1);
-  copy<T>(ctx, square_matrices<const T>(host.data(), d, 1), eye.view);
-  return eye;
-}
-
-/// diff_i = mean(a_i) − mean(b_i) (zero for centered sides), as d x 1 matrices.
-template <typename T>
-void mean_difference(Context& ctx, GaussianBatch<const T> a, GaussianBatch<const T> b,
-                     MatrixBatch<T> diff) {
-  if (a.centered() && b.centered()) {
-    combine<T>(ctx, {}, diff);
-  } else if (a.centered()) {
-    combine<T>(ctx, {{T(-1), mean_columns(b)}}, diff);
-  } else if (b.centered()) {
-    combine<T>(ctx, {{T(1), mean_columns(a)}}, diff);
-  } else {
-    combine<T>(ctx, {{T(1), mean_columns(a)}, {T(-1), mean_columns(b)}}, diff);
-  }
-}
-
-/// A factor F_i of each covariance, F_i F_iᵀ = S_i: the Cholesky factor when every item is
-/// positive definite (cheaper than a square root), else the symmetric square root S_i^½ (with the
-/// clamping rule, which names `name` for an item that is not positive semidefinite). Either way
-/// F_iᵀ B F_i has the eigenvalues of S_i^½ B S_i^½.
-template <typename T>
-void covariance_factor(Context& ctx, const ArgumentChecker& check, const char* name,
-                       MatrixBatch<const T> covariances, MatrixBatch<T> factor,
-                       const SpectralOptions& options) {
-  if (GAUSSOT_DISPATCH(ctx, cholesky<T>, covariances, factor) < 0) return;
-  run_spectral<T>(ctx, check, name, covariances, {{SpectralFunction::sqrt(), factor}}, options);
-}
-
 /// Scratch space of w2_from_roots for `count` pairs in dimension d, allocated once per call.
 template <typename T>
 struct W2Scratch {

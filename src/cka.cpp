@@ -7,7 +7,6 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -18,17 +17,6 @@
 #include "validate.hpp"
 
 namespace gaussot {
-namespace {
-
-/// A number as %g would print it (std::to_string prints 1e-12 as 0.000000).
-std::string format_number(double x) {
-  std::ostringstream out;
-  out << x;
-  return out.str();
-}
-
-}  // namespace
-
 template <typename T>
 UnitSampleSets<T>::UnitSampleSets(Context& ctx, const ArgumentChecker& check,
                                   const std::string& name, MatrixBatch<const T> samples,

@@ -7,6 +7,7 @@
 #include <initializer_list>
 #include <optional>
 #include <utility>
+#include <vector>
 
 #include "backend.hpp"
 #include "gaussot/array.hpp"
@@ -69,5 +70,24 @@ struct Scratch {
     return {view.data, view.rows, view.stride, view.count, view.space};
   }
 };
+
+/// Host values of a batch of scalars (one synchronisation).
+template <typename T>
+std::vector<double> to_host(Context& ctx, VectorBatch<const T> scalars_on_context) {
+  std::vector<T> host(static_cast<std::size_t>(scalars_on_context.count * scalars_on_context.size));
+  copy<T>(ctx, scalars_on_context,
+          vectors(host.data(), scalars_on_context.size, scalars_on_context.count));
+  return {host.begin(), host.end()};
+}
+
+/// Host numbers (count packed column-major rows x cols items) to a scratch on the context.
+template <typename T>
+Scratch<T> on_context(Context& ctx, const std::vector<double>& values, std::int64_t rows,
+                      std::int64_t cols, std::int64_t count) {
+  const std::vector<T> converted(values.begin(), values.end());
+  Scratch<T> out(ctx, rows, cols, count);
+  copy<T>(ctx, matrices<const T>(converted.data(), rows, cols, count), out.view);
+  return out;
+}
 
 }  // namespace gaussot

@@ -37,25 +37,6 @@ const char* to_string(MmotSolver solver) noexcept {
 
 namespace {
 
-/// Host values of a batch of scalars (one synchronisation).
-template <typename T>
-std::vector<double> read(Context& ctx, VectorBatch<const T> scalars_on_context) {
-  std::vector<T> host(static_cast<std::size_t>(scalars_on_context.count * scalars_on_context.size));
-  copy<T>(ctx, scalars_on_context,
-          vectors(host.data(), scalars_on_context.size, scalars_on_context.count));
-  return {host.begin(), host.end()};
-}
-
-/// Host numbers (count packed column-major rows x cols items) to a scratch on the context.
-template <typename T>
-Scratch<T> on_context(Context& ctx, const std::vector<double>& values, std::int64_t rows,
-                      std::int64_t cols, std::int64_t count) {
-  const std::vector<T> converted(values.begin(), values.end());
-  Scratch<T> out(ctx, rows, cols, count);
-  copy<T>(ctx, matrices<const T>(converted.data(), rows, cols, count), out.view);
-  return out;
-}
-
 /// The n x n identity, column-major.
 std::vector<double> identity_values(std::int64_t n) {
   std::vector<double> eye(static_cast<std::size_t>(n * n), 0.0);
@@ -118,11 +99,11 @@ struct Problem {
     Scratch<T> norms(ctx, 1, 1, p);
     GAUSSOT_DISPATCH(ctx, frobenius_inner<T>, covariances.cview(), covariances.cview(),
                      norms.vectors());
-    covariance_norms = read<T>(ctx, norms.vectors());
+    covariance_norms = to_host<T>(ctx, norms.vectors());
     for (double& n : covariance_norms) n = std::sqrt(n);
     Scratch<T> eigenvalues(ctx, d, 1, p);
     eigvalsh<T>(ctx, covariances.cview(), eigenvalues.vectors());
-    for (double w : read<T>(ctx, eigenvalues.vectors())) {
+    for (double w : to_host<T>(ctx, eigenvalues.vectors())) {
       largest_eigenvalue = std::max(largest_eigenvalue, w);
     }
   }
@@ -203,7 +184,7 @@ MmotCertificate certify(Context& ctx, const Problem<T>& problem, MatrixBatch<con
                    sums.vectors().slice(1, 1 + p));
   GAUSSOT_DISPATCH(ctx, frobenius_inner<T>, gram.cview(), gram.cview(),
                    sums.vectors().slice(1 + p, 1 + 2 * p));
-  const std::vector<double> s = read<T>(ctx, sums.vectors());
+  const std::vector<double> s = to_host<T>(ctx, sums.vectors());
   const double t_norm = std::sqrt(s[0]);
   c.primal = -0.5 * s[0];
   for (std::int64_t i = 0; i < p; ++i) {
@@ -219,7 +200,7 @@ MmotCertificate certify(Context& ctx, const Problem<T>& problem, MatrixBatch<con
   const double eta = std::is_same_v<T, double> ? 1e-12 : 1e-5;
   Scratch<T> eigenvalues(ctx, d, 1, p);
   eigvalsh<T>(ctx, lambda.cview(), eigenvalues.vectors());
-  const std::vector<double> w = read<T>(ctx, eigenvalues.vectors());
+  const std::vector<double> w = to_host<T>(ctx, eigenvalues.vectors());
   std::vector<double> shifts(static_cast<std::size_t>(p));
   for (std::int64_t i = 0; i < p; ++i) {
     const double largest = std::max(std::fabs(w[i * d]), std::fabs(w[i * d + d - 1]));
@@ -238,15 +219,15 @@ MmotCertificate certify(Context& ctx, const Problem<T>& problem, MatrixBatch<con
   eigvalsh<T>(ctx, inverse_sum.cview(), top.vectors());
   GAUSSOT_DISPATCH(ctx, frobenius_inner<T>, lambda.cview(), problem.covariances.cview(),
                    traces.vectors());
-  const double scale = std::max(1.0, read<T>(ctx, top.vectors())[0]) * (1 + 1e-12);
+  const double scale = std::max(1.0, to_host<T>(ctx, top.vectors())[0]) * (1 + 1e-12);
   double trace_sum = 0;
-  for (double t : read<T>(ctx, traces.vectors())) trace_sum += t;
+  for (double t : to_host<T>(ctx, traces.vectors())) trace_sum += t;
   c.dual = -0.5 * scale * trace_sum;
   c.dual_gap = std::max(0.0, c.primal - c.dual) / std::max(std::fabs(c.primal), 1.0);
 
   Scratch<T> singular(ctx, k, 1, 1);
   eigvalsh<T>(ctx, stacked_gram.cview(), singular.vectors());
-  const std::vector<double> sigma2 = read<T>(ctx, singular.vectors());
+  const std::vector<double> sigma2 = to_host<T>(ctx, singular.vectors());
   const double first = std::sqrt(std::max(0.0, sigma2.front()));
   for (double s2 : sigma2) {
     if (std::sqrt(std::max(0.0, s2)) > rank_threshold * first) ++c.rank;
@@ -274,7 +255,7 @@ double gradient_norm_at(Context& ctx, const Problem<T>& problem, MatrixBatch<con
                    w.view);
   problem.weighted_factor_sum(ctx, factors_t, sum_t.view);
   riemannian_gradient<T>(ctx, problem, w.cview(), sum_t.cview(), gradient.view, norm2.vectors());
-  return std::sqrt(read<T>(ctx, norm2.vectors())[0]);
+  return std::sqrt(to_host<T>(ctx, norm2.vectors())[0]);
 }
 
 /// Burer–Monteiro (§6.3, transposed); returns the transposed factors Ũ in `factors_t`.
@@ -301,7 +282,7 @@ MmotReport burer_monteiro(Context& ctx, const Problem<T>& problem, const MmotOpt
   factor_sum(w.cview(), sum_t);
   GAUSSOT_DISPATCH(ctx, frobenius_inner<T>, sum_t.cview(), sum_t.cview(),
                    scalars_t.vectors().slice(0, 1));
-  double objective = -0.5 * read<T>(ctx, scalars_t.vectors().slice(0, 1))[0];
+  double objective = -0.5 * to_host<T>(ctx, scalars_t.vectors().slice(0, 1))[0];
   double step = 1 / (std::max(1.0, problem.largest_eigenvalue) * problem.rho_max * problem.rho_sum);
 
   MmotReport report;
@@ -313,7 +294,7 @@ MmotReport burer_monteiro(Context& ctx, const Problem<T>& problem, const MmotOpt
       factor_sum(w.cview(), sum_t);  // factors_t ← W R (the certificate's input)
       report.certificate = certify<T>(ctx, problem, factors_t.cview(), options.rank_threshold);
       report.iterations = iteration;
-      gradient_norm2 = read<T>(ctx, scalars_t.vectors().slice(1, 2))[0];
+      gradient_norm2 = to_host<T>(ctx, scalars_t.vectors().slice(1, 2))[0];
       report.certificate.gradient_norm = std::sqrt(gradient_norm2);
       if (certified<T>(report.certificate, options.tolerance, problem.d)) {
         report.stop_reason = "dual_gap";
@@ -332,7 +313,7 @@ MmotReport burer_monteiro(Context& ctx, const Problem<T>& problem, const MmotOpt
       factor_sum(trial_w.cview(), trial_sum);
       GAUSSOT_DISPATCH(ctx, frobenius_inner<T>, trial_sum.cview(), trial_sum.cview(),
                        scalars_t.vectors().slice(0, 1));
-      const std::vector<double> values = read<T>(ctx, scalars_t.vectors());
+      const std::vector<double> values = to_host<T>(ctx, scalars_t.vectors());
       gradient_norm2 = values[1];
       const double trial_objective = -0.5 * values[0];
       if (trial_objective <= objective - 1e-4 * step * gradient_norm2) {
@@ -438,7 +419,7 @@ MmotReport mmot(Context& ctx, GaussianBatch<const T> marginals, VectorBatch<cons
   Scratch<T> traces(ctx, 1, 1, p);
   GAUSSOT_DISPATCH(ctx, trace<T>, problem.covariances.cview(), traces.vectors());
   double weighted_traces = 0;
-  const std::vector<double> tr = read<T>(ctx, traces.vectors());
+  const std::vector<double> tr = to_host<T>(ctx, traces.vectors());
   for (std::int64_t i = 0; i < p; ++i) weighted_traces += problem.rho[i] * tr[i];
   double mean_part = 0;
   std::vector<double> barycenter_mean(static_cast<std::size_t>(d), 0.0);

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <sstream>
 #include <string>
 
 #include "gaussot/context.hpp"
@@ -13,6 +14,13 @@
 #include "gaussot/views.hpp"
 
 namespace gaussot {
+
+/// A number as %g would print it (std::to_string prints 1e-12 as 0.000000).
+inline std::string format_number(double x) {
+  std::ostringstream out;
+  out << x;
+  return out.str();
+}
 
 class ArgumentChecker {
  public:
