@@ -243,7 +243,7 @@ SpectralFailure spectral(Context& ctx, MatrixBatch<const T> a,
         if (!first.check(w, i, rule, singular_at_zero, noise)) return;
         for (const SpectralRequest<T>& r : requests) {
           for (std::int64_t j = 0; j < d; ++j) {
-            s.g(j) = spectral_rule::apply<T>(r.function.kind, T(r.function.exponent), w(j), noise);
+            s.g(j) = spectral_rule::apply<T>(r.function.kind, T(r.function.parameter), w(j), noise);
           }
           auto out = item(r.out, i);
           if (spectral_rule::nonnegative(r.function)) {
@@ -278,7 +278,7 @@ SpectralFailure spectral_trace(Context& ctx, MatrixBatch<const T> a, SpectralFun
         if (!first.check(w, i, rule, function.singular_at_zero(), noise)) return;
         T sum = 0;
         for (std::int64_t j = 0; j < d; ++j) {
-          sum += spectral_rule::apply<T>(function.kind, T(function.exponent), w(j), noise);
+          sum += spectral_rule::apply<T>(function.kind, T(function.parameter), w(j), noise);
         }
         out.at(i, 0) = sum;
       });

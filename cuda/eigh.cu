@@ -158,14 +158,14 @@ __global__ void check_spectrum_kernel(const T* w, std::int64_t d, std::int64_t c
 /// scaled(:, c) = V(:, c) · h(w_c) with h = sqrt(f) (square_root) or f.
 template <typename T>
 __global__ void scale_columns_kernel(MatrixBatch<const T> v, const T* w, const T* noise,
-                                     SpectralFunction::Kind kind, T exponent, bool square_root,
+                                     SpectralFunction::Kind kind, T parameter, bool square_root,
                                      MatrixBatch<T> scaled) {
   const std::int64_t d = v.rows;
   const std::int64_t total = d * d * v.count;
   for (std::int64_t idx = thread_index(); idx < total; idx += grid_step()) {
     const Element e = element_at(idx, d, d);
     const std::int64_t i = e.item, r = e.row, c = e.col;
-    const T f = spectral_rule::apply<T>(kind, exponent, w[i * d + c], noise[i]);
+    const T f = spectral_rule::apply<T>(kind, parameter, w[i * d + c], noise[i]);
     scaled.item(i)[r + c * d] = v.item(i)[r + c * d] * (square_root ? sqrt(f) : f);
   }
 }
@@ -173,11 +173,11 @@ __global__ void scale_columns_kernel(MatrixBatch<const T> v, const T* w, const T
 /// out_i = Σ_j f(w_ij); one thread per item.
 template <typename T>
 __global__ void trace_function_kernel(const T* w, const T* noise, std::int64_t d,
-                                      SpectralFunction::Kind kind, T exponent, VectorBatch<T> out) {
+                                      SpectralFunction::Kind kind, T parameter, VectorBatch<T> out) {
   for (std::int64_t i = thread_index(); i < out.count; i += grid_step()) {
     T sum = 0;
     for (std::int64_t j = 0; j < d; ++j) {
-      sum += spectral_rule::apply<T>(kind, exponent, w[i * d + j], noise[i]);
+      sum += spectral_rule::apply<T>(kind, parameter, w[i * d + j], noise[i]);
     }
     out.item(i)[0] = sum;
   }
@@ -263,7 +263,7 @@ SpectralFailure spectral(Context& ctx, MatrixBatch<const T> a,
   for (const SpectralRequest<T>& r : requests) {
     const bool square_root = spectral_rule::nonnegative(r.function);
     scale_columns_kernel<T><<<grid_for(d * d * count), kThreads, 0, res.stream>>>(
-        vectors, solver.values(), noise, r.function.kind, T(r.function.exponent), square_root,
+        vectors, solver.values(), noise, r.function.kind, T(r.function.parameter), square_root,
         scaled);
     GAUSSOT_KERNEL_CHECK();
     // f(A) = (V h)(V h)ᵀ for nonnegative f, else (V f) Vᵀ; then exact symmetry.
@@ -292,7 +292,7 @@ SpectralFailure spectral_trace(Context& ctx, MatrixBatch<const T> a, SpectralFun
       check_spectrum<T>(res, solver.values(), d, a.count, rule, function.singular_at_zero(), noise);
   if (failure.item >= 0) return failure;
   trace_function_kernel<T><<<grid_for(a.count), kThreads, 0, res.stream>>>(
-      solver.values(), noise, d, function.kind, T(function.exponent), out);
+      solver.values(), noise, d, function.kind, T(function.parameter), out);
   GAUSSOT_KERNEL_CHECK();
   return {};
 }

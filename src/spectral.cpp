@@ -27,6 +27,10 @@ const char* SpectralFunction::name() const {
       return "log";
     case Kind::power:
       return "power";
+    case Kind::entropic:
+      return "entropic";
+    case Kind::shrink:
+      return "shrink";
   }
   return "?";
 }
@@ -82,8 +86,12 @@ void apply_spectral(Context& ctx, const char* function, MatrixBatch<const T> a,
     for (std::size_t j = 0; j < i; ++j) {
       check.no_alias(outputs[j].name, outputs[j].request.out, o.name, o.request.out);
     }
-    const double p = o.request.function.exponent;
-    check.expect(std::isfinite(p), "p", "must be finite, got " + std::to_string(p));
+    const SpectralFunction f = o.request.function;
+    check.expect(std::isfinite(f.parameter), "p", "must be finite, got " + format_number(f.parameter));
+    check.expect(f.parameter > 0 || (f.kind != SpectralFunction::Kind::entropic &&
+                                     f.kind != SpectralFunction::Kind::shrink),
+                 o.name, std::string("the parameter of ") + f.name() + " must be > 0, got " +
+                     format_number(f.parameter));
     requests.push_back(o.request);
   }
   clamp_rule<T>(check, a.rows, options);

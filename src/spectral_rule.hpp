@@ -35,7 +35,7 @@ GAUSSOT_HOST_DEVICE inline T noise_level(std::int64_t d, T scale) {
 
 /// f(w) for an eigenvalue w that passed check(), with w <= noise (noise_level) read as 0.
 template <typename T>
-GAUSSOT_HOST_DEVICE inline T apply(SpectralFunction::Kind kind, T exponent, T w, T noise) {
+GAUSSOT_HOST_DEVICE inline T apply(SpectralFunction::Kind kind, T parameter, T w, T noise) {
   using std::log;
   using std::pow;
   using std::sqrt;
@@ -48,7 +48,11 @@ GAUSSOT_HOST_DEVICE inline T apply(SpectralFunction::Kind kind, T exponent, T w,
     case SpectralFunction::Kind::log:
       return log(clamped);
     case SpectralFunction::Kind::power:
-      return pow(clamped, exponent);
+      return pow(clamped, parameter);
+    case SpectralFunction::Kind::entropic:  // 2/(√(4w + σ⁴) + σ²), parameter σ²
+      return T(2) / (sqrt(T(4) * clamped + parameter * parameter) + parameter);
+    case SpectralFunction::Kind::shrink:  // w/(w + λ), parameter λ
+      return clamped / (clamped + parameter);
   }
   return clamped;
 }

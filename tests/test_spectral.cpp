@@ -96,7 +96,7 @@ TYPED_TEST(Spectral, FunctionsMatchTheirSpectralDefinition) {
       const Dense exact = spectral_matrix(qs[i], spectrum, d, c.scalar);
       // κ = 50: the rounding of A moves f(A) by about κ·ε relatively.
       EXPECT_LE(relative_error(out, i, exact), 50 * 50 * eps<T>())
-          << c.f.name() << " " << c.f.exponent;
+          << c.f.name() << " " << c.f.parameter;
       EXPECT_TRUE(exactly_symmetric(out, i)) << c.f.name();
     }
   }

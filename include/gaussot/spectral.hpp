@@ -27,19 +27,26 @@ namespace gaussot {
 
 /// A scalar function applied to the eigenvalues.
 struct SpectralFunction {
-  enum class Kind { sqrt, inv_sqrt, log, power };
+  enum class Kind { sqrt, inv_sqrt, log, power, entropic, shrink };
   Kind kind = Kind::sqrt;
-  double exponent = 1.0;  ///< used by Kind::power
+  /// The exponent p of Kind::power, σ² of Kind::entropic, λ of Kind::shrink.
+  double parameter = 1.0;
 
   static SpectralFunction sqrt() { return {Kind::sqrt, 0.5}; }
   static SpectralFunction inv_sqrt() { return {Kind::inv_sqrt, -0.5}; }
   static SpectralFunction log() { return {Kind::log, 0.0}; }
   static SpectralFunction power(double p) { return {Kind::power, p}; }
+  /// w ↦ 2 / (√(4w + σ⁴) + σ²) = 1 / (c_σ(w) + σ²), with c_σ(w) = (√(4w + σ⁴) − σ²)/2 the
+  /// eigenvalues of the entropic cross-covariance (formulas-entropic.md §1.2); σ² > 0. Tends to
+  /// w^-½ as σ → 0, and is 1/σ² at w = 0 (so singular matrices are fine).
+  static SpectralFunction entropic(double sigma_squared) { return {Kind::entropic, sigma_squared}; }
+  /// w ↦ w / (w + λ), λ > 0: A (A + λI)^-1 (the unbalanced Ã of formulas-entropic.md §2).
+  static SpectralFunction shrink(double lambda) { return {Kind::shrink, lambda}; }
   /// True when f is singular at 0 (inverse square root, logarithm, negative power).
   bool singular_at_zero() const {
-    return kind == Kind::inv_sqrt || kind == Kind::log || (kind == Kind::power && exponent < 0);
+    return kind == Kind::inv_sqrt || kind == Kind::log || (kind == Kind::power && parameter < 0);
   }
-  /// "sqrt", "inv_sqrt", "log" or "power".
+  /// "sqrt", "inv_sqrt", "log", "power", "entropic" or "shrink".
   const char* name() const;
 };
 
