@@ -12,6 +12,7 @@
 #include "gaussot/config.hpp"
 #include "gaussot/context.hpp"
 #include "gaussot/eigh.hpp"
+#include "gaussot/entropic.hpp"
 #include "gaussot/error.hpp"
 #include "gaussot/igw.hpp"
 #include "gaussot/mmot.hpp"

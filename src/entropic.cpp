@@ -1,0 +1,538 @@
+// SPDX-License-Identifier: Apache-2.0
+// The entropic closed forms of entropic.hpp (formulas-entropic.md), written once over the
+// primitives: spectra and matrix products on the context, the scalar formulas on the host in
+// double (O(count·d) numbers against the O(count·d³) of the eigendecompositions).
+#include "gaussot/entropic.hpp"
+
+#include <cmath>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "backend.hpp"
+#include "compose.hpp"
+#include "gaussian_batches.hpp"
+#include "spectral_internal.hpp"
+#include "validate.hpp"
+
+namespace gaussot {
+namespace {
+
+/// δ(λ) = √(4λ + σ⁴) − σ² = 2 c_σ(λ), without cancellation (§1.3): 4λ / (√(4λ + σ⁴) + σ²).
+double entropic_delta(double lambda, double s2) {
+  return 4 * lambda / (std::sqrt(4 * lambda + s2 * s2) + s2);
+}
+
+/// The two spectral sums of the balanced value over one item's eigenvalues λ (§1.3):
+/// Σ δ_i (the transport part subtracts it) and σ² Σ log1p(δ_i / 2σ²) = 2σ² KL(π* ‖ α⊗β).
+struct SpectralSums {
+  double delta = 0, entropy = 0;
+};
+
+/// `squared`: the item's λ are the squares of the given values (A^½ A A^½ = A²).
+SpectralSums spectral_sums(const std::vector<double>& spectra, std::int64_t item, std::int64_t d,
+                           double s2, bool squared = false) {
+  SpectralSums sums;
+  for (std::int64_t j = 0; j < d; ++j) {
+    const double w = spectra[item * d + j];
+    const double delta = entropic_delta(squared ? w * w : w, s2);
+    sums.delta += delta;
+    sums.entropy += s2 * std::log1p(delta / (2 * s2));
+  }
+  return sums;
+}
+
+/// σ > 0 with σ² a normal number of T, so that 1/σ² (the entropic function at 0) is finite.
+template <typename T>
+double checked_sigma_squared(const ArgumentChecker& check, double sigma) {
+  const double s2 = sigma * sigma;
+  check.expect(std::isfinite(sigma) && sigma > 0 && s2 >= double(std::numeric_limits<T>::min()) &&
+                   std::isfinite(s2 * s2),
+               "sigma",
+               "must be finite and > 0 with sigma^4 finite and sigma^2 a normal number of the "
+               "precision, got " +
+                   format_number(sigma));
+  return s2;
+}
+
+/// An optional batch of count scalars (count 0: not requested).
+template <typename T>
+void check_optional(const ArgumentChecker& check, const char* name, VectorBatch<T> v,
+                    std::int64_t count, std::int64_t size = 1) {
+  if (v.count == 0) return;
+  check.output(name, v);
+  check.vector_size(name, v, size);
+  check.count(name, v.count, count);
+}
+
+template <typename T>
+void check_optional(const ArgumentChecker& check, const char* name, MatrixBatch<T> m,
+                    std::int64_t count, std::int64_t rows) {
+  if (m.count == 0) return;
+  check.output(name, m);
+  check.matrix_shape(name, m, rows, rows);
+  check.count(name, m.count, count);
+}
+
+/// Host numbers into a batch of scalars on the context (nothing when not requested).
+template <typename T>
+void write_scalars(Context& ctx, const std::vector<double>& values, VectorBatch<T> out) {
+  if (out.count == 0) return;
+  const std::vector<T> host(values.begin(), values.end());
+  copy<T>(ctx, scalars<const T>(host.data(), out.count), out);
+}
+
+/// Block (r, c) of a batch of 2 x 2 block matrices with d x d blocks.
+template <typename T>
+MatrixBatch<T> block(MatrixBatch<T> m, std::int64_t d, int r, int c) {
+  return {m.data + r * d + c * d * m.ld, d, d, m.ld, m.stride, m.count, m.space};
+}
+
+/// Halves [0, d) and [d, 2d) of a batch of vectors of length 2d, as d x 1 matrices.
+template <typename T>
+MatrixBatch<T> half(VectorBatch<T> v, std::int64_t d, int which) {
+  return VectorBatch<T>(v.data + which * d, d, v.stride, v.count, v.space).as_matrices();
+}
+
+/// The means of g as d x 1 matrices, zeros for a centered side.
+template <typename T>
+void means_or_zero(Context& ctx, GaussianBatch<const T> g, MatrixBatch<T> out) {
+  if (g.centered()) {
+    combine<T>(ctx, {}, out);
+  } else {
+    combine<T>(ctx, {{T(1), mean_columns(g)}}, out);
+  }
+}
+
+/// out = (h + hᵀ)/2 for a packed batch h of n x n matrices (the plan covariances are symmetric
+/// in exact arithmetic; their products are not, to rounding).
+template <typename T>
+void symmetric_part(Context& ctx, MatrixBatch<const T> h, MatrixBatch<T> out) {
+  const Scratch<T> eye = identity<T>(ctx, h.rows);
+  GAUSSOT_DISPATCH(ctx, sandwich<T>, broadcast(eye.cview(), h.count), h, out);
+}
+
+/// Per pair on the host: ‖m_a − m_b‖², tr S_a, tr S_b.
+struct PairScalars {
+  std::vector<double> mean_squared, trace_a, trace_b;
+};
+
+template <typename T>
+PairScalars pair_scalars(Context& ctx, GaussianBatch<const T> a, GaussianBatch<const T> b) {
+  const std::int64_t count = a.count(), d = a.dimension();
+  Scratch<T> values(ctx, 1, 1, 3 * count), diff(ctx, d, 1, count);
+  const VectorBatch<T> all = values.vectors();
+  mean_difference<T>(ctx, a, b, diff.view);
+  GAUSSOT_DISPATCH(ctx, frobenius_inner<T>, diff.cview(), diff.cview(), all.slice(0, count));
+  GAUSSOT_DISPATCH(ctx, trace<T>, a.covariances, all.slice(count, 2 * count));
+  GAUSSOT_DISPATCH(ctx, trace<T>, b.covariances, all.slice(2 * count, 3 * count));
+  const std::vector<double> host = to_host<T>(ctx, values.vectors());
+  const auto part = [&](int k) {
+    return std::vector<double>(host.begin() + k * count, host.begin() + (k + 1) * count);
+  };
+  return {part(0), part(1), part(2)};
+}
+
+/// The eigenvalues λ of P_i^½ Q_i P_i^½ (count x d, host, decreasing), from a factor of P_i
+/// (Cholesky when positive definite; one per distinct P_i).
+template <typename T>
+std::vector<double> cross_spectra(Context& ctx, const ArgumentChecker& check,
+                                  MatrixBatch<const T> p, MatrixBatch<const T> q,
+                                  const char* p_name, const char* q_name,
+                                  const SpectralOptions& spectral) {
+  const std::int64_t count = q.count, d = q.rows;
+  const MatrixBatch<const T> distinct = p.distinct();
+  Scratch<T> root(ctx, d, d, distinct.count), middle(ctx, d, d, count);
+  covariance_factor<T>(ctx, check, p_name, distinct, root.view, spectral);
+  const MatrixBatch<const T> roots =
+      distinct.count < count ? broadcast(root.cview(), count) : root.cview();
+  GAUSSOT_DISPATCH(ctx, sandwich<T>, roots, q, middle.view);
+  return checked_spectra<T>(ctx, check, q_name, middle.cview(), MatrixBatch<T>{}, spectral,
+                            /*positive_definite=*/false);
+}
+
+/// K(P, Q) = P^½ g(P^½ Q P^½) P^½ with g(w) = 2/(√(4w + σ⁴) + σ²) (entropic.hpp): exactly
+/// symmetric, no inverse. K(A, B)·B = C_σ(A, B) and K(B, A) = A^-1 C_σ(A, B).
+template <typename T>
+void entropic_kernel(Context& ctx, const ArgumentChecker& check, MatrixBatch<const T> p,
+                     MatrixBatch<const T> q, const char* p_name, const char* q_name, double s2,
+                     MatrixBatch<T> out, const SpectralOptions& spectral) {
+  const std::int64_t count = out.count, d = out.rows;
+  Scratch<T> root(ctx, d, d, count), middle(ctx, d, d, count);
+  run_spectral<T>(ctx, check, p_name, p, {{SpectralFunction::sqrt(), root.view}}, spectral);
+  GAUSSOT_DISPATCH(ctx, sandwich<T>, root.cview(), q, middle.view);
+  run_spectral<T>(ctx, check, q_name, middle.cview(),
+                  {{SpectralFunction::entropic(s2), middle.view}}, spectral,
+                  "the product P^1/2 Q P^1/2 of the entropic plan");
+  GAUSSOT_DISPATCH(ctx, sandwich<T>, root.cview(), middle.cview(), out);
+}
+
+/// The balanced plan: means (a, b) and covariance [[A, C_σ], [C_σᵀ, B]], C_σ = K(A, B)·B.
+template <typename T>
+void balanced_plan(Context& ctx, const ArgumentChecker& check, GaussianBatch<const T> a,
+                   GaussianBatch<const T> b, double s2, VectorBatch<T> plan_mean,
+                   MatrixBatch<T> plan_cov, const SpectralOptions& spectral) {
+  const std::int64_t count = a.count(), d = a.dimension();
+  if (plan_mean.count > 0) {
+    means_or_zero<T>(ctx, a, half(plan_mean, d, 0));
+    means_or_zero<T>(ctx, b, half(plan_mean, d, 1));
+  }
+  if (plan_cov.count == 0) return;
+  Scratch<T> kernel(ctx, d, d, count), blocks(ctx, 2 * d, 2 * d, count);
+  entropic_kernel<T>(ctx, check, a.covariances, b.covariances, "a.covariances", "b.covariances", s2,
+                     kernel.view, spectral);
+  copy<T>(ctx, a.covariances, block(blocks.view, d, 0, 0));
+  copy<T>(ctx, b.covariances, block(blocks.view, d, 1, 1));
+  GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::no, Transpose::no, T(1), kernel.cview(), b.covariances,
+                   T(0), block(blocks.view, d, 0, 1));
+  GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::no, Transpose::no, T(1), b.covariances, kernel.cview(),
+                   T(0), block(blocks.view, d, 1, 0));
+  symmetric_part<T>(ctx, blocks.cview(), plan_cov);
+}
+
+/// Positive finite masses (count scalars, may broadcast), or 1 for every item when empty.
+template <typename T>
+std::vector<double> checked_masses(Context& ctx, const ArgumentChecker& check, const char* name,
+                                   VectorBatch<const T> masses, std::int64_t count) {
+  if (masses.count == 0) return std::vector<double>(static_cast<std::size_t>(count), 1.0);
+  check.input(name, masses);
+  check.vector_size(name, masses, 1);
+  check.count(name, masses.count, count);
+  std::vector<double> host = to_host<T>(ctx, masses);
+  for (std::int64_t i = 0; i < count; ++i) {
+    if (!(std::isfinite(host[i]) && host[i] > 0)) {
+      check.fail(
+          name,
+          "must be finite and > 0, item " + std::to_string(i) + " is " + format_number(host[i]), i);
+    }
+  }
+  return host;
+}
+
+/// The unbalanced problem (§2, §2.1): plan mass, value, and on request the plan and its
+/// transport cost.
+template <typename T>
+void unbalanced(Context& ctx, const ArgumentChecker& check, GaussianBatch<const T> a,
+                GaussianBatch<const T> b, const EntropicOutputs<T>& out, double s2, double gamma,
+                const std::vector<double>& mass_a, const std::vector<double>& mass_b,
+                const SpectralOptions& spectral) {
+  const std::int64_t count = a.count(), d = a.dimension();
+  const double lambda = s2 + gamma / 2, tau = gamma / (gamma + 2 * s2);
+  // Ã = (γ/2) A (A + λI)^-1 and B̃/τ; C = C_σ(Ã, B̃/τ), whose eigenvalues are c_σ(μ_i/τ).
+  Scratch<T> shrunk_a(ctx, d, d, count), shrunk_b(ctx, d, d, count);
+  run_spectral<T>(ctx, check, "a.covariances", a.covariances,
+                  {{SpectralFunction::shrink(lambda), shrunk_a.view}}, spectral);
+  run_spectral<T>(ctx, check, "b.covariances", b.covariances,
+                  {{SpectralFunction::shrink(lambda), shrunk_b.view}}, spectral);
+  combine<T>(ctx, {{T(gamma / 2), shrunk_a.cview()}}, shrunk_a.view);
+  combine<T>(ctx, {{T(gamma / (2 * tau)), shrunk_b.cview()}}, shrunk_b.view);
+  const std::vector<double> mu_over_tau = cross_spectra<T>(
+      ctx, check, shrunk_a.cview(), shrunk_b.cview(), "a.covariances", "b.covariances", spectral);
+  const std::vector<double> w_a = checked_spectra<T>(ctx, check, "a.covariances", a.covariances,
+                                                     MatrixBatch<T>{}, spectral, false);
+  const std::vector<double> w_b = checked_spectra<T>(ctx, check, "b.covariances", b.covariances,
+                                                     MatrixBatch<T>{}, spectral, false);
+  // X^-1 = (A + B + λI)^-1 and the mean term (a − b)ᵀ X^-1 (a − b).
+  const Scratch<T> eye = identity<T>(ctx, d);
+  Scratch<T> x_inverse(ctx, d, d, count), diff(ctx, d, 1, count), image(ctx, d, 1, count),
+      mean_term(ctx, 1, 1, count);
+  combine<T>(
+      ctx,
+      {{T(1), a.covariances}, {T(1), b.covariances}, {T(lambda), broadcast(eye.cview(), count)}},
+      x_inverse.view);
+  run_spectral<T>(ctx, check, "b.covariances", x_inverse.cview(),
+                  {{SpectralFunction::power(-1), x_inverse.view}}, spectral, "A + B + lambda I");
+  mean_difference<T>(ctx, a, b, diff.view);
+  GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::no, Transpose::no, T(1), x_inverse.cview(),
+                   diff.cview(), T(0), image.view);
+  GAUSSOT_DISPATCH(ctx, frobenius_inner<T>, diff.cview(), image.cview(), mean_term.vectors());
+  const std::vector<double> quadratic = to_host<T>(ctx, mean_term.vectors());
+
+  // log m_π, the stable form of §2.1 (no det of A, C or ÃB̃, which vanish for singular A).
+  std::vector<double> mass(count), value(count);
+  for (std::int64_t i = 0; i < count; ++i) {
+    double log_det_a = 0, log_det_b = 0, log_c = 0, log_gap = 0;
+    for (std::int64_t j = 0; j < d; ++j) {
+      const double c = entropic_delta(mu_over_tau[i * d + j], s2) / 2;
+      log_det_a += std::log(w_a[i * d + j] + lambda);
+      log_det_b += std::log(w_b[i * d + j] + lambda);
+      log_c += std::log(c + s2);
+      log_gap += std::log(gamma - 2 * c);
+    }
+    const double log_mass = (d * s2 / (2 * (s2 + gamma))) * std::log(s2) +
+                            (std::log(mass_a[i] * mass_b[i]) + d * std::log(gamma / 2) -
+                             0.5 * log_det_a - 0.5 * log_det_b) /
+                                (tau + 1) -
+                            ((1 - tau) / (2 * (tau + 1))) * (d * std::log(tau) + log_c) -
+                            0.5 * log_gap + 0.5 * d * std::log(gamma + 2 * s2) -
+                            quadratic[i] / (2 * (tau + 1));
+    mass[i] = std::exp(log_mass);
+    // UOT = γ(m_a + m_b − 2m_π) + 2σ²(m_a m_b − m_π)   (Eq. 37, Theorem 3(ii))
+    value[i] =
+        gamma * (mass_a[i] + mass_b[i] - 2 * mass[i]) + 2 * s2 * (mass_a[i] * mass_b[i] - mass[i]);
+  }
+  write_scalars(ctx, mass, out.plan_mass);
+  write_scalars(ctx, value, out.value);
+  const bool want_plan =
+      out.plan_mean.count > 0 || out.plan_cov.count > 0 || out.transport_cost.count > 0;
+  if (!want_plan) return;
+
+  // The plan m_π N(μ, H) (Eqs. 39–40): μ = (a − A X^-1 (a − b), b + B X^-1 (a − b)),
+  // H11 = P(A − A X^-1 A), H12 = C + P A X^-1 B, H22 = Pᵀ(B − B X^-1 B), P = I + C/λ.
+  Scratch<T> kernel(ctx, d, d, count), cross(ctx, d, d, count), cross_t(ctx, d, d, count);
+  entropic_kernel<T>(ctx, check, shrunk_a.cview(), shrunk_b.cview(), "a.covariances",
+                     "b.covariances", s2, kernel.view, spectral);
+  GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::no, Transpose::no, T(1), kernel.cview(),
+                   shrunk_b.cview(), T(0), cross.view);
+  GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::no, Transpose::no, T(1), shrunk_b.cview(),
+                   kernel.cview(), T(0), cross_t.view);
+  Scratch<T> means(ctx, 2 * d, 1, count);
+  const VectorBatch<T> mean_pair = means.vectors();
+  means_or_zero<T>(ctx, a, half(mean_pair, d, 0));
+  means_or_zero<T>(ctx, b, half(mean_pair, d, 1));
+  Scratch<T> ax(ctx, d, d, count), bx(ctx, d, d, count);  // A X^-1, B X^-1
+  GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::no, Transpose::no, T(1), a.covariances,
+                   x_inverse.cview(), T(0), ax.view);
+  GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::no, Transpose::no, T(1), b.covariances,
+                   x_inverse.cview(), T(0), bx.view);
+  GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::no, Transpose::no, T(-1), ax.cview(), diff.cview(),
+                   T(1), half(mean_pair, d, 0));
+  GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::no, Transpose::no, T(1), bx.cview(), diff.cview(), T(1),
+                   half(mean_pair, d, 1));
+  Scratch<T> blocks(ctx, 2 * d, 2 * d, count), factor(ctx, d, d, count), inner(ctx, d, d, count);
+  const MatrixBatch<const T> eyes = broadcast(eye.cview(), count);
+  // (first block row, second block row): P = I + C/λ with its own covariance S and X-product.
+  const auto block_row = [&](const Scratch<T>& c_own, MatrixBatch<const T> s_own,
+                             const Scratch<T>& sx_own, MatrixBatch<const T> s_other, int row) {
+    combine<T>(ctx, {{T(1), eyes}, {T(1 / lambda), c_own.cview()}}, factor.view);
+    // diagonal block: P (S − S X^-1 S)
+    copy<T>(ctx, s_own, inner.view);
+    GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::no, Transpose::no, T(-1), sx_own.cview(), s_own, T(1),
+                     inner.view);
+    GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::no, Transpose::no, T(1), factor.cview(),
+                     inner.cview(), T(0), block(blocks.view, d, row, row));
+    // off-diagonal block: C + P S X^-1 S_other
+    GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::no, Transpose::no, T(1), sx_own.cview(), s_other,
+                     T(0), inner.view);
+    copy<T>(ctx, c_own.cview(), block(blocks.view, d, row, 1 - row));
+    GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::no, Transpose::no, T(1), factor.cview(),
+                     inner.cview(), T(1), block(blocks.view, d, row, 1 - row));
+  };
+  block_row(cross, a.covariances, ax, b.covariances, 0);
+  block_row(cross_t, b.covariances, bx, a.covariances, 1);
+  Scratch<T> plan_cov(ctx, 2 * d, 2 * d, count);
+  symmetric_part<T>(ctx, blocks.cview(), plan_cov.view);
+  if (out.plan_mean.count > 0) copy<T>(ctx, mean_pair, out.plan_mean);
+  if (out.plan_cov.count > 0) copy<T>(ctx, plan_cov.cview(), out.plan_cov);
+  if (out.transport_cost.count == 0) return;
+  // ∫‖x − y‖² dπ* = m_π (‖μ_x − μ_y‖² + tr H11 + tr H22 − 2 tr H12)
+  Scratch<T> parts(ctx, 1, 1, 4 * count), mean_gap(ctx, d, 1, count);
+  const VectorBatch<T> all = parts.vectors();
+  combine<T>(ctx, {{T(1), half(mean_pair, d, 0)}, {T(-1), half(mean_pair, d, 1)}}, mean_gap.view);
+  GAUSSOT_DISPATCH(ctx, frobenius_inner<T>, mean_gap.cview(), mean_gap.cview(),
+                   all.slice(0, count));
+  for (int k = 0; k < 3; ++k) {
+    const int r = k == 1 ? 1 : 0, c = k == 0 ? 0 : 1;  // H11, H22, H12
+    GAUSSOT_DISPATCH(ctx, trace<T>, MatrixBatch<const T>(block(plan_cov.view, d, r, c)),
+                     all.slice((k + 1) * count, (k + 2) * count));
+  }
+  const std::vector<double> host = to_host<T>(ctx, parts.vectors());
+  std::vector<double> transport(count);
+  for (std::int64_t i = 0; i < count; ++i) {
+    transport[i] =
+        mass[i] * (host[i] + host[count + i] + host[2 * count + i] - 2 * host[3 * count + i]);
+  }
+  write_scalars(ctx, transport, out.transport_cost);
+}
+
+}  // namespace
+
+template <typename T>
+void entropic_ot(Context& ctx, GaussianBatch<const T> a, GaussianBatch<const T> b,
+                 const EntropicOutputs<T>& out, const EntropicOptions& options,
+                 const Masses<T>& masses) {
+  const ArgumentChecker check("entropic_ot", &ctx);
+  const double s2 = checked_sigma_squared<T>(check, options.sigma);
+  const bool is_unbalanced = options.gamma.has_value();
+  if (is_unbalanced) {
+    check.expect(std::isfinite(*options.gamma) && *options.gamma > 0, "gamma",
+                 "must be finite and > 0, got " + format_number(*options.gamma));
+  } else {
+    check.expect(masses.a.count == 0 && masses.b.count == 0, "masses",
+                 "are only for the unbalanced problem (set options.gamma)");
+  }
+  const auto [count, d] = check_pair(ctx, check, a, b);
+  check_optional(check, "out.value", out.value, count);
+  check_optional(check, "out.transport_cost", out.transport_cost, count);
+  check_optional(check, "out.plan_mass", out.plan_mass, count);
+  check_optional(check, "out.plan_mean", out.plan_mean, count, 2 * d);
+  check_optional(check, "out.plan_cov", out.plan_cov, count, 2 * d);
+  const std::vector<double> mass_a = checked_masses<T>(ctx, check, "masses.a", masses.a, count);
+  const std::vector<double> mass_b = checked_masses<T>(ctx, check, "masses.b", masses.b, count);
+  if (count == 0) return;
+  if (d == 0) {  // Dirac masses at the origin of R^0: only the masses matter
+    std::vector<double> mass(count, 1.0), value(count, 0.0);
+    for (std::int64_t i = 0; i < count && is_unbalanced; ++i) {
+      const double s2_gamma = 2 * s2 + *options.gamma;
+      mass[i] = std::exp(std::log(mass_a[i] * mass_b[i]) * s2_gamma / (s2_gamma + *options.gamma));
+      value[i] = *options.gamma * (mass_a[i] + mass_b[i] - 2 * mass[i]) +
+                 2 * s2 * (mass_a[i] * mass_b[i] - mass[i]);
+    }
+    write_scalars(ctx, value, out.value);
+    write_scalars(ctx, std::vector<double>(count, 0.0), out.transport_cost);
+    write_scalars(ctx, mass, out.plan_mass);
+    return;
+  }
+  if (is_unbalanced) {
+    unbalanced<T>(ctx, check, a, b, out, s2, *options.gamma, mass_a, mass_b, options.spectral);
+    return;
+  }
+  const PairScalars scalars = pair_scalars<T>(ctx, a, b);
+  const std::vector<double> lambda = cross_spectra<T>(
+      ctx, check, a.covariances, b.covariances, "a.covariances", "b.covariances", options.spectral);
+  std::vector<double> value(count), transport(count);
+  for (std::int64_t i = 0; i < count; ++i) {
+    const SpectralSums sums = spectral_sums(lambda, i, d, s2);
+    // OT_σ = ‖a − b‖² + tr A + tr B − Σ [δ_i − σ² log1p(δ_i/2σ²)]   (§1.3)
+    transport[i] = scalars.mean_squared[i] + scalars.trace_a[i] + scalars.trace_b[i] - sums.delta;
+    value[i] = transport[i] + sums.entropy;
+  }
+  write_scalars(ctx, value, out.value);
+  write_scalars(ctx, transport, out.transport_cost);
+  write_scalars(ctx, std::vector<double>(count, 1.0), out.plan_mass);
+  balanced_plan<T>(ctx, check, a, b, s2, out.plan_mean, out.plan_cov, options.spectral);
+}
+
+template <typename T>
+void entropic_map(Context& ctx, GaussianBatch<const T> a, GaussianBatch<const T> b, double sigma,
+                  MatrixBatch<T> matrix, VectorBatch<T> bias, MatrixBatch<T> conditional_cov,
+                  const SpectralOptions& spectral) {
+  const ArgumentChecker check("entropic_map", &ctx);
+  const double s2 = checked_sigma_squared<T>(check, sigma);
+  const auto [count, d] = check_pair(ctx, check, a, b);
+  check_optional(check, "matrix", matrix, count, d);
+  check_optional(check, "bias", bias, count, d);
+  check_optional(check, "conditional_cov", conditional_cov, count, d);
+  if (count == 0 || d == 0) return;
+  Scratch<T> slope(ctx, d, d, count);  // A^-1 C_σ = K(B, A)
+  entropic_kernel<T>(ctx, check, b.covariances, a.covariances, "b.covariances", "a.covariances", s2,
+                     slope.view, spectral);
+  if (matrix.count > 0) copy<T>(ctx, slope.cview(), matrix);
+  if (bias.count > 0) map_bias<T>(ctx, slope.cview(), a, b, bias);
+  if (conditional_cov.count > 0) combine<T>(ctx, {{T(s2), slope.cview()}}, conditional_cov);
+}
+
+template <typename T>
+void entropic_potentials(Context& ctx, GaussianBatch<const T> a, GaussianBatch<const T> b,
+                         double sigma, const QuadraticBatch<T>& f, const QuadraticBatch<T>& g,
+                         const SpectralOptions& spectral) {
+  const ArgumentChecker check("entropic_potentials", &ctx);
+  const double s2 = checked_sigma_squared<T>(check, sigma);
+  const auto [count, d] = check_pair(ctx, check, a, b);
+  for (const auto& [q, name] : {std::pair{&f, 'f'}, std::pair{&g, 'g'}}) {
+    const std::string prefix(1, name);
+    check.output((prefix + ".quadratic").c_str(), q->quadratic);
+    check.matrix_shape((prefix + ".quadratic").c_str(), q->quadratic, d, d);
+    check.count((prefix + ".quadratic").c_str(), q->quadratic.count, count);
+    check.output((prefix + ".linear").c_str(), q->linear);
+    check.vector_size((prefix + ".linear").c_str(), q->linear, d);
+    check.count((prefix + ".linear").c_str(), q->linear.count, count);
+    check.output((prefix + ".constant").c_str(), q->constant);
+    check.vector_size((prefix + ".constant").c_str(), q->constant, 1);
+    check.count((prefix + ".constant").c_str(), q->constant.count, count);
+  }
+  if (count == 0) return;
+  // f₀ = g₀ = ½(‖a − b‖² + σ² Σ log1p(δ_i/2σ²)).
+  const PairScalars scalars = pair_scalars<T>(ctx, a, b);
+  const std::vector<double> lambda =
+      d == 0 ? std::vector<double>{}
+             : cross_spectra<T>(ctx, check, a.covariances, b.covariances, "a.covariances",
+                                "b.covariances", spectral);
+  std::vector<double> half_constant(count);
+  for (std::int64_t i = 0; i < count; ++i) {
+    half_constant[i] = 0.5 * (scalars.mean_squared[i] + spectral_sums(lambda, i, d, s2).entropy);
+  }
+  Scratch<T> diff(ctx, d, 1, count), centre(ctx, d, 1, count), image(ctx, d, 1, count),
+      dots(ctx, 1, 1, 2 * count);
+  mean_difference<T>(ctx, a, b, diff.view);
+  const Scratch<T> eye = identity<T>(ctx, d);
+  // f: Q = I − K(B, A) around a with linear part +2(a − b); g: Q = I − K(A, B) around b with
+  // −2(a − b). Expanded: xᵀQx + (2s(a − b) − 2Qm)ᵀx + mᵀQm − 2s(a − b)ᵀm + f₀, s = ±1.
+  const auto expand = [&](const QuadraticBatch<T>& q, GaussianBatch<const T> own,
+                          GaussianBatch<const T> other, const char* own_name,
+                          const char* other_name, T sign) {
+    if (d > 0) {
+      entropic_kernel<T>(ctx, check, other.covariances, own.covariances, other_name, own_name, s2,
+                         q.quadratic, spectral);
+      combine<T>(ctx, {{T(1), broadcast(eye.cview(), count)}, {T(-1), q.quadratic}}, q.quadratic);
+    }
+    means_or_zero<T>(ctx, own, centre.view);
+    GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::no, Transpose::no, T(1), q.quadratic, centre.cview(),
+                     T(0), image.view);
+    combine<T>(ctx, {{T(2) * sign, diff.cview()}, {T(-2), image.cview()}}, q.linear.as_matrices());
+    const VectorBatch<T> all = dots.vectors();
+    GAUSSOT_DISPATCH(ctx, frobenius_inner<T>, centre.cview(), image.cview(), all.slice(0, count));
+    GAUSSOT_DISPATCH(ctx, frobenius_inner<T>, diff.cview(), centre.cview(),
+                     all.slice(count, 2 * count));
+    const std::vector<double> host = to_host<T>(ctx, dots.vectors());
+    std::vector<double> constant(count);
+    for (std::int64_t i = 0; i < count; ++i) {
+      constant[i] = host[i] - 2 * double(sign) * host[count + i] + half_constant[i];
+    }
+    write_scalars(ctx, constant, q.constant);
+  };
+  expand(f, a, b, "a.covariances", "b.covariances", T(1));
+  expand(g, b, a, "b.covariances", "a.covariances", T(-1));
+}
+
+template <typename T>
+void sinkhorn_divergence(Context& ctx, GaussianBatch<const T> a, GaussianBatch<const T> b,
+                         double sigma, VectorBatch<T> out, const SpectralOptions& spectral) {
+  const ArgumentChecker check("sinkhorn_divergence", &ctx);
+  const double s2 = checked_sigma_squared<T>(check, sigma);
+  const auto [count, d] = check_pair(ctx, check, a, b);
+  check.output("out", out);
+  check.vector_size("out", out, 1);
+  check.count("out", out.count, count);
+  if (count == 0) return;
+  const PairScalars scalars = pair_scalars<T>(ctx, a, b);
+  std::vector<double> lambda, w_a, w_b;
+  if (d > 0) {
+    lambda = cross_spectra<T>(ctx, check, a.covariances, b.covariances, "a.covariances",
+                              "b.covariances", spectral);
+    w_a = checked_spectra<T>(ctx, check, "a.covariances", a.covariances, MatrixBatch<T>{}, spectral,
+                             false);
+    w_b = checked_spectra<T>(ctx, check, "b.covariances", b.covariances, MatrixBatch<T>{}, spectral,
+                             false);
+  }
+  // S_σ = ‖a − b‖² − Σ h(λ_i(AB)) + ½ Σ h(λ_i(A)²) + ½ Σ h(λ_i(B)²), h = δ − σ² log1p(δ/2σ²):
+  // the traces of OT_σ(α, β) − ½ OT_σ(α, α) − ½ OT_σ(β, β) cancel exactly (§1.6).
+  const auto h = [&](const std::vector<double>& w, std::int64_t i, bool squared) {
+    const SpectralSums sums = spectral_sums(w, i, d, s2, squared);
+    return sums.delta - sums.entropy;
+  };
+  std::vector<double> divergence(count);
+  for (std::int64_t i = 0; i < count; ++i) {
+    divergence[i] = scalars.mean_squared[i] - h(lambda, i, false) + 0.5 * h(w_a, i, true) +
+                    0.5 * h(w_b, i, true);
+  }
+  write_scalars(ctx, divergence, out);
+}
+
+#define GAUSSOT_INSTANTIATE(T)                                                                     \
+  template void entropic_ot<T>(Context&, GaussianBatch<const T>, GaussianBatch<const T>,           \
+                               const EntropicOutputs<T>&, const EntropicOptions&,                  \
+                               const Masses<T>&);                                                  \
+  template void entropic_map<T>(Context&, GaussianBatch<const T>, GaussianBatch<const T>, double,  \
+                                MatrixBatch<T>, VectorBatch<T>, MatrixBatch<T>,                    \
+                                const SpectralOptions&);                                           \
+  template void entropic_potentials<T>(Context&, GaussianBatch<const T>, GaussianBatch<const T>,   \
+                                       double, const QuadraticBatch<T>&, const QuadraticBatch<T>&, \
+                                       const SpectralOptions&);                                    \
+  template void sinkhorn_divergence<T>(Context&, GaussianBatch<const T>, GaussianBatch<const T>,   \
+                                       double, VectorBatch<T>, const SpectralOptions&);
+GAUSSOT_INSTANTIATE(float)
+GAUSSOT_INSTANTIATE(double)
+#undef GAUSSOT_INSTANTIATE
+
+}  // namespace gaussot
