@@ -14,5 +14,6 @@ void register_cka(CLI::App& app);      // cka
 void register_compare(CLI::App& app);  // compare
 void register_demo(CLI::App& app);     // demo
 void register_mmot(CLI::App& app);     // mmot
+void register_entropic(CLI::App& app);  // entropic
 
 }  // namespace gaussot::cli
