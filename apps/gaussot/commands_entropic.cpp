@@ -17,7 +17,7 @@ struct EntropicCommandOptions {
   SideOptions a{"a"}, b{"b"};
   double sigma = 0;
   std::optional<double> gamma, mass_a, mass_b;
-  bool divergence = false, map = false, potentials = false;
+  bool divergence = false, map = false, potentials = false, value_only = false;
 };
 
 template <typename T>
@@ -40,8 +40,9 @@ void run_entropic(const EntropicCommandOptions& o) {
   report.start_clock();
   Gaussians<T> a(ctx, std::move(a_input)), b(ctx, std::move(b_input));
   const std::int64_t d = a.dimension(), k = pairing.count, n = 2 * d;
-  Buffer<T> value(ctx, k), transport(ctx, k), mass(ctx, k), plan_mean(ctx, n * k),
-      plan_cov(ctx, n * n * k), divergence(ctx, k),
+  const std::int64_t plan_items = o.value_only ? 0 : k;
+  Buffer<T> value(ctx, k), transport(ctx, plan_items), mass(ctx, k), plan_mean(ctx, n * plan_items),
+      plan_cov(ctx, n * n * plan_items), divergence(ctx, k),
       masses(ctx, std::vector<T>{T(o.mass_a.value_or(1)), T(o.mass_b.value_or(1))});
   EntropicOptions options;
   options.sigma = o.sigma;
@@ -57,8 +58,8 @@ void run_entropic(const EntropicCommandOptions& o) {
       g_quadratic, g_linear, g_constant;
   name_inputs({a.naming(), b.naming()}, [&] {
     entropic_ot<T>(ctx, a.paired(k), b.paired(k),
-                   {value.vectors(1, k), transport.vectors(1, k), mass.vectors(1, k),
-                    plan_mean.vectors(n, k), plan_cov.matrices(n, n, k)},
+                   {value.vectors(1, k), transport.vectors(1, plan_items), mass.vectors(1, k),
+                    plan_mean.vectors(n, plan_items), plan_cov.matrices(n, n, plan_items)},
                    options, mass_views);
     if (o.divergence) {
       sinkhorn_divergence<T>(ctx, a.paired(k), b.paired(k), o.sigma, divergence.vectors(1, k),
@@ -88,7 +89,7 @@ void run_entropic(const EntropicCommandOptions& o) {
   };
   const std::vector<double> value_host = scalars_of(value), transport_host = scalars_of(transport),
                             mass_host = scalars_of(mass), mean_host = scalars_of(plan_mean),
-                            cov_host = matrices_of(plan_cov, n);
+                            cov_host = to_c_order(plan_cov.take_host(), n, n, plan_items);
   report.stop_clock();
   const std::vector<std::int64_t> scalar = result_shape(pairing.batched, k, {}),
                                   vector = result_shape(pairing.batched, k, {d}),
@@ -96,10 +97,12 @@ void run_entropic(const EntropicCommandOptions& o) {
   report.fields()["sigma"] = o.sigma;
   if (unbalanced) report.fields()["gamma"] = *o.gamma;
   report.add_array("value", scalar, value_host);
-  report.add_array("transport_cost", scalar, transport_host);
   report.add_array("plan_mass", scalar, mass_host);
-  report.add_array("plan_mean", result_shape(pairing.batched, k, {n}), mean_host);
-  report.add_array("plan_cov", result_shape(pairing.batched, k, {n, n}), cov_host);
+  if (!o.value_only) {
+    report.add_array("transport_cost", scalar, transport_host);
+    report.add_array("plan_mean", result_shape(pairing.batched, k, {n}), mean_host);
+    report.add_array("plan_cov", result_shape(pairing.batched, k, {n, n}), cov_host);
+  }
   if (o.divergence) report.add_array("sinkhorn_divergence", scalar, scalars_of(divergence));
   if (o.map) {
     report.add_array("map_matrix", matrix, matrices_of(*map_matrix, d));
@@ -145,6 +148,9 @@ void register_entropic(CLI::App& app) {
                     "(balanced)");
   command->add_flag("--potentials", options->potentials,
                     "also the dual potentials f(x) = x'Qx + l'x + c and g (balanced)");
+  command->add_flag("--value-only", options->value_only,
+                    "only value and plan_mass (and the --divergence, --map, --potentials "
+                    "fields): no transport_cost, plan_mean, plan_cov, for large batches");
   add_common_options(*command, options->common);
   command->callback([options] {
     dispatch_precision(

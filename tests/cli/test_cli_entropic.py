@@ -107,6 +107,12 @@ class EntropicCommand(CommandTest):
         self.assertEqual(len(batch["value"]), 3)
         self.assertEqual(len(batch["plan_cov"]), 3)
         self.assertLess(max_abs_diff(batch["value"], many["value"]), 1e-13)
+        lean = self.entropic("--a-cov", self.npy(A), "--b-cov", self.npy(covs_b), "--sigma",
+                             "0.7", "--gamma", "2", "--value-only")
+        self.assertEqual(lean["value"], many["value"])
+        self.assertEqual(lean["plan_mass"], many["plan_mass"])
+        for field in ("transport_cost", "plan_mean", "plan_cov"):
+            self.assertNotIn(field, lean)
         for i, cov in enumerate(covs_b):
             one = self.entropic(*self.sides(A, cov), "--sigma", "0.7", "--gamma", "2")
             self.assertAlmostEqual(batch["value"][i], one["value"], delta=1e-13)
