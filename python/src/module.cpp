@@ -138,4 +138,5 @@ NB_MODULE(_gaussot, m) {
   bind_igw(m);
   bind_cka(m);
   bind_mmot(m);
+  bind_entropic(m);
 }

@@ -145,3 +145,53 @@ def cka_debiased_gram(x, y):
 
     k, l = x @ x.T, y @ y.T
     return hsic1(k, l) / np.sqrt(hsic1(k, k) * hsic1(l, l))
+
+
+# ---- entropic OT between Gaussians ------------------------------------------------------------
+# The NumPy transcription of formulas-entropic.md (Appendix): the balanced spectral form (§1.3),
+# the inverse-free C_σ (§1.2) and the unbalanced stable log-mass (§2.1). Convention: unhalved cost
+# ‖x − y‖², regulariser 2σ² KL (ε = 2σ²), unbalanced penalty γ KL.
+
+def _sqrt_spd(m):
+    w, v = np.linalg.eigh((m + m.T) / 2)
+    return (v * np.sqrt(np.clip(w, 0, None))) @ v.T
+
+
+def ot_sigma(a, A, b, B, s):
+    """Balanced OT_σ(N(a, A), N(b, B))."""
+    R = _sqrt_spd(A)
+    lam = np.clip(np.linalg.eigvalsh(R @ B @ R), 0, None)
+    s2 = s * s
+    dl = 4 * lam / (np.sqrt(4 * lam + s2 * s2) + s2)
+    return np.sum((a - b) ** 2) + np.trace(A) + np.trace(B) - np.sum(dl - s2 * np.log1p(dl / (2 * s2)))
+
+
+def c_sigma(A, B, s):
+    """The cross-covariance C_σ of the balanced plan."""
+    R = _sqrt_spd(A)
+    s2 = s * s
+    D = _sqrt_spd(4 * R @ B @ R + s2 * s2 * np.eye(len(A)))
+    return 2 * R @ np.linalg.solve(D + s2 * np.eye(len(A)), R @ B)
+
+
+def uot(a, A, b, B, s, g, ma, mb):
+    """Unbalanced (value, plan mass) between ma·N(a, A) and mb·N(b, B)."""
+    d = len(A)
+    I = np.eye(d)
+    s2 = s * s
+    lam = s2 + g / 2
+    tau = g / (g + 2 * s2)
+    At = 0.5 * g * A @ np.linalg.inv(A + lam * I)
+    Bt = 0.5 * g * B @ np.linalg.inv(B + lam * I)
+    R = _sqrt_spd((At + At.T) / 2)
+    mu = np.clip(np.linalg.eigvalsh(R @ ((Bt + Bt.T) / 2) @ R), 0, None)
+    c = np.sqrt(mu / tau + s2 * s2 / 4) - s2 / 2
+    dm = a - b
+    lm = (d * s2 / (2 * (s2 + g))) * np.log(s2)
+    lm += (np.log(ma * mb) + d * np.log(g / 2) - 0.5 * np.linalg.slogdet(A + lam * I)[1]
+           - 0.5 * np.linalg.slogdet(B + lam * I)[1]) / (tau + 1)
+    lm -= (1 - tau) / (2 * (tau + 1)) * (d * np.log(tau) + np.sum(np.log(c + s2)))
+    lm -= 0.5 * np.sum(np.log(g - 2 * c)) - 0.5 * d * np.log(g + 2 * s2)
+    lm -= dm @ np.linalg.solve(A + B + lam * I, dm) / (2 * (tau + 1))
+    m = np.exp(lm)
+    return g * (ma + mb - 2 * m) + 2 * s2 * (ma * mb - m), m
