@@ -232,21 +232,27 @@ void unbalanced(Context& ctx, const ArgumentChecker& check, GaussianBatch<const 
                                                      MatrixBatch<T>{}, spectral, false);
   const std::vector<double> w_b = checked_spectra<T>(ctx, check, "b.covariances", b.covariances,
                                                      MatrixBatch<T>{}, spectral, false);
-  // X^-1 = (A + B + λI)^-1 and the mean term (a − b)ᵀ X^-1 (a − b).
+  // X^-1 = (A + B + λI)^-1 and the mean term (a − b)ᵀ X^-1 (a − b), when there are means or
+  // the plan is asked for.
+  const bool want_plan =
+      out.plan_mean.count > 0 || out.plan_cov.count > 0 || out.transport_cost.count > 0;
   const Scratch<T> eye = identity<T>(ctx, d);
   Scratch<T> x_inverse(ctx, d, d, count), diff(ctx, d, 1, count), image(ctx, d, 1, count),
       mean_term(ctx, 1, 1, count);
-  combine<T>(
-      ctx,
-      {{T(1), a.covariances}, {T(1), b.covariances}, {T(lambda), broadcast(eye.cview(), count)}},
-      x_inverse.view);
-  run_spectral<T>(ctx, check, "b.covariances", x_inverse.cview(),
-                  {{SpectralFunction::power(-1), x_inverse.view}}, spectral, "A + B + lambda I");
-  mean_difference<T>(ctx, a, b, diff.view);
-  GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::no, Transpose::no, T(1), x_inverse.cview(),
-                   diff.cview(), T(0), image.view);
-  GAUSSOT_DISPATCH(ctx, frobenius_inner<T>, diff.cview(), image.cview(), mean_term.vectors());
-  const std::vector<double> quadratic = to_host<T>(ctx, mean_term.vectors());
+  std::vector<double> quadratic(count, 0.0);
+  if (want_plan || !a.centered() || !b.centered()) {
+    combine<T>(
+        ctx,
+        {{T(1), a.covariances}, {T(1), b.covariances}, {T(lambda), broadcast(eye.cview(), count)}},
+        x_inverse.view);
+    run_spectral<T>(ctx, check, "b.covariances", x_inverse.cview(),
+                    {{SpectralFunction::power(-1), x_inverse.view}}, spectral, "A + B + lambda I");
+    mean_difference<T>(ctx, a, b, diff.view);
+    GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::no, Transpose::no, T(1), x_inverse.cview(),
+                     diff.cview(), T(0), image.view);
+    GAUSSOT_DISPATCH(ctx, frobenius_inner<T>, diff.cview(), image.cview(), mean_term.vectors());
+    quadratic = to_host<T>(ctx, mean_term.vectors());
+  }
 
   // log m_π, the stable form of §2.1 (no det of A, C or ÃB̃, which vanish for singular A).
   std::vector<double> mass(count), value(count);
@@ -273,8 +279,6 @@ void unbalanced(Context& ctx, const ArgumentChecker& check, GaussianBatch<const 
   }
   write_scalars(ctx, mass, out.plan_mass);
   write_scalars(ctx, value, out.value);
-  const bool want_plan =
-      out.plan_mean.count > 0 || out.plan_cov.count > 0 || out.transport_cost.count > 0;
   if (!want_plan) return;
 
   // The plan m_π N(μ, H) (Eqs. 39–40): μ = (a − A X^-1 (a − b), b + B X^-1 (a − b)),

@@ -467,6 +467,29 @@ TEST_F(Entropic, SmallSigmaRecoversW2) {
   }
 }
 
+TEST_F(Entropic, LargeSigmaKeepsItsDigits) {
+  // OT_σ = ‖a − b‖² + tr A + tr B − tr(AB)/σ² + O(σ⁻⁶) (§5): at σ = 1000 the last term is ~1e-6
+  // while the value is ~10; the Theorem-1 expression loses 5e-9 absolute there (§1.3), i.e. 1e-3
+  // of the term, the spectral form keeps it to rounding.
+  const std::int64_t d = 3, k = 3;
+  const RandomPairs p(d, k, 57);
+  for (double sigma : {1e2, 1e3, 1e4}) {
+    const Solution s = solve(ctx, p.a, p.b, sigma_options(sigma));
+    for (std::int64_t i = 0; i < k; ++i) {
+      const Dense a = p.a.cov(i), b = p.b.cov(i), ab = multiply(a, b, d, d, d);
+      long double independent = mean_squared(p.a, p.b, i), trace_ab = 0;
+      for (std::int64_t j = 0; j < d; ++j) {
+        independent += a[j * (d + 1)] + b[j * (d + 1)];
+        trace_ab += ab[j * (d + 1)];
+      }
+      const long double term = trace_ab / ((long double)sigma * sigma);
+      EXPECT_NEAR(s.value[i] - double(independent), -double(term),
+                  1e-6 * double(term) + 4e-15 * double(independent))
+          << sigma;
+    }
+  }
+}
+
 TEST_F(Entropic, LargeGammaApproachesBalanced) {
   const RandomPairs p(3, 2, 61);
   const Solution balanced = solve(ctx, p.a, p.b, sigma_options(0.9));

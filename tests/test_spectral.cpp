@@ -88,6 +88,10 @@ TYPED_TEST(Spectral, FunctionsMatchTheirSpectralDefinition) {
       {SpectralFunction::power(2.0), [](long double x) { return x * x; }},
       {SpectralFunction::power(-1.0), [](long double x) { return 1 / x; }},
       {SpectralFunction::power(0.3), [](long double x) { return std::pow(x, 0.3L); }},
+      // 1/(c_σ(w) + σ²) with c_σ(w) = (√(4w + σ⁴) − σ²)/2, here σ² = 0.7 (formulas-entropic §1.2)
+      {SpectralFunction::entropic(0.7),
+       [](long double x) { return 1 / ((std::sqrt(4 * x + 0.49L) - 0.7L) / 2 + 0.7L); }},
+      {SpectralFunction::shrink(1.5), [](long double x) { return x / (x + 1.5L); }},
   };
   for (const Case& c : cases) {
     HostBatch<T> out(d, d, count);
@@ -247,6 +251,12 @@ TYPED_TEST(Spectral, RefusesBadArguments) {
   negative.psd_tolerance = -1;
   expect_invalid([&] { sqrtm<T>(this->ctx, a.cview(), out.view, negative); }, "psd_tolerance");
   expect_invalid([&] { powm<T>(this->ctx, a.cview(), std::nan(""), out.view); }, "'p'");
+  expect_invalid(
+      [&] { matrix_function<T>(this->ctx, a.cview(), SpectralFunction::entropic(0), out.view); },
+      "parameter of entropic must be > 0");
+  expect_invalid(
+      [&] { matrix_function<T>(this->ctx, a.cview(), SpectralFunction::shrink(-1), out.view); },
+      "parameter of shrink must be > 0");
   a.view.at(1, 3, 0) = std::numeric_limits<T>::quiet_NaN();
   expect_invalid([&] { sqrtm<T>(this->ctx, a.cview(), other.view); }, "batch item 1");
 }
