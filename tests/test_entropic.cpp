@@ -62,24 +62,8 @@ std::pair<HostGaussians<T>, HostGaussians<T>> pair_of(const std::vector<long dou
 
 // ---- long-double references ------------------------------------------------------------------
 
-/// Cholesky factor (lower, column-major) of a symmetric positive definite matrix.
-Dense cholesky_ld(const Dense& a, std::int64_t n) {
-  Dense l(static_cast<std::size_t>(n * n), 0.0L);
-  for (std::int64_t j = 0; j < n; ++j) {
-    long double s = a[j + j * n];
-    for (std::int64_t k = 0; k < j; ++k) s -= l[j + k * n] * l[j + k * n];
-    l[j + j * n] = std::sqrt(s);
-    for (std::int64_t i = j + 1; i < n; ++i) {
-      long double t = a[i + j * n];
-      for (std::int64_t k = 0; k < j; ++k) t -= l[i + k * n] * l[j + k * n];
-      l[i + j * n] = t / l[j + j * n];
-    }
-  }
-  return l;
-}
-
 long double log_det(const Dense& a, std::int64_t n) {
-  const Dense l = cholesky_ld(a, n);
+  const Dense l = cholesky_reference(a, n);
   long double s = 0;
   for (std::int64_t i = 0; i < n; ++i) s += 2 * std::log(l[i + i * n]);
   return s;
@@ -87,7 +71,7 @@ long double log_det(const Dense& a, std::int64_t n) {
 
 /// xᵀ a^-1 x for symmetric positive definite a.
 long double inverse_quadratic(const Dense& a, const std::vector<long double>& x, std::int64_t n) {
-  const Dense l = cholesky_ld(a, n);
+  const Dense l = cholesky_reference(a, n);
   std::vector<long double> y(x);
   for (std::int64_t i = 0; i < n; ++i) {
     for (std::int64_t k = 0; k < i; ++k) y[i] -= l[i + k * n] * y[k];

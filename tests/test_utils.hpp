@@ -168,6 +168,23 @@ inline Dense with_spectrum(const Dense& q, const std::vector<long double>& w, st
   return spectral_matrix(q, w, d, [](long double x) { return x; });
 }
 
+/// The lower Cholesky factor (column-major) of a symmetric positive definite matrix, in long
+/// double.
+inline Dense cholesky_reference(const Dense& a, std::int64_t n) {
+  Dense l(static_cast<std::size_t>(n * n), 0.0L);
+  for (std::int64_t j = 0; j < n; ++j) {
+    long double s = a[j + j * n];
+    for (std::int64_t k = 0; k < j; ++k) s -= l[j + k * n] * l[j + k * n];
+    l[j + j * n] = std::sqrt(s);
+    for (std::int64_t i = j + 1; i < n; ++i) {
+      long double t = a[i + j * n];
+      for (std::int64_t k = 0; k < j; ++k) t -= l[i + k * n] * l[j + k * n];
+      l[i + j * n] = t / l[j + j * n];
+    }
+  }
+  return l;
+}
+
 /// Eigenvalues spread geometrically from `largest` down to largest / condition.
 inline std::vector<long double> geometric_spectrum(std::int64_t d, long double largest,
                                                    long double condition) {
