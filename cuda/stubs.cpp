@@ -84,6 +84,17 @@ template <typename T>
 std::int64_t cholesky(Context&, MatrixBatch<const T>, MatrixBatch<T>) {
   not_compiled("cholesky");
 }
+template <typename T>
+void sinkhorn_cost(Context&, MatrixBatch<const T>, MatrixBatch<const T>, MatrixBatch<T>,
+                   MatrixBatch<T>) {
+  not_compiled("sinkhorn_cost");
+}
+template <typename T>
+void sinkhorn_update(Context&, MatrixBatch<const T>, VectorBatch<const T>, VectorBatch<const T>,
+                     VectorBatch<const T>, VectorBatch<const T>, VectorBatch<const T>, T, T,
+                     VectorBatch<T>, MatrixBatch<T>) {
+  not_compiled("sinkhorn_update");
+}
 
 GAUSSOT_INSTANTIATE_PRIMITIVES(GAUSSOT_ALL_PRIMITIVES)
 

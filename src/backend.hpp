@@ -93,10 +93,33 @@ struct SpectralFailure {
   PREFIX std::int64_t qr_retraction(Context& ctx, MatrixBatch<const T> x, MatrixBatch<T> q);      \
   PREFIX std::int64_t cholesky(Context& ctx, MatrixBatch<const T> a, MatrixBatch<T> l);
 
+/* Log-domain Sinkhorn (sinkhorn.hpp). sinkhorn_cost: cost_i = C (n x m) and cost_t_i = Cᵀ with
+   C_jk = ‖x_j − y_k‖² (x_i: d x n, y_i: d x m; both may broadcast), by GEMM on points centred
+   on their common mean, clamped at 0. sinkhorn_update: for each problem i with active_i != 0
+   (active empty: all) and each point t of "this" side (n_this = potential.size), the column
+   cost(:, t) holding C(t, ·) over the n_o points of the other side:
+     L_t = LSE_o(log_weights_other_o + inv_epsilon·(potential_other_o − cost(o, t)))
+     updated_t = −scale·L_t                           (updated.count 0: not written)
+   `updated` may be `potential` itself. With stats.count > 0, stats_i (6 x 1) receives, with
+   w_t = exp(log_weights_t), u_t = inv_epsilon·potential_t + L_t and r_t = w_t e^{u_t} the
+   marginal of the plan (potential, potential_other) on this side:
+     [0] Σ (r_t − w_t)  [1] Σ r_t·potential_t  [2] Σ |r_t − w_t|  [3] Σ r_t u_t − r_t + w_t
+     [4] Σ_t Σ_o π_to cost(o, t)  [5] max |updated_t − potential_t| (0 without `updated`);
+   inactive problems are not touched (neither updated nor stats). */
+#define GAUSSOT_SINKHORN_PRIMITIVES(PREFIX, T)                                                     \
+  PREFIX void sinkhorn_cost(Context& ctx, MatrixBatch<const T> x, MatrixBatch<const T> y,          \
+                            MatrixBatch<T> cost, MatrixBatch<T> cost_t);                           \
+  PREFIX void sinkhorn_update(Context& ctx, MatrixBatch<const T> cost,                             \
+      VectorBatch<const T> log_weights_other, VectorBatch<const T> potential_other,                \
+      VectorBatch<const T> log_weights, VectorBatch<const T> potential,                            \
+      VectorBatch<const T> active, T inv_epsilon, T scale, VectorBatch<T> updated,                 \
+      MatrixBatch<T> stats);
+
 #define GAUSSOT_ALL_PRIMITIVES(PREFIX, T)                                                          \
   GAUSSOT_CHECK_PRIMITIVES(PREFIX, T) GAUSSOT_COPY_PRIMITIVES(PREFIX, T)                           \
   GAUSSOT_EIGH_PRIMITIVES(PREFIX, T) GAUSSOT_BLAS_PRIMITIVES(PREFIX, T)                            \
-  GAUSSOT_MOMENT_PRIMITIVES(PREFIX, T) GAUSSOT_RETRACTION_PRIMITIVES(PREFIX, T)
+  GAUSSOT_MOMENT_PRIMITIVES(PREFIX, T) GAUSSOT_RETRACTION_PRIMITIVES(PREFIX, T)                    \
+  GAUSSOT_SINKHORN_PRIMITIVES(PREFIX, T)
 
 /// Explicit instantiations of a group for float and double, in a backend's source file.
 #define GAUSSOT_INSTANTIATE_PRIMITIVES(GROUP) GROUP(template, float) GROUP(template, double)

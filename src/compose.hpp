@@ -81,13 +81,21 @@ std::vector<double> to_host(Context& ctx, VectorBatch<const T> scalars_on_contex
 }
 
 /// Host numbers (count packed column-major rows x cols items) to a scratch on the context.
-template <typename T>
-Scratch<T> on_context(Context& ctx, const std::vector<double>& values, std::int64_t rows,
+template <typename T, typename U>
+Scratch<T> on_context(Context& ctx, const std::vector<U>& values, std::int64_t rows,
                       std::int64_t cols, std::int64_t count) {
   const std::vector<T> converted(values.begin(), values.end());
   Scratch<T> out(ctx, rows, cols, count);
   copy<T>(ctx, matrices<const T>(converted.data(), rows, cols, count), out.view);
   return out;
+}
+
+/// Host numbers into a batch of scalars on the context (nothing when `out` is empty).
+template <typename T>
+void write_scalars(Context& ctx, const std::vector<double>& values, VectorBatch<T> out) {
+  if (out.count == 0) return;
+  const std::vector<T> converted(values.begin(), values.end());
+  copy<T>(ctx, VectorBatch<const T>(converted.data(), 1, 1, out.count, MemorySpace::host), out);
 }
 
 }  // namespace gaussot

@@ -55,33 +55,6 @@ double checked_sigma_squared(const ArgumentChecker& check, double sigma) {
   return s2;
 }
 
-/// An optional batch of count scalars (count 0: not requested).
-template <typename T>
-void check_optional(const ArgumentChecker& check, const char* name, VectorBatch<T> v,
-                    std::int64_t count, std::int64_t size = 1) {
-  if (v.count == 0) return;
-  check.output(name, v);
-  check.vector_size(name, v, size);
-  check.count(name, v.count, count);
-}
-
-template <typename T>
-void check_optional(const ArgumentChecker& check, const char* name, MatrixBatch<T> m,
-                    std::int64_t count, std::int64_t rows) {
-  if (m.count == 0) return;
-  check.output(name, m);
-  check.matrix_shape(name, m, rows, rows);
-  check.count(name, m.count, count);
-}
-
-/// Host numbers into a batch of scalars on the context (nothing when not requested).
-template <typename T>
-void write_scalars(Context& ctx, const std::vector<double>& values, VectorBatch<T> out) {
-  if (out.count == 0) return;
-  const std::vector<T> host(values.begin(), values.end());
-  copy<T>(ctx, scalars<const T>(host.data(), out.count), out);
-}
-
 /// Block (r, c) of a batch of 2 x 2 block matrices with d x d blocks.
 template <typename T>
 MatrixBatch<T> block(MatrixBatch<T> m, std::int64_t d, int r, int c) {
@@ -366,11 +339,11 @@ void entropic_ot(Context& ctx, GaussianBatch<const T> a, GaussianBatch<const T> 
                  "are only for the unbalanced problem (set options.gamma)");
   }
   const auto [count, d] = check_pair(ctx, check, a, b);
-  check_optional(check, "out.value", out.value, count);
-  check_optional(check, "out.transport_cost", out.transport_cost, count);
-  check_optional(check, "out.plan_mass", out.plan_mass, count);
-  check_optional(check, "out.plan_mean", out.plan_mean, count, 2 * d);
-  check_optional(check, "out.plan_cov", out.plan_cov, count, 2 * d);
+  check.optional_output("out.value", out.value, 1, count);
+  check.optional_output("out.transport_cost", out.transport_cost, 1, count);
+  check.optional_output("out.plan_mass", out.plan_mass, 1, count);
+  check.optional_output("out.plan_mean", out.plan_mean, 2 * d, count);
+  check.optional_output("out.plan_cov", out.plan_cov, 2 * d, 2 * d, count);
   const std::vector<double> mass_a = checked_masses<T>(ctx, check, "masses.a", masses.a, count);
   const std::vector<double> mass_b = checked_masses<T>(ctx, check, "masses.b", masses.b, count);
   if (count == 0) return;
@@ -414,9 +387,9 @@ void entropic_map(Context& ctx, GaussianBatch<const T> a, GaussianBatch<const T>
   const ArgumentChecker check("entropic_map", &ctx);
   const double s2 = checked_sigma_squared<T>(check, sigma);
   const auto [count, d] = check_pair(ctx, check, a, b);
-  check_optional(check, "matrix", matrix, count, d);
-  check_optional(check, "bias", bias, count, d);
-  check_optional(check, "conditional_cov", conditional_cov, count, d);
+  check.optional_output("matrix", matrix, d, d, count);
+  check.optional_output("bias", bias, d, count);
+  check.optional_output("conditional_cov", conditional_cov, d, d, count);
   if (count == 0 || d == 0) return;
   Scratch<T> slope(ctx, d, d, count);  // A^-1 C_σ = K(B, A)
   entropic_kernel<T>(ctx, check, b.covariances, a.covariances, "b.covariances", "a.covariances", s2,

@@ -77,6 +77,24 @@ class ArgumentChecker {
     expect(count == expected, name,
            "has " + std::to_string(count) + " batch items, expected " + std::to_string(expected));
   }
+  /// An optional output: empty (count 0, not requested), or `items` vectors of length `size`.
+  template <typename T>
+  void optional_output(const char* name, const VectorBatch<T>& v, std::int64_t size,
+                       std::int64_t items) const {
+    if (v.count == 0) return;
+    output(name, v);
+    vector_size(name, v, size);
+    count(name, v.count, items);
+  }
+  /// An optional output of `items` rows x cols matrices (or empty).
+  template <typename T>
+  void optional_output(const char* name, const MatrixBatch<T>& m, std::int64_t rows,
+                       std::int64_t cols, std::int64_t items) const {
+    if (m.count == 0) return;
+    output(name, m);
+    matrix_shape(name, m, rows, cols);
+    count(name, m.count, items);
+  }
   template <typename A, typename B>
   void same_shape(const char* name_a, const MatrixBatch<A>& a, const char* name_b,
                   const MatrixBatch<B>& b) const {

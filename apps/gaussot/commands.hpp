@@ -15,5 +15,6 @@ void register_compare(CLI::App& app);  // compare
 void register_demo(CLI::App& app);     // demo
 void register_mmot(CLI::App& app);     // mmot
 void register_entropic(CLI::App& app);  // entropic
+void register_sinkhorn(CLI::App& app);  // sinkhorn
 
 }  // namespace gaussot::cli

@@ -18,6 +18,7 @@
 #include "gaussot/mmot.hpp"
 #include "gaussot/npy.hpp"
 #include "gaussot/retraction.hpp"
+#include "gaussot/sinkhorn.hpp"
 #include "gaussot/spectral.hpp"
 #include "gaussot/statistics.hpp"
 #include "gaussot/views.hpp"

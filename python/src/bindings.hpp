@@ -34,6 +34,8 @@ void bind_cka(nanobind::module_& m);
 void bind_mmot(nanobind::module_& m);
 /// entropic_ot, entropic_map, entropic_potentials, sinkhorn_divergence (bind_entropic.cpp).
 void bind_entropic(nanobind::module_& m);
+/// sinkhorn (bind_sinkhorn.cpp).
+void bind_sinkhorn(nanobind::module_& m);
 
 /// IgwOptions from the keyword arguments that igw_* and compare_representations share; `signs` is
 /// None or a sequence of 1 and -1.

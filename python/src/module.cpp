@@ -139,4 +139,5 @@ NB_MODULE(_gaussot, m) {
   bind_cka(m);
   bind_mmot(m);
   bind_entropic(m);
+  bind_sinkhorn(m);
 }
