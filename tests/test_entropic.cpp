@@ -40,6 +40,22 @@ Solution solve(Context& ctx, const HostGaussians<T>& a, const HostGaussians<T>& 
   return {widen(value), widen(transport), widen(mass), widen(mean), widen(cov)};
 }
 
+/// Outputs with the value only.
+template <typename T>
+EntropicOutputs<T> value_only(VectorBatch<T> value) {
+  EntropicOutputs<T> out;
+  out.value = value;
+  return out;
+}
+
+/// Outputs with the plan covariance only.
+template <typename T>
+EntropicOutputs<T> plan_only(MatrixBatch<T> plan_cov) {
+  EntropicOutputs<T> out;
+  out.plan_cov = plan_cov;
+  return out;
+}
+
 EntropicOptions sigma_options(double sigma, std::optional<double> gamma = std::nullopt) {
   EntropicOptions o;
   o.sigma = sigma;
@@ -593,7 +609,7 @@ TEST_F(Entropic, BatchedBroadcastAndCenteredAgreeWithOneByOne) {
     std::vector<double> broadcast_values(k);
     GaussianBatch<const double> one_a = p.a.cview().slice(0, 1);
     entropic_ot<double>(
-        ctx, broadcast(one_a, k), p.b.cview(), {scalars(broadcast_values.data(), k)},
+        ctx, broadcast(one_a, k), p.b.cview(), value_only(scalars(broadcast_values.data(), k)),
         sigma_options(0.8, gamma),
         gamma ? Masses<double>{VectorBatch<const double>(ma.data(), 1, 0, k, MemorySpace::host),
                                scalars(mb.data(), k)}
@@ -623,7 +639,7 @@ TEST_F(Entropic, RefusesBadInputNamingTheArgument) {
   auto [a, b] = pair_of<double>({0, 0}, {2, 1, 1, 2}, {1, 2}, {1, 0, 0, 3});
   double value = 0;
   const auto run = [&](const EntropicOptions& o, Masses<double> m = {}) {
-    entropic_ot<double>(ctx, a.cview(), b.cview(), {scalars(&value, 1)}, o, m);
+    entropic_ot<double>(ctx, a.cview(), b.cview(), value_only(scalars(&value, 1)), o, m);
   };
   expect_invalid([&] { run(sigma_options(0)); }, "'sigma'");
   expect_invalid([&] { run(sigma_options(-1)); }, "'sigma'");
@@ -638,12 +654,13 @@ TEST_F(Entropic, RefusesBadInputNamingTheArgument) {
   auto [bad, good] = pair_of<double>({0, 0}, {1, 0, 0, -1}, {0, 0}, {1, 0, 0, 1});
   expect_invalid(
       [&] {
-        entropic_ot<double>(ctx, good.cview(), bad.cview(), {scalars(&value, 1)}, sigma_options(1));
+        entropic_ot<double>(ctx, good.cview(), bad.cview(), value_only(scalars(&value, 1)),
+                            sigma_options(1));
       },
       "'b.covariances'");
   expect_invalid(
       [&] {
-        entropic_ot<double>(ctx, bad.cview(), good.cview(), {scalars(&value, 1)},
+        entropic_ot<double>(ctx, bad.cview(), good.cview(), value_only(scalars(&value, 1)),
                             sigma_options(1, 1.0));
       },
       "'a.covariances'");
@@ -662,15 +679,15 @@ TEST_F(Entropic, RefusesBadInputNamingTheArgument) {
   one_d.set(0, {0}, {1});
   expect_invalid(
       [&] {
-        entropic_ot<double>(ctx, one_d.cview(), b.cview(), {scalars(&value, 1)}, sigma_options(1));
+        entropic_ot<double>(ctx, one_d.cview(), b.cview(), value_only(scalars(&value, 1)),
+                            sigma_options(1));
       },
       "'b.covariances'");
   std::vector<double> small_plan(4);
   expect_invalid(
       [&] {
         entropic_ot<double>(ctx, a.cview(), b.cview(),
-                            {{}, {}, {}, {}, square_matrices(small_plan.data(), 2, 1)},
-                            sigma_options(1));
+                            plan_only(square_matrices(small_plan.data(), 2, 1)), sigma_options(1));
       },
       "'out.plan_cov'");
 }

@@ -254,7 +254,9 @@ TEST_F(Mmot, IllConditionedInputsConvergeOrSayWhy) {
       EXPECT_GT(bm.report.certificate.dual_gap, 1e-7);
       EXPECT_GE(bm.report.value, fp.report.value - 1e-9 * double(p * p * d));
     }
-    if (kappa == 1.0L) EXPECT_TRUE(bm.report.converged());
+    if (kappa == 1.0L) {
+      EXPECT_TRUE(bm.report.converged());
+    }
   }
 }
 
