@@ -84,7 +84,6 @@ import json
 import math
 import os
 import re
-import statistics
 import subprocess
 import sys
 import threading
