@@ -173,7 +173,8 @@ __global__ void scale_columns_kernel(MatrixBatch<const T> v, const T* w, const T
 /// out_i = Σ_j f(w_ij); one thread per item.
 template <typename T>
 __global__ void trace_function_kernel(const T* w, const T* noise, std::int64_t d,
-                                      SpectralFunction::Kind kind, T parameter, VectorBatch<T> out) {
+                                      SpectralFunction::Kind kind, T parameter,
+                                      VectorBatch<T> out) {
   for (std::int64_t i = thread_index(); i < out.count; i += grid_step()) {
     T sum = 0;
     for (std::int64_t j = 0; j < d; ++j) {

@@ -87,10 +87,12 @@ void apply_spectral(Context& ctx, const char* function, MatrixBatch<const T> a,
       check.no_alias(outputs[j].name, outputs[j].request.out, o.name, o.request.out);
     }
     const SpectralFunction f = o.request.function;
-    check.expect(std::isfinite(f.parameter), "p", "must be finite, got " + format_number(f.parameter));
+    check.expect(std::isfinite(f.parameter), "p",
+                 "must be finite, got " + format_number(f.parameter));
     check.expect(f.parameter > 0 || (f.kind != SpectralFunction::Kind::entropic &&
                                      f.kind != SpectralFunction::Kind::shrink),
-                 o.name, std::string("the parameter of ") + f.name() + " must be > 0, got " +
+                 o.name,
+                 std::string("the parameter of ") + f.name() + " must be > 0, got " +
                      format_number(f.parameter));
     requests.push_back(o.request);
   }

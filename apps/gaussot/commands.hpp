@@ -6,14 +6,14 @@
 
 namespace gaussot::cli {
 
-void register_info(CLI::App& app);     // info
-void register_linalg(CLI::App& app);   // eigh, sqrtm
-void register_bures(CLI::App& app);    // bw, bw-map, bw-geodesic, bw-barycenter, fid
-void register_igw(CLI::App& app);      // igw, igw-map, igw-barycenter
-void register_cka(CLI::App& app);      // cka
-void register_compare(CLI::App& app);  // compare
-void register_demo(CLI::App& app);     // demo
-void register_mmot(CLI::App& app);     // mmot
+void register_info(CLI::App& app);      // info
+void register_linalg(CLI::App& app);    // eigh, sqrtm
+void register_bures(CLI::App& app);     // bw, bw-map, bw-geodesic, bw-barycenter, fid
+void register_igw(CLI::App& app);       // igw, igw-map, igw-barycenter
+void register_cka(CLI::App& app);       // cka
+void register_compare(CLI::App& app);   // compare
+void register_demo(CLI::App& app);      // demo
+void register_mmot(CLI::App& app);      // mmot
 void register_entropic(CLI::App& app);  // entropic
 void register_sinkhorn(CLI::App& app);  // sinkhorn
 
