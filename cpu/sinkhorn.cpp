@@ -19,17 +19,6 @@ using Array1 = Eigen::Array<T, Eigen::Dynamic, 1>;
 template <typename T>
 using ConstArrayMap = Eigen::Map<const Array1<T>>;
 
-/// Positions in the statistics (backend.hpp, GAUSSOT_SINKHORN_PRIMITIVES).
-enum Stat : int {
-  kMassExcess,
-  kPotentialMass,
-  kMarginalL1,
-  kMarginalKl,
-  kTransport,
-  kChange,
-  kStats
-};
-
 /// Rows per work item of sinkhorn_update: fixed, so that the order of the sums is too.
 constexpr std::int64_t kRowsPerChunk = 16;
 /// Columns per work item of the cost's second pass.

@@ -16,17 +16,6 @@
 namespace gaussot::cuda {
 namespace {
 
-/// Positions in the statistics (backend.hpp, GAUSSOT_SINKHORN_PRIMITIVES).
-enum Stat : int {
-  kMassExcess,
-  kPotentialMass,
-  kMarginalL1,
-  kMarginalKl,
-  kTransport,
-  kChange,
-  kStats
-};
-
 constexpr int kWarpSize = 32;
 constexpr int kWarpsPerBlock = 8;  // 256 threads, one row per warp at a time
 constexpr int kTile = 32;          // the transpose tile of the cost kernel

@@ -106,6 +106,18 @@ struct SpectralFailure {
      [0] Σ (r_t − w_t)  [1] Σ r_t·potential_t  [2] Σ |r_t − w_t|  [3] Σ r_t u_t − r_t + w_t
      [4] Σ_t Σ_o π_to cost(o, t)  [5] max |updated_t − potential_t| (0 without `updated`);
    inactive problems are not touched (neither updated nor stats). */
+// clang-format on
+/// Positions in the statistics of sinkhorn_update (the comment above).
+enum SinkhornStat : int {
+  kMassExcess,
+  kPotentialMass,
+  kMarginalL1,
+  kMarginalKl,
+  kTransport,
+  kChange,
+  kStats
+};
+// clang-format off
 #define GAUSSOT_SINKHORN_PRIMITIVES(PREFIX, T)                                                     \
   PREFIX void sinkhorn_cost(Context& ctx, MatrixBatch<const T> x, MatrixBatch<const T> y,          \
                             MatrixBatch<T> cost, MatrixBatch<T> cost_t);                           \

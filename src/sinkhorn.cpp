@@ -31,17 +31,6 @@
 namespace gaussot {
 namespace {
 
-/// Positions in the statistics of sinkhorn_update (backend.hpp, GAUSSOT_SINKHORN_PRIMITIVES).
-enum Stat : int {
-  kMassExcess,
-  kPotentialMass,
-  kMarginalL1,
-  kMarginalKl,
-  kTransport,
-  kChange,
-  kStats
-};
-
 /// The checked weights of one side as host log-weights (count packed vectors of length `size`)
 /// and totals, uniform 1/size when `weights` is empty.
 template <typename T>

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import gaussot
+import reference as ref
 
 
 def squared_distances(x, y):
@@ -136,45 +137,7 @@ def test_bad_input_raises_with_the_argument():
 
 
 # ---- the Gaussian closed forms, approached on samples --------------------------------------------
-# NumPy transcription copied from the Appendix of the shared reference formulas-entropic.md
-# ("NumPy transcription for generating more test values"): ot_sigma is the balanced value (§1.3),
-# uot the unbalanced value and plan mass (§2.1). Arguments: means a, b; covariances A, B; s = σ;
-# g = γ; masses ma, mb.
-
-
-def _sqrt_spd(M):
-    w, V = np.linalg.eigh((M + M.T) / 2)
-    return (V * np.sqrt(np.clip(w, 0, None))) @ V.T
-
-
-def ot_sigma(a, A, b, B, s):  # balanced, spectral form (section 1.3)
-    R = _sqrt_spd(A)
-    lam = np.clip(np.linalg.eigvalsh(R @ B @ R), 0, None)
-    s2 = s * s
-    dl = 4 * lam / (np.sqrt(4 * lam + s2 * s2) + s2)
-    return np.sum((a - b)**2) + np.trace(A) + np.trace(B) - np.sum(dl - s2 * np.log1p(dl / (2 * s2)))
-
-
-def uot(a, A, b, B, s, g, ma, mb):  # unbalanced, spectral log-mass (section 2.1)
-    d = len(A)
-    I = np.eye(d)  # noqa: E741
-    s2 = s * s
-    lam = s2 + g / 2
-    tau = g / (g + 2 * s2)
-    At = 0.5 * g * A @ np.linalg.inv(A + lam * I)
-    Bt = 0.5 * g * B @ np.linalg.inv(B + lam * I)
-    R = _sqrt_spd((At + At.T) / 2)
-    mu = np.clip(np.linalg.eigvalsh(R @ ((Bt + Bt.T) / 2) @ R), 0, None)
-    c = np.sqrt(mu / tau + s2 * s2 / 4) - s2 / 2
-    dm = a - b
-    lm = (d * s2 / (2 * (s2 + g))) * np.log(s2)
-    lm += (np.log(ma * mb) + d * np.log(g / 2) - 0.5 * np.linalg.slogdet(A + lam * I)[1]
-           - 0.5 * np.linalg.slogdet(B + lam * I)[1]) / (tau + 1)
-    lm -= (1 - tau) / (2 * (tau + 1)) * (d * np.log(tau) + np.sum(np.log(c + s2)))
-    lm -= 0.5 * np.sum(np.log(g - 2 * c)) - 0.5 * d * np.log(g + 2 * s2)
-    lm -= dm @ np.linalg.solve(A + B + lam * I, dm) / (2 * (tau + 1))
-    m = np.exp(lm)
-    return g * (ma + mb - 2 * m) + 2 * s2 * (ma * mb - m), m
+# The oracle is the NumPy transcription of formulas-entropic.md (Appendix) in reference.py.
 
 
 MEAN_A, COV_A = np.array([0.0, 0.0]), np.array([[1.0, 0.3], [0.3, 0.5]])
@@ -187,9 +150,9 @@ def test_sinkhorn_on_samples_approaches_the_gaussian_closed_form(gamma, masses):
     sigma = 1.0
     ma, mb = masses
     if gamma is None:
-        exact, exact_mass = ot_sigma(MEAN_A, COV_A, MEAN_B, COV_B, sigma), 1.0
+        exact, exact_mass = ref.ot_sigma(MEAN_A, COV_A, MEAN_B, COV_B, sigma), 1.0
     else:
-        exact, exact_mass = uot(MEAN_A, COV_A, MEAN_B, COV_B, sigma, gamma, ma, mb)
+        exact, exact_mass = ref.uot(MEAN_A, COV_A, MEAN_B, COV_B, sigma, gamma, ma, mb)
     sizes, seeds, errors = (250, 1000, 4000), (0, 1, 2), []
     for n in sizes:
         error = []
