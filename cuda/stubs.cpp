@@ -95,6 +95,32 @@ void sinkhorn_update(Context&, MatrixBatch<const T>, VectorBatch<const T>, Vecto
                      VectorBatch<T>, MatrixBatch<T>) {
   not_compiled("sinkhorn_update");
 }
+template <typename T>
+void random_normal(Context&, std::uint64_t, std::uint64_t, MatrixBatch<T>) {
+  not_compiled("random_normal");
+}
+template <typename T>
+void random_columns(Context&, MatrixBatch<const T>, std::uint64_t, std::uint64_t,
+                    MatrixBatch<T>) {
+  not_compiled("random_columns");
+}
+template <typename T>
+void bias_activation(Context&, Activation, VectorBatch<const T>, MatrixBatch<T>) {
+  not_compiled("bias_activation");
+}
+template <typename T>
+void activation_backward(Context&, Activation, MatrixBatch<const T>, MatrixBatch<T>) {
+  not_compiled("activation_backward");
+}
+template <typename T>
+void adam_update(Context&, const AdamStep&, VectorBatch<T>, VectorBatch<const T>, VectorBatch<T>,
+                 VectorBatch<T>) {
+  not_compiled("adam_update");
+}
+template <typename T>
+void rescale_to_norm(Context&, MatrixBatch<T>, T) {
+  not_compiled("rescale_to_norm");
+}
 
 GAUSSOT_INSTANTIATE_PRIMITIVES(GAUSSOT_ALL_PRIMITIVES)
 

@@ -12,6 +12,7 @@
 #include "gaussot/blas.hpp"
 #include "gaussot/context.hpp"
 #include "gaussot/eigh.hpp"
+#include "gaussot/mlp.hpp"
 #include "gaussot/spectral.hpp"
 #include "gaussot/views.hpp"
 
@@ -49,6 +50,12 @@ struct SpectralFailure {
   bool not_psd = false;   ///< true: an eigenvalue below -τ·scale; false: not positive definite
   double eigenvalue = 0;  ///< the offending eigenvalue
   double scale = 0;       ///< max(max |eigenvalue| of the item, scale_floor)
+};
+
+/// One Adam update (mlp.hpp): θ −= learning_rate · (m / correction1) / (√(v / correction2) +
+/// epsilon) after the moment updates, with correction_k = 1 − β_k^t. Passed by value to kernels.
+struct AdamStep {
+  double learning_rate = 0, beta1 = 0, beta2 = 0, epsilon = 0, correction1 = 1, correction2 = 1;
 };
 
 // The primitives' signatures, written once per group: PREFIX is `template <typename T>` to declare
@@ -127,11 +134,35 @@ enum SinkhornStat : int {
       VectorBatch<const T> active, T inv_epsilon, T scale, VectorBatch<T> updated,                 \
       MatrixBatch<T> stats);
 
+/* Neural GW (mlp.hpp, ngw.hpp); single items (count 1), packed unless stated.
+   random_normal: out(r, c) = the standard normal number of element index r + c·rows of draw
+   `draw` under `seed` (philox.hpp: Philox4x32-10, Box–Muller in double).
+   random_columns: column c of out = column j of source, j uniform in [0, source.cols) from
+   element c of the same stream (any ld).
+   bias_activation: a(r, c) = act(a(r, c) + bias(r)).
+   activation_backward: g(r, c) *= act'(z) for the activation value a(r, c) = act(z) (each
+   activation's derivative is a function of its value).
+   adam_update: elementwise Adam (AdamStep) of parameters with gradients and the moments.
+   rescale_to_norm: a *= norm / ‖a‖_F (a unchanged when ‖a‖_F = 0). */
+#define GAUSSOT_NGW_PRIMITIVES(PREFIX, T)                                                          \
+  PREFIX void random_normal(Context& ctx, std::uint64_t seed, std::uint64_t draw,                  \
+                            MatrixBatch<T> out);                                                   \
+  PREFIX void random_columns(Context& ctx, MatrixBatch<const T> source, std::uint64_t seed,        \
+                             std::uint64_t draw, MatrixBatch<T> out);                              \
+  PREFIX void bias_activation(Context& ctx, Activation activation, VectorBatch<const T> bias,      \
+                              MatrixBatch<T> a);                                                   \
+  PREFIX void activation_backward(Context& ctx, Activation activation, MatrixBatch<const T> a,      \
+                                  MatrixBatch<T> g);                                               \
+  PREFIX void adam_update(Context& ctx, const AdamStep& step, VectorBatch<T> parameters,           \
+                          VectorBatch<const T> gradients, VectorBatch<T> first_moment,             \
+                          VectorBatch<T> second_moment);                                           \
+  PREFIX void rescale_to_norm(Context& ctx, MatrixBatch<T> a, T norm);
+
 #define GAUSSOT_ALL_PRIMITIVES(PREFIX, T)                                                          \
   GAUSSOT_CHECK_PRIMITIVES(PREFIX, T) GAUSSOT_COPY_PRIMITIVES(PREFIX, T)                           \
   GAUSSOT_EIGH_PRIMITIVES(PREFIX, T) GAUSSOT_BLAS_PRIMITIVES(PREFIX, T)                            \
   GAUSSOT_MOMENT_PRIMITIVES(PREFIX, T) GAUSSOT_RETRACTION_PRIMITIVES(PREFIX, T)                    \
-  GAUSSOT_SINKHORN_PRIMITIVES(PREFIX, T)
+  GAUSSOT_SINKHORN_PRIMITIVES(PREFIX, T) GAUSSOT_NGW_PRIMITIVES(PREFIX, T)
 
 /// Explicit instantiations of a group for float and double, in a backend's source file.
 #define GAUSSOT_INSTANTIATE_PRIMITIVES(GROUP) GROUP(template, float) GROUP(template, double)

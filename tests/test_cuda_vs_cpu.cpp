@@ -2,10 +2,15 @@
 // The CUDA backend against the CPU backend on the same seeded batches, with padded device layouts,
 // plus the CUDA-only paths: copies between memory spaces, per-item failures read back from the
 // device, and out-of-memory that leaves the context usable. Every test skips itself, saying why,
-// when no CUDA device can be used.
+// when no CUDA device can be used. The neural-GW primitives (backend.hpp, private) are called
+// directly on both backends, then one training step of ngw.hpp is compared end to end.
+#include <algorithm>
+#include <array>
 #include <cmath>
 #include <optional>
+#include <string>
 
+#include "backend.hpp"
 #include "test_utils.hpp"
 
 namespace gaussot::test {
@@ -490,6 +495,320 @@ TYPED_TEST(BuresCudaVsCpu, FrechetDistanceAgreesForBothMethods) {
                         scalars(fid_gpu.data(), k, MemorySpace::device), {method, {}});
     expect_close(to_host_vector(gpu, fid_gpu), fid_cpu, 1e4L * eps<T>(), "frechet_distance");
   }
+}
+
+}  // namespace
+}  // namespace gaussot::test
+
+namespace gaussot::test {
+namespace {
+
+/// The neural-GW primitives (GAUSSOT_NGW_PRIMITIVES) of both backends on the same inputs, in
+/// padded layouts whose padding (NaN) must stay untouched, for float and double; then one step
+/// of train_ngw and evaluate_ngw on a CPU and a CUDA context from the same seeds.
+class NgwCudaVsCpu : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    GAUSSOT_REQUIRE_CUDA();
+    gpu.emplace(Context::cuda(0));
+  }
+
+  /// rows x cols standard normal values with leading dimension ld, NaN in the padding.
+  template <typename T>
+  std::vector<T> padded_normals(std::int64_t rows, std::int64_t cols, std::int64_t ld) {
+    std::normal_distribution<double> normal;
+    std::vector<T> out(static_cast<std::size_t>(ld * cols), std::numeric_limits<T>::quiet_NaN());
+    for (std::int64_t c = 0; c < cols; ++c)
+      for (std::int64_t r = 0; r < rows; ++r) out[r + c * ld] = T(normal(rng));
+    return out;
+  }
+  template <typename T>
+  Array<T> upload(const std::vector<T>& host) {
+    Array<T> out(*gpu, static_cast<std::int64_t>(host.size()));
+    const std::int64_t n = out.size();
+    copy<T>(*gpu, vectors<const T>(host.data(), n, 1), out.vectors(n, 1));
+    return out;
+  }
+  template <typename T>
+  static MatrixBatch<T> view(std::vector<T>& host, std::int64_t rows, std::int64_t cols,
+                             std::int64_t ld) {
+    return {host.data(), rows, cols, ld, ld * cols, 1, MemorySpace::host};
+  }
+  template <typename T>
+  static MatrixBatch<T> view(Array<T>& device, std::int64_t rows, std::int64_t cols,
+                             std::int64_t ld) {
+    return {device.data(), rows, cols, ld, ld * cols, 1, device.space()};
+  }
+
+  template <typename T>
+  void random_numbers();
+  template <typename T>
+  void activations();
+  template <typename T>
+  void adam();
+  template <typename T>
+  void rescale();
+
+  Context cpu = Context::cpu();
+  std::optional<Context> gpu;
+  std::mt19937_64 rng{1921};
+};
+
+/// |gpu_e − cpu_e| <= tolerance · (1 + |cpu_e|) for every element, NaN (padding) where the CPU
+/// has NaN.
+template <typename T>
+void expect_elementwise(const std::vector<T>& gpu, const std::vector<T>& cpu, long double tolerance,
+                        const std::string& what) {
+  ASSERT_EQ(gpu.size(), cpu.size()) << what;
+  std::size_t bad = 0;
+  for (std::size_t e = 0; e < cpu.size(); ++e) {
+    const bool ok = std::isnan(cpu[e]) ? std::isnan(gpu[e])
+                                       : std::abs((long double)gpu[e] - cpu[e]) <=
+                                             tolerance * (1 + std::abs((long double)cpu[e]));
+    if (!ok && bad++ < 5) {
+      ADD_FAILURE() << what << ": element " << e << " is " << gpu[e] << " on CUDA, " << cpu[e]
+                    << " on the CPU";
+    }
+  }
+  EXPECT_EQ(bad, 0u) << what;
+}
+
+/// A device vector (any stride, count 1) or matrix (count 1) as a packed host vector.
+template <typename T>
+std::vector<T> host_values(Context& ctx, VectorBatch<const T> v) {
+  std::vector<T> out(static_cast<std::size_t>(v.size));
+  copy<T>(ctx, VectorBatch<const T>(v.data, v.size, v.size, 1, v.space),
+          vectors(out.data(), v.size, 1));
+  return out;
+}
+template <typename T>
+std::vector<T> host_values(Context& ctx, MatrixBatch<const T> m) {
+  std::vector<T> out(static_cast<std::size_t>(m.rows * m.cols));
+  copy<T>(ctx, m, matrices(out.data(), m.rows, m.cols, 1));
+  return out;
+}
+
+template <typename T>
+void NgwCudaVsCpu::random_numbers() {
+  const std::string type = sizeof(T) == 4 ? " float" : " double";
+  // The same counters on both sides: only the rounding of log, cos and sqrt differs (then the
+  // conversion to T).
+  const long double tolerance = std::max(1e-12L, 2 * eps<T>());
+  const std::uint64_t seed = 0x0123456789ABCDEFULL, draw = (std::uint64_t(1) << 40) + 7;
+  const std::int64_t rows = 7, cols = 301, ld = 10;
+  std::vector<T> normals_cpu(static_cast<std::size_t>(ld * cols),
+                             std::numeric_limits<T>::quiet_NaN());
+  Array<T> normals_gpu = upload(normals_cpu);
+  cpu::random_normal<T>(cpu, seed, draw, view(normals_cpu, rows, cols, ld));
+  cuda::random_normal<T>(*gpu, seed, draw, view(normals_gpu, rows, cols, ld));
+  expect_elementwise(to_host_vector(*gpu, normals_gpu), normals_cpu, tolerance,
+                     "random_normal" + type);
+  long double sum = 0, squares = 0;
+  for (std::int64_t c = 0; c < cols; ++c) {
+    for (std::int64_t r = 0; r < rows; ++r) {
+      sum += normals_cpu[r + c * ld];
+      squares += (long double)normals_cpu[r + c * ld] * normals_cpu[r + c * ld];
+    }
+  }
+  EXPECT_LT(std::abs(sum / (rows * cols)), 0.1L);  // not a constant: standard normal numbers
+  EXPECT_NEAR(squares / (rows * cols), 1.0L, 0.1L);
+
+  // Columns are copied, and the index is exact arithmetic on the same bits: equal values.
+  const std::int64_t d = 5, points = 37, source_ld = 8, picks = 200, out_ld = 6;
+  const std::vector<T> source = padded_normals<T>(d, points, source_ld);
+  Array<T> source_gpu = upload(source);
+  std::vector<T> picked_cpu(static_cast<std::size_t>(out_ld * picks),
+                            std::numeric_limits<T>::quiet_NaN());
+  Array<T> picked_gpu = upload(picked_cpu);
+  cpu::random_columns<T>(
+      cpu, MatrixBatch<const T>(source.data(), d, points, source_ld, source_ld * points, 1), seed,
+      draw, view(picked_cpu, d, picks, out_ld));
+  cuda::random_columns<T>(*gpu, MatrixBatch<const T>(view(source_gpu, d, points, source_ld)), seed,
+                          draw, view(picked_gpu, d, picks, out_ld));
+  expect_elementwise(to_host_vector(*gpu, picked_gpu), picked_cpu, 0, "random_columns" + type);
+  std::vector<bool> seen(static_cast<std::size_t>(points), false);
+  for (std::int64_t c = 0; c < picks; ++c) {
+    for (std::int64_t j = 0; j < points; ++j) {
+      if (picked_cpu[c * out_ld] == source[j * source_ld]) seen[static_cast<std::size_t>(j)] = true;
+    }
+  }
+  EXPECT_GT(std::count(seen.begin(), seen.end(), true), points / 2);  // many columns drawn
+}
+
+template <typename T>
+void NgwCudaVsCpu::activations() {
+  const std::int64_t rows = 9, cols = 53, ld = 11;
+  std::vector<T> bias = padded_normals<T>(rows, 1, rows);
+  Array<T> bias_gpu = upload(bias);
+  const std::vector<T> z = padded_normals<T>(rows, cols, ld);
+  for (const Activation activation :
+       {Activation::relu, Activation::leaky_relu, Activation::tanh, Activation::identity}) {
+    const std::string what =
+        std::string(to_string(activation)) + (sizeof(T) == 4 ? " float" : " double");
+    // Forward: the bias added, then the activation (tanh differs by the rounding of tanh).
+    std::vector<T> a_cpu = z;
+    Array<T> a_gpu = upload(z);
+    cpu::bias_activation<T>(cpu, activation, vectors<const T>(bias.data(), rows, 1),
+                            view(a_cpu, rows, cols, ld));
+    cuda::bias_activation<T>(*gpu, activation, VectorBatch<const T>(bias_gpu.vectors(rows, 1)),
+                             view(a_gpu, rows, cols, ld));
+    expect_elementwise(to_host_vector(*gpu, a_gpu), a_cpu, 4 * eps<T>(), "bias_activation " + what);
+    // Backward at the same activation values.
+    const std::vector<T> g = padded_normals<T>(rows, cols, ld);
+    std::vector<T> g_cpu = g;
+    Array<T> values_gpu = upload(a_cpu), g_gpu = upload(g);
+    cpu::activation_backward<T>(cpu, activation, MatrixBatch<const T>(view(a_cpu, rows, cols, ld)),
+                                view(g_cpu, rows, cols, ld));
+    cuda::activation_backward<T>(*gpu, activation,
+                                 MatrixBatch<const T>(view(values_gpu, rows, cols, ld)),
+                                 view(g_gpu, rows, cols, ld));
+    expect_elementwise(to_host_vector(*gpu, g_gpu), g_cpu, 4 * eps<T>(),
+                       "activation_backward " + what);
+  }
+}
+
+template <typename T>
+void NgwCudaVsCpu::adam() {
+  const std::string type = sizeof(T) == 4 ? " float" : " double";
+  const std::int64_t n = 1000;
+  std::vector<T> theta = padded_normals<T>(n, 1, n), gradient = padded_normals<T>(n, 1, n);
+  std::vector<T> first = padded_normals<T>(n, 1, n), second = padded_normals<T>(n, 1, n);
+  for (T& v : second) v = T(0.01) + std::abs(v);
+  gradient[0] = first[0] = second[0] = T(0);  // a parameter that has never seen a gradient
+  AdamStep step;
+  step.learning_rate = 1e-3;
+  step.beta1 = 0.9;
+  step.beta2 = 0.999;
+  step.epsilon = 1e-8;
+  step.correction1 = 1 - std::pow(0.9, 3.0);
+  step.correction2 = 1 - std::pow(0.999, 3.0);
+  Array<T> theta_gpu = upload(theta), gradient_gpu = upload(gradient), first_gpu = upload(first),
+           second_gpu = upload(second);
+  cpu::adam_update<T>(cpu, step, vectors(theta.data(), n, 1),
+                      vectors<const T>(gradient.data(), n, 1), vectors(first.data(), n, 1),
+                      vectors(second.data(), n, 1));
+  cuda::adam_update<T>(*gpu, step, theta_gpu.vectors(n, 1),
+                       VectorBatch<const T>(gradient_gpu.vectors(n, 1)), first_gpu.vectors(n, 1),
+                       second_gpu.vectors(n, 1));
+  expect_elementwise(to_host_vector(*gpu, theta_gpu), theta, 8 * eps<T>(),
+                     "adam parameters" + type);
+  expect_elementwise(to_host_vector(*gpu, first_gpu), first, 8 * eps<T>(),
+                     "adam first moment" + type);
+  expect_elementwise(to_host_vector(*gpu, second_gpu), second, 8 * eps<T>(),
+                     "adam second moment" + type);
+}
+
+template <typename T>
+void NgwCudaVsCpu::rescale() {
+  const std::string type = sizeof(T) == 4 ? " float" : " double";
+  const T norm = T(2.5);
+  for (const auto& [rows, cols, ld] :
+       std::vector<std::array<std::int64_t, 3>>{{1, 1, 1}, {13, 700, 15}, {1000, 1000, 1000}}) {
+    const std::string what =
+        "rescale_to_norm " + std::to_string(rows) + "x" + std::to_string(cols) + type;
+    std::vector<T> a_cpu = padded_normals<T>(rows, cols, ld);
+    Array<T> a_gpu = upload(a_cpu);
+    cpu::rescale_to_norm<T>(cpu, view(a_cpu, rows, cols, ld), norm);
+    cuda::rescale_to_norm<T>(*gpu, view(a_gpu, rows, cols, ld), norm);
+    // The sums of squares differ in their order: rounding grows like √(elements).
+    const long double tolerance = 8 * eps<T>() * std::sqrt((long double)(rows * cols));
+    const std::vector<T> a = to_host_vector(*gpu, a_gpu);
+    expect_elementwise(a, a_cpu, tolerance, what);
+    long double squares = 0;
+    for (std::int64_t c = 0; c < cols; ++c)
+      for (std::int64_t r = 0; r < rows; ++r) squares += (long double)a[r + c * ld] * a[r + c * ld];
+    EXPECT_NEAR(std::sqrt(squares), 2.5L, 2.5L * tolerance) << what;
+  }
+  // A zero matrix is left as it is (no division by its norm).
+  std::vector<T> zero(static_cast<std::size_t>(4 * 3), T(0));
+  for (std::int64_t c = 0; c < 3; ++c) zero[3 + c * 4] = std::numeric_limits<T>::quiet_NaN();
+  Array<T> zero_gpu = upload(zero);
+  cuda::rescale_to_norm<T>(*gpu, view(zero_gpu, 3, 3, 4), norm);
+  cpu::rescale_to_norm<T>(cpu, view(zero, 3, 3, 4), norm);
+  expect_elementwise(to_host_vector(*gpu, zero_gpu), zero, 0, "rescale_to_norm of zero" + type);
+  for (std::int64_t c = 0; c < 3; ++c)
+    for (std::int64_t r = 0; r < 3; ++r) EXPECT_EQ(zero[r + c * 4], T(0));
+}
+
+TEST_F(NgwCudaVsCpu, RandomNumbersMatchElementByElement) {
+  random_numbers<float>();
+  random_numbers<double>();
+}
+
+TEST_F(NgwCudaVsCpu, ActivationsAndTheirDerivativesMatch) {
+  activations<float>();
+  activations<double>();
+}
+
+TEST_F(NgwCudaVsCpu, AdamUpdatesMatch) {
+  adam<float>();
+  adam<double>();
+}
+
+TEST_F(NgwCudaVsCpu, RescaleToNormMatches) {
+  rescale<float>();
+  rescale<double>();
+}
+
+TEST_F(NgwCudaVsCpu, OneTrainingStepAndItsEvaluationMatch) {
+  // Same seeds, same draws: the two runs differ only by rounding (GEMM orders, fused
+  // multiply-adds, libm), far below 1e-9 after one step.
+  const std::int64_t m = 6, n = 3;
+  HostBatch<double> a(m, m, 1), b(n, n, 1);
+  a.set_item(0, with_spectrum(random_orthogonal(m, rng), geometric_spectrum(m, 2.0L, 10.0L), m));
+  b.set_item(0, with_spectrum(random_orthogonal(n, rng), geometric_spectrum(n, 1.5L, 5.0L), n));
+  Array<double> a_gpu(*gpu, m * m), b_gpu(*gpu, n * n);
+  copy<double>(*gpu, a.cview(), a_gpu.matrices(m, m, 1));
+  copy<double>(*gpu, b.cview(), b_gpu.matrices(n, n, 1));
+  using Source = SampleSource<double>;
+  const Source source_cpu = Source::from_gaussian({{}, a.cview()});
+  const Source target_cpu = Source::from_gaussian({{}, b.cview()});
+  const Source source_gpu =
+      Source::from_gaussian({{}, MatrixBatch<const double>(a_gpu.matrices(m, m, 1))});
+  const Source target_gpu =
+      Source::from_gaussian({{}, MatrixBatch<const double>(b_gpu.matrices(n, n, 1))});
+
+  const NgwArchitecture architecture{{16, 12}, {12, 8}, Activation::relu};
+  NgwModel<double> model_cpu(cpu, m, n, architecture, 11);
+  NgwModel<double> model_gpu(*gpu, m, n, architecture, 11);
+  const auto p_of = [](Context& ctx, const NgwModel<double>& model) {
+    return host_values<double>(ctx, model.p());
+  };
+  const std::vector<double> initial_map = host_values<double>(cpu, model_cpu.map().parameters());
+  const std::vector<double> initial_p = p_of(cpu, model_cpu);
+  expect_close(p_of(*gpu, model_gpu), initial_p, 1e-13L, "initial P");
+
+  NgwOptions options;
+  options.steps = 1;
+  options.k_t = 1;
+  options.k_f = 1;
+  options.k_p = 1;
+  options.batch_size = 64;
+  options.seed = 5;
+  const NgwReport report_cpu = train_ngw(cpu, model_cpu, source_cpu, target_cpu, options);
+  const NgwReport report_gpu = train_ngw(*gpu, model_gpu, source_gpu, target_gpu, options);
+  EXPECT_EQ(report_gpu.steps, 1);
+  EXPECT_NEAR(report_gpu.objective, report_cpu.objective,
+              1e-9 * (1 + std::abs(report_cpu.objective)));
+
+  const std::vector<double> map_cpu = host_values<double>(cpu, model_cpu.map().parameters());
+  ASSERT_NE(map_cpu, initial_map);  // the step moved the map
+  ASSERT_NE(p_of(cpu, model_cpu), initial_p);
+  expect_close(host_values<double>(*gpu, model_gpu.map().parameters()), map_cpu, 1e-9L,
+               "map parameters");
+  expect_close(host_values<double>(*gpu, model_gpu.potential().parameters()),
+               host_values<double>(cpu, model_cpu.potential().parameters()), 1e-9L,
+               "potential parameters");
+  expect_close(p_of(*gpu, model_gpu), p_of(cpu, model_cpu), 1e-9L, "P");
+
+  const NgwEvaluation e_cpu = evaluate_ngw(cpu, model_cpu, source_cpu, target_cpu, 2048, 3);
+  const NgwEvaluation e_gpu = evaluate_ngw(*gpu, model_gpu, source_gpu, target_gpu, 2048, 3);
+  EXPECT_EQ(e_gpu.samples, e_cpu.samples);
+  EXPECT_NEAR(e_gpu.igw_estimate, e_cpu.igw_estimate, 1e-9 * std::abs(e_cpu.igw_estimate));
+  ASSERT_TRUE(e_cpu.igw_closed_form && e_gpu.igw_closed_form);
+  EXPECT_NEAR(*e_gpu.igw_closed_form, *e_cpu.igw_closed_form, 1e-9 * *e_cpu.igw_closed_form);
+  ASSERT_TRUE(e_cpu.bw2_uvp && e_gpu.bw2_uvp);
+  EXPECT_NEAR(*e_gpu.bw2_uvp, *e_cpu.bw2_uvp, 1e-8 * (1 + *e_cpu.bw2_uvp));
 }
 
 }  // namespace

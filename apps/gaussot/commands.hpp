@@ -16,5 +16,6 @@ void register_demo(CLI::App& app);      // demo
 void register_mmot(CLI::App& app);      // mmot
 void register_entropic(CLI::App& app);  // entropic
 void register_sinkhorn(CLI::App& app);  // sinkhorn
+void register_ngw(CLI::App& app);       // ngw
 
 }  // namespace gaussot::cli

@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
   gaussot::cli::register_mmot(app);
   gaussot::cli::register_entropic(app);
   gaussot::cli::register_sinkhorn(app);
+  gaussot::cli::register_ngw(app);
 
   auto command = [&] {
     for (const CLI::App* sub : app.get_subcommands()) return sub->get_name();
