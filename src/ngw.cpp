@@ -94,7 +94,19 @@ class Sampler {
   std::optional<Scratch<T>> normals_;
 };
 
-/// A VectorBatch of `size` copies of `value` on the context.
+/// The sources' dimensions against the model's (m, n).
+template <typename T>
+void check_dimensions(const ArgumentChecker& check, const Sampler<T>& source,
+                      const Sampler<T>& target, std::int64_t m, std::int64_t n) {
+  check.expect(source.dimension() == m, "a",
+               "has dimension " + std::to_string(source.dimension()) +
+                   ", the model's input dimension is " + std::to_string(m));
+  check.expect(target.dimension() == n, "b",
+               "has dimension " + std::to_string(target.dimension()) +
+                   ", the model's output dimension is " + std::to_string(n));
+}
+
+/// A rows x cols matrix of `value` on the context.
 template <typename T>
 Scratch<T> constant(Context& ctx, std::int64_t rows, std::int64_t cols, T value) {
   return on_context<T>(ctx, std::vector<T>(static_cast<std::size_t>(rows * cols), value), rows,
@@ -280,12 +292,7 @@ NgwReport train_ngw(Context& ctx, NgwModel<T>& model, const SampleSource<T>& a,
   Sampler<T> source(ctx, check, "a", a), target(ctx, check, "b", b);
   const std::int64_t m = model.input_dimension(), n = model.output_dimension();
   const std::int64_t batch = options.batch_size;
-  check.expect(source.dimension() == m, "a",
-               "has dimension " + std::to_string(source.dimension()) +
-                   ", the model's input dimension is " + std::to_string(m));
-  check.expect(target.dimension() == n, "b",
-               "has dimension " + std::to_string(target.dimension()) +
-                   ", the model's output dimension is " + std::to_string(n));
+  check_dimensions(check, source, target, m, n);
   Adam<T> map_adam(ctx, model.map().shape().parameter_count(), options.map_optimizer);
   Adam<T> potential_adam(ctx, model.potential().shape().parameter_count(),
                          options.potential_optimizer);
@@ -381,12 +388,7 @@ NgwEvaluation evaluate_ngw(Context& ctx, NgwModel<T>& model, const SampleSource<
   const ArgumentChecker check("evaluate_ngw", &ctx);
   Sampler<T> source(ctx, check, "a", a), target(ctx, check, "b", b);
   const std::int64_t m = model.input_dimension(), n = model.output_dimension();
-  check.expect(source.dimension() == m, "a",
-               "has dimension " + std::to_string(source.dimension()) +
-                   ", the model's input dimension is " + std::to_string(m));
-  check.expect(target.dimension() == n, "b",
-               "has dimension " + std::to_string(target.dimension()) +
-                   ", the model's output dimension is " + std::to_string(n));
+  check_dimensions(check, source, target, m, n);
   const std::int64_t total = source.is_sample_set() ? a.samples.cols : samples;
   check.expect(total >= 2, source.is_sample_set() ? "a.samples" : "samples",
                "must give at least 2 points, got " + std::to_string(total));
