@@ -100,8 +100,7 @@ void random_normal(Context&, std::uint64_t, std::uint64_t, MatrixBatch<T>) {
   not_compiled("random_normal");
 }
 template <typename T>
-void random_columns(Context&, MatrixBatch<const T>, std::uint64_t, std::uint64_t,
-                    MatrixBatch<T>) {
+void random_columns(Context&, MatrixBatch<const T>, std::uint64_t, std::uint64_t, MatrixBatch<T>) {
   not_compiled("random_columns");
 }
 template <typename T>
