@@ -4,11 +4,8 @@
 // GAUSSOT_NGW_PRIMITIVES, so a CUDA context trains on the device.
 #include "gaussot/ngw.hpp"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -18,6 +15,7 @@
 #include "compose.hpp"
 #include "gaussian_batches.hpp"
 #include "gaussot/igw.hpp"
+#include "gaussot/npy.hpp"
 #include "gaussot/statistics.hpp"
 #include "philox.hpp"
 #include "validate.hpp"
@@ -186,23 +184,10 @@ void NgwModel<T>::save(Context& ctx, const std::string& path) const {
                                 {"map", host_values<T>(ctx, map_.parameters())},
                                 {"potential", host_values<T>(ctx, potential_.parameters())},
                                 {"p", p_row_major}};
-  static int counter = 0;
-  const std::string temporary =
-      path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
-  const ArgumentChecker check("NgwModel::save");
-  {
-    std::ofstream out(temporary, std::ios::trunc);
-    if (!out) check.fail("path", "cannot be written: '" + path + "'");
-    out << model.dump() << '\n';
-    out.close();
-    if (!out) {
-      std::remove(temporary.c_str());
-      check.fail("path", "cannot be written (write failed): '" + path + "'");
-    }
-  }
-  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
-    std::remove(temporary.c_str());
-    check.fail("path", "cannot be written (rename failed): '" + path + "'");
+  try {
+    write_file_atomically(path, [&](std::ostream& out) { out << model.dump() << '\n'; });
+  } catch (const InvalidArgument& e) {
+    ArgumentChecker("NgwModel::save").fail("path", std::string("cannot be written: ") + e.what());
   }
 }
 
@@ -238,7 +223,8 @@ NgwModel<T> NgwModel<T>::load(Context& ctx, const std::string& path) {
     check.expect(m >= 1 && n >= 1, "path",
                  "'" + path + "' has input_dimension or output_dimension < 1");
     NgwModel<T> result(ctx, m, n, architecture, 0);
-    const auto load_vector = [&](const char* key, std::int64_t expected, VectorBatch<T> out) {
+    // A list of `expected` finite numbers.
+    const auto numbers = [&](const char* key, std::int64_t expected) {
       const auto values = field(key).template get<std::vector<double>>();
       if (static_cast<std::int64_t>(values.size()) != expected) {
         check.fail("path", "'" + path + "': field '" + key + "' has " +
@@ -249,26 +235,20 @@ NgwModel<T> NgwModel<T>::load(Context& ctx, const std::string& path) {
         if (!std::isfinite(v))
           check.fail("path", "'" + path + "': field '" + key + "' is not finite");
       }
-      const std::vector<T> converted(values.begin(), values.end());
-      copy<T>(ctx, vectors<const T>(converted.data(), expected, 1), out);
+      return std::vector<T>(values.begin(), values.end());
     };
-    load_vector("map", result.map_.shape().parameter_count(), result.map_.parameters());
-    load_vector("potential", result.potential_.shape().parameter_count(),
-                result.potential_.parameters());
-    // P is stored row-major (n x m, as NumPy reads it); the view is column-major n x m, i.e. a
-    // row-major m x n... so load into the transpose's layout and copy element by element.
-    const auto p_values = field("p").template get<std::vector<double>>();
-    if (static_cast<std::int64_t>(p_values.size()) != n * m) {
-      check.fail("path", "'" + path + "': field 'p' has " + std::to_string(p_values.size()) +
-                             " numbers, expected " + std::to_string(n * m));
-    }
+    const auto load_parameters = [&](const char* key, Mlp<T>& network) {
+      const std::int64_t count = network.shape().parameter_count();
+      const std::vector<T> parameters = numbers(key, count);
+      copy<T>(ctx, vectors<const T>(parameters.data(), count, 1), network.parameters());
+    };
+    load_parameters("map", result.map_);
+    load_parameters("potential", result.potential_);
+    // P is stored row-major (n x m, as NumPy reads it); the view is column-major.
+    const std::vector<T> p_row_major = numbers("p", n * m);
     std::vector<T> p_column_major(static_cast<std::size_t>(n * m));
     for (std::int64_t r = 0; r < n; ++r) {
-      for (std::int64_t c = 0; c < m; ++c) {
-        const double v = p_values[r * m + c];
-        if (!std::isfinite(v)) check.fail("path", "'" + path + "': field 'p' is not finite");
-        p_column_major[r + c * n] = T(v);
-      }
+      for (std::int64_t c = 0; c < m; ++c) p_column_major[r + c * n] = p_row_major[r * m + c];
     }
     copy<T>(ctx, matrices<const T>(p_column_major.data(), n, m, 1), result.p());
     return result;
@@ -431,7 +411,7 @@ NgwEvaluation evaluate_ngw(Context& ctx, NgwModel<T>& model, const SampleSource<
     GAUSSOT_DISPATCH(ctx, frobenius_inner<T>, MatrixBatch<const T>(gap_column),
                      MatrixBatch<const T>(gap_column), gap_sum.vectors());
     diagonal += to_host<T>(ctx, VectorBatch<const T>(gap_sum.vectors()))[0];
-    if (target.is_sample_set() == false) moments.add(yc);
+    if (!target.is_sample_set()) moments.add(yc);
   }
   const auto squared_norm = [&](const Scratch<T>& g) {
     double s = 0;
