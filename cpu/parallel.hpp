@@ -86,18 +86,28 @@ class ThreadLimit {
 /// Small batches (a few 2 x 2 matrices) are faster serial either way.
 constexpr double kMinParallelWork = 1 << 18;
 
+/// Work of a single item (a GEMM's multiply-adds) below which Eigen's own threading is switched
+/// off. Eigen's parallel GEMM synchronises its threads by spinning on shared counters; when other
+/// processes hold the cores, a spinning thread waits out the time slice of a descheduled one. Two
+/// processes sharing 2 cores, each multiplying n x n matrices on 2 threads (ad hoc Eigen program,
+/// AMD EPYC, 2026-11-24): n = 128 took 11.6 ms per product instead of 0.11 ms alone on one thread,
+/// n = 384 17.5 ms instead of 3.0 ms, while n >= 512 stayed near the one-thread time. Alone, two
+/// threads are 1.6-2x faster at every n, which this threshold gives up below n ~ 512.
+constexpr double kMinThreadedItemWork = double(1 << 27);
+
 /// Calls body(state, i) for every i in [0, count) on up to ctx.num_threads() threads, with one
 /// `state = make_state()` per thread (solver objects, scratch matrices); `work` estimates the cost
 /// of one item (kMinParallelWork's units). A loop whose total work is small, or a single item,
 /// runs on the calling thread outside any parallel region, so that Eigen's own GEMM threading
-/// can serve a large single item, with ctx.num_threads() threads. The first exception thrown by
-/// any item is rethrown after the loop.
+/// can serve a large single item (kMinThreadedItemWork or more), with ctx.num_threads() threads.
+/// The first exception thrown by any item is rethrown after the loop.
 template <typename MakeState, typename Body>
 void for_each_item(const Context& ctx, std::int64_t count, double work, MakeState make_state,
                    Body body) {
   if (count <= 0) return;
   if (count == 1 || ctx.num_threads() <= 1 || double(count) * work < kMinParallelWork) {
-    const ThreadLimit limit(ctx.num_threads());
+    const bool threaded_item = double(count) * work >= kMinThreadedItemWork;
+    const ThreadLimit limit(threaded_item ? ctx.num_threads() : 1);
     auto state = make_state();
     for (std::int64_t i = 0; i < count; ++i) body(state, i);
     return;
