@@ -4,9 +4,11 @@
 // double (O(count·d) numbers against the O(count·d³) of the eigendecompositions).
 #include "gaussot/entropic.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "backend.hpp"
@@ -104,6 +106,103 @@ PairScalars pair_scalars(Context& ctx, GaussianBatch<const T> a, GaussianBatch<c
     return std::vector<double>(host.begin() + k * count, host.begin() + (k + 1) * count);
   };
   return {part(0), part(1), part(2)};
+}
+
+/// The first check of σ, before the problem is rescaled (entropic_scale): finite and > 0, with
+/// σ² finite and not 0 in double. checked_sigma_squared then checks the σ of the problem solved.
+double positive_sigma_squared(const ArgumentChecker& check, double sigma) {
+  const double s2 = sigma * sigma;
+  check.expect(std::isfinite(sigma) && sigma > 0 && std::isfinite(s2) && s2 > 0, "sigma",
+               "must be finite and > 0 with sigma^2 finite and not 0, got " + format_number(sigma));
+  return s2;
+}
+
+/// The power of four c (1 when none is needed) by which a batch's entropic problem is solved
+/// instead: covariances c·S, means √c·m, σ² → c·σ², γ → c·γ, whose value, transport cost and plan
+/// covariance are c times, plan means √c times, the original ones (the plan pushed forward by
+/// x ↦ √c x; its mass and the map's matrix do not change). The closed forms multiply numbers of
+/// the problem's scale s = max(tr S_a, tr S_b, ‖m_a − m_b‖², σ², γ) (the eigenvalues of
+/// S_a^½ S_b S_a^½, σ⁴, ...): outside the window of about [√(min/ε), √(max/4d)] the products lose
+/// precision or overflow (σ = 1e-150 with covariances of 1e-300 gave a value 1.55 times the
+/// true one in float64). The traces and mean gaps are read on the host (one synchronisation).
+template <typename T>
+double entropic_scale(Context& ctx, GaussianBatch<const T> a, GaussianBatch<const T> b, double s2,
+                      double gamma) {
+  const PairScalars scalars = pair_scalars<T>(ctx, a, b);
+  const double largest_value = double(std::numeric_limits<T>::max());
+  double scale = std::max(s2, gamma);
+  for (const std::vector<double>* v : {&scalars.mean_squared, &scalars.trace_a, &scalars.trace_b}) {
+    for (double x : *v) scale = std::max(scale, std::min(x, largest_value));  // inf: the largest
+  }
+  using limits = std::numeric_limits<T>;
+  const double lowest = std::sqrt(double(limits::min()) / double(limits::epsilon()));
+  const double highest =
+      std::sqrt(largest_value / (4.0 * double(std::max<std::int64_t>(a.dimension(), 1))));
+  if (scale >= lowest && scale <= highest) return 1;
+  // c = 4^e with c·s within a factor 4 of 1; |2e| keeps c and 1/c normal in T.
+  const int max_exponent = (limits::max_exponent - 4) / 2;
+  const int e = std::clamp(int(std::lround(-std::log2(scale) / 2)), -max_exponent, max_exponent);
+  return std::ldexp(1.0, 2 * e);
+}
+
+/// c·S and √c·m of both sides (packed; a broadcast side becomes count copies).
+template <typename T>
+struct ScaledPair {
+  Scratch<T> a_cov, b_cov, a_mean, b_mean;
+  GaussianBatch<const T> a, b;
+  ScaledPair(Context& ctx, GaussianBatch<const T> a0, GaussianBatch<const T> b0, double c)
+      : a_cov(ctx, a0.dimension(), a0.dimension(), a0.count()),
+        b_cov(ctx, b0.dimension(), b0.dimension(), b0.count()),
+        a_mean(ctx, a0.dimension(), 1, a0.centered() ? 0 : a0.count()),
+        b_mean(ctx, b0.dimension(), 1, b0.centered() ? 0 : b0.count()) {
+    const T root = T(std::sqrt(c));  // exact: c is a power of four
+    combine<T>(ctx, {{T(c), a0.covariances}}, a_cov.view);
+    combine<T>(ctx, {{T(c), b0.covariances}}, b_cov.view);
+    a = GaussianBatch<const T>(VectorBatch<const T>(), a_cov.cview());
+    b = GaussianBatch<const T>(VectorBatch<const T>(), b_cov.cview());
+    if (!a0.centered()) {
+      combine<T>(ctx, {{root, mean_columns(a0)}}, a_mean.view);
+      a.means = a_mean.vectors();
+    }
+    if (!b0.centered()) {
+      combine<T>(ctx, {{root, mean_columns(b0)}}, b_mean.view);
+      b.means = b_mean.vectors();
+    }
+  }
+};
+
+/// out *= factor in place (nothing when out is empty).
+template <typename T>
+void rescale(Context& ctx, MatrixBatch<T> out, double factor) {
+  if (out.count == 0) return;
+  combine<T>(ctx, {{T(factor), MatrixBatch<const T>(out)}}, out);
+}
+
+/// After a rescaled solve: a result beyond the range of T (the problem's own scale is) is refused.
+template <typename T>
+void check_finite_result(Context& ctx, const ArgumentChecker& check, MatrixBatch<T> out,
+                         const char* what) {
+  if (out.count == 0) return;
+  const std::int64_t bad =
+      GAUSSOT_DISPATCH(ctx, first_nonfinite<T>, MatrixBatch<const T>(out), false);
+  if (bad >= 0) {
+    check.fail("b.covariances",
+               std::string("batch item ") + std::to_string(bad) + ": the " + what +
+                   " is beyond the range of " +
+                   (std::is_same_v<T, float> ? "float32" : "float64") + "; rescale the inputs",
+               bad);
+  }
+}
+
+/// σ of the rescaled problem, refusing one too small against the problem's scale.
+template <typename T>
+double scaled_sigma(const ArgumentChecker& check, double sigma, double c) {
+  const double scaled = sigma * std::sqrt(c);
+  check.expect(scaled * scaled >= double(std::numeric_limits<T>::min()), "sigma",
+               "is too small against the scale of the covariances and means (sigma^2 / scale "
+               "below the smallest normal number of the precision), got " +
+                   format_number(sigma));
+  return scaled;
 }
 
 /// The eigenvalues λ of P_i^½ Q_i P_i^½ (count x d, host, decreasing), from a factor of P_i
@@ -329,7 +428,7 @@ void entropic_ot(Context& ctx, GaussianBatch<const T> a, GaussianBatch<const T> 
                  const EntropicOutputs<T>& out, const EntropicOptions& options,
                  const Masses<T>& masses) {
   const ArgumentChecker check("entropic_ot", &ctx);
-  const double s2 = checked_sigma_squared<T>(check, options.sigma);
+  double s2 = positive_sigma_squared(check, options.sigma);
   const bool is_unbalanced = options.gamma.has_value();
   if (is_unbalanced) {
     check.expect(std::isfinite(*options.gamma) && *options.gamma > 0, "gamma",
@@ -360,6 +459,24 @@ void entropic_ot(Context& ctx, GaussianBatch<const T> a, GaussianBatch<const T> 
     write_scalars(ctx, mass, out.plan_mass);
     return;
   }
+  const double c = entropic_scale<T>(ctx, a, b, s2, options.gamma.value_or(0.0));
+  if (c != 1) {
+    EntropicOptions scaled = options;
+    scaled.sigma = scaled_sigma<T>(check, options.sigma, c);
+    if (scaled.gamma) *scaled.gamma *= c;
+    const ScaledPair<T> pair(ctx, a, b, c);
+    entropic_ot<T>(ctx, pair.a, pair.b, out, scaled, masses);
+    rescale<T>(ctx, out.value.as_matrices(), 1 / c);
+    rescale<T>(ctx, out.transport_cost.as_matrices(), 1 / c);
+    rescale<T>(ctx, out.plan_mean.as_matrices(), 1 / std::sqrt(c));
+    rescale<T>(ctx, out.plan_cov, 1 / c);
+    check_finite_result<T>(ctx, check, out.value.as_matrices(), "value");
+    check_finite_result<T>(ctx, check, out.transport_cost.as_matrices(), "transport cost");
+    check_finite_result<T>(ctx, check, out.plan_mean.as_matrices(), "plan mean");
+    check_finite_result<T>(ctx, check, out.plan_cov, "plan covariance");
+    return;
+  }
+  s2 = checked_sigma_squared<T>(check, options.sigma);
   if (is_unbalanced) {
     unbalanced<T>(ctx, check, a, b, out, s2, *options.gamma, mass_a, mass_b, options.spectral);
     return;
@@ -385,12 +502,25 @@ void entropic_map(Context& ctx, GaussianBatch<const T> a, GaussianBatch<const T>
                   MatrixBatch<T> matrix, VectorBatch<T> bias, MatrixBatch<T> conditional_cov,
                   const SpectralOptions& spectral) {
   const ArgumentChecker check("entropic_map", &ctx);
-  const double s2 = checked_sigma_squared<T>(check, sigma);
+  positive_sigma_squared(check, sigma);
   const auto [count, d] = check_pair(ctx, check, a, b);
   check.optional_output("matrix", matrix, d, d, count);
   check.optional_output("bias", bias, d, count);
   check.optional_output("conditional_cov", conditional_cov, d, d, count);
   if (count == 0 || d == 0) return;
+  const double c = entropic_scale<T>(ctx, a, b, sigma * sigma, 0.0);
+  if (c != 1) {  // entropic_scale: the matrix is invariant, the bias √c and the covariance c times
+    const ScaledPair<T> pair(ctx, a, b, c);
+    entropic_map<T>(ctx, pair.a, pair.b, scaled_sigma<T>(check, sigma, c), matrix, bias,
+                    conditional_cov, spectral);
+    rescale<T>(ctx, bias.as_matrices(), 1 / std::sqrt(c));
+    rescale<T>(ctx, conditional_cov, 1 / c);
+    check_finite_result<T>(ctx, check, matrix, "map matrix");
+    check_finite_result<T>(ctx, check, bias.as_matrices(), "map bias");
+    check_finite_result<T>(ctx, check, conditional_cov, "conditional covariance");
+    return;
+  }
+  const double s2 = checked_sigma_squared<T>(check, sigma);
   Scratch<T> slope(ctx, d, d, count);  // A^-1 C_σ = K(B, A)
   entropic_kernel<T>(ctx, check, b.covariances, a.covariances, "b.covariances", "a.covariances", s2,
                      slope.view, spectral);
@@ -404,8 +534,10 @@ void entropic_potentials(Context& ctx, GaussianBatch<const T> a, GaussianBatch<c
                          double sigma, const QuadraticBatch<T>& f, const QuadraticBatch<T>& g,
                          const SpectralOptions& spectral) {
   const ArgumentChecker check("entropic_potentials", &ctx);
-  const double s2 = checked_sigma_squared<T>(check, sigma);
-  const auto [count, d] = check_pair(ctx, check, a, b);
+  positive_sigma_squared(check, sigma);
+  // Not a structured binding: the lambda below uses both, which C++17 (and clang 14) forbids.
+  const std::pair<std::int64_t, std::int64_t> shape = check_pair(ctx, check, a, b);
+  const std::int64_t count = shape.first, d = shape.second;
   for (const auto& [q, name] : {std::pair{&f, 'f'}, std::pair{&g, 'g'}}) {
     const std::string prefix(1, name);
     check.output((prefix + ".quadratic").c_str(), q->quadratic);
@@ -419,6 +551,20 @@ void entropic_potentials(Context& ctx, GaussianBatch<const T> a, GaussianBatch<c
     check.count((prefix + ".constant").c_str(), q->constant.count, count);
   }
   if (count == 0) return;
+  const double c = entropic_scale<T>(ctx, a, b, sigma * sigma, 0.0);
+  if (c != 1) {  // entropic_scale: Q is invariant, the linear parts √c and the constants c times
+    const ScaledPair<T> pair(ctx, a, b, c);
+    entropic_potentials<T>(ctx, pair.a, pair.b, scaled_sigma<T>(check, sigma, c), f, g, spectral);
+    for (const QuadraticBatch<T>* q : {&f, &g}) {
+      rescale<T>(ctx, q->linear.as_matrices(), 1 / std::sqrt(c));
+      rescale<T>(ctx, q->constant.as_matrices(), 1 / c);
+      check_finite_result<T>(ctx, check, q->quadratic, "potential's quadratic part");
+      check_finite_result<T>(ctx, check, q->linear.as_matrices(), "potential's linear part");
+      check_finite_result<T>(ctx, check, q->constant.as_matrices(), "potential's constant");
+    }
+    return;
+  }
+  const double s2 = checked_sigma_squared<T>(check, sigma);
   // f₀ = g₀ = ½(‖a − b‖² + σ² Σ log1p(δ_i/2σ²)).
   const PairScalars scalars = pair_scalars<T>(ctx, a, b);
   const std::vector<double> lambda =
@@ -466,12 +612,22 @@ template <typename T>
 void sinkhorn_divergence(Context& ctx, GaussianBatch<const T> a, GaussianBatch<const T> b,
                          double sigma, VectorBatch<T> out, const SpectralOptions& spectral) {
   const ArgumentChecker check("sinkhorn_divergence", &ctx);
-  const double s2 = checked_sigma_squared<T>(check, sigma);
-  const auto [count, d] = check_pair(ctx, check, a, b);
+  positive_sigma_squared(check, sigma);
+  const std::pair<std::int64_t, std::int64_t> shape = check_pair(ctx, check, a, b);  // see above
+  const std::int64_t count = shape.first, d = shape.second;
   check.output("out", out);
   check.vector_size("out", out, 1);
   check.count("out", out.count, count);
   if (count == 0) return;
+  const double c = entropic_scale<T>(ctx, a, b, sigma * sigma, 0.0);
+  if (c != 1) {  // entropic_scale: the divergence is c times
+    const ScaledPair<T> pair(ctx, a, b, c);
+    sinkhorn_divergence<T>(ctx, pair.a, pair.b, scaled_sigma<T>(check, sigma, c), out, spectral);
+    rescale<T>(ctx, out.as_matrices(), 1 / c);
+    check_finite_result<T>(ctx, check, out.as_matrices(), "divergence");
+    return;
+  }
+  const double s2 = checked_sigma_squared<T>(check, sigma);
   const PairScalars scalars = pair_scalars<T>(ctx, a, b);
   std::vector<double> lambda, w_a, w_b;
   if (d > 0) {

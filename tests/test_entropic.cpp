@@ -636,7 +636,9 @@ TEST_F(Entropic, BatchedBroadcastAndCenteredAgreeWithOneByOne) {
 }
 
 TEST_F(Entropic, RefusesBadInputNamingTheArgument) {
-  auto [a, b] = pair_of<double>({0, 0}, {2, 1, 1, 2}, {1, 2}, {1, 0, 0, 3});
+  auto a_and_b = pair_of<double>({0, 0}, {2, 1, 1, 2}, {1, 2}, {1, 0, 0, 3});
+  auto& a = a_and_b.first;  // not bindings: the lambdas below use them
+  auto& b = a_and_b.second;
   double value = 0;
   const auto run = [&](const EntropicOptions& o, Masses<double> m = {}) {
     entropic_ot<double>(ctx, a.cview(), b.cview(), value_only(scalars(&value, 1)), o, m);
@@ -651,7 +653,9 @@ TEST_F(Entropic, RefusesBadInputNamingTheArgument) {
   expect_invalid([&] { run(sigma_options(1), {scalars(&two, 1), {}}); }, "'masses'");
   expect_invalid([&] { run(sigma_options(1, 1.0), {scalars(&minus, 1), {}}); }, "'masses.a'");
   // A covariance that is not PSD, or not symmetric; NaN means; mismatched dimensions.
-  auto [bad, good] = pair_of<double>({0, 0}, {1, 0, 0, -1}, {0, 0}, {1, 0, 0, 1});
+  auto bad_and_good = pair_of<double>({0, 0}, {1, 0, 0, -1}, {0, 0}, {1, 0, 0, 1});
+  auto& bad = bad_and_good.first;  // not bindings: the lambdas below use them
+  auto& good = bad_and_good.second;
   expect_invalid(
       [&] {
         entropic_ot<double>(ctx, good.cview(), bad.cview(), value_only(scalars(&value, 1)),
@@ -664,11 +668,15 @@ TEST_F(Entropic, RefusesBadInputNamingTheArgument) {
                             sigma_options(1, 1.0));
       },
       "'a.covariances'");
-  auto [asym, ok] = pair_of<double>({0, 0}, {1, 0.5, 0, 1}, {0, 0}, {1, 0, 0, 1});
+  auto asym_and_ok = pair_of<double>({0, 0}, {1, 0.5, 0, 1}, {0, 0}, {1, 0, 0, 1});
+  auto& asym = asym_and_ok.first;  // not bindings: the lambdas below use them
+  auto& ok = asym_and_ok.second;
   expect_invalid(
       [&] { sinkhorn_divergence<double>(ctx, asym.cview(), ok.cview(), 1.0, scalars(&value, 1)); },
       "'a.covariances'");
-  auto [nan_mean, ok2] = pair_of<double>({0, std::nanl("")}, {1, 0, 0, 1}, {0, 0}, {1, 0, 0, 1});
+  auto nan_mean_and_ok2 = pair_of<double>({0, std::nanl("")}, {1, 0, 0, 1}, {0, 0}, {1, 0, 0, 1});
+  auto& nan_mean = nan_mean_and_ok2.first;  // not bindings: the lambdas below use them
+  auto& ok2 = nan_mean_and_ok2.second;
   expect_invalid(
       [&] {
         entropic_map<double>(ctx, nan_mean.cview(), ok2.cview(), 1.0, MatrixBatch<double>(),

@@ -277,7 +277,11 @@ TYPED_TEST(Igw, InvariantUnderRotationsOfEitherSpace) {
   const long double scale = v.upper + 1;
   EXPECT_NEAR(v.lower, w.lower, scale * this->tolerance(5));
   EXPECT_NEAR(v.upper, w.upper, scale * this->tolerance(5));
-  EXPECT_NEAR(v.squared, w.squared, scale * this->tolerance(5) * 10);
+  // The ascent's value is invariant only up to where it stops (relative gradient norm 1e-6, at
+  // most 100 steps): rounding that differs between the two problems takes it along another path.
+  // With clang (which fuses a·b + c into FMAs by default; GCC in ISO mode does not) the values
+  // differed by 2.3e-11 relative (1.1e-9 on 46.7), above 10 * tolerance(5) = 2.2e-12.
+  EXPECT_NEAR(v.squared, w.squared, scale * std::max<long double>(this->tolerance(5) * 10, 1e-10L));
 }
 
 TEST(IgwMonteCarlo, PairwiseDistortionOfTheReturnedCouplingMatchesTheValue) {
