@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Every test, from a fresh machine: set-up, configure, build, then CTest (GoogleTest suites, the
 # command-line contract, and find_package(gaussot) from an install), then the Python module's
-# tests (scripts/test_python.sh: pip install into build/python-venv, pytest). CUDA tests skip
-# themselves, saying why, when no device is present.
+# tests (scripts/test_python.sh: pip install into build/python-venv, pytest), then the CPU paths
+# again under AddressSanitizer + UndefinedBehaviorSanitizer with the libFuzzer targets run for a
+# bounded time (scripts/test_sanitize.sh, clang, build-sanitize/; GAUSSOT_SKIP_SANITIZE=1 skips
+# it). CUDA tests skip themselves, saying why, when no device is present.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/setup.sh"
@@ -15,4 +17,7 @@ if "$build/apps/gaussot" info --backend cpu | grep -q '"devices": \[\]'; then
   echo "note: no CUDA device on this machine: the CUDA-vs-CPU tests were skipped (listed above)"
 fi
 "$root/scripts/test_python.sh" || status=$?
+if [[ ${GAUSSOT_SKIP_SANITIZE:-0} != 1 ]]; then
+  "$root/scripts/test_sanitize.sh" || status=$?
+fi
 exit $status

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // `gaussot <command> [options]`: see CLI.md. Exit status 0 on success, 2 on bad usage or bad
 // input, 1 on a numerical or device failure; every failure prints one line on stderr.
+#include "run.hpp"
+
 #include <iostream>
 #include <new>
 
@@ -15,7 +17,9 @@ int fail(int status, const std::string& command, const std::string& message) {
 }
 }  // namespace
 
-int main(int argc, char** argv) {
+namespace gaussot::cli {
+
+int run(int argc, char** argv) {
   CLI::App app{"gaussot: optimal transport and alignment between Gaussian measures", "gaussot"};
   app.require_subcommand(1);
   app.set_version_flag("--version", gaussot::version());
@@ -65,6 +69,10 @@ int main(int argc, char** argv) {
     return fail(1, command(), "out of host memory");
   } catch (const std::exception& e) {
     return fail(1, command(), e.what());
+  } catch (...) {
+    return fail(1, command(), "unexpected error");
   }
   return 0;
 }
+
+}  // namespace gaussot::cli

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The CPU paths under AddressSanitizer + UndefinedBehaviorSanitizer, and the libFuzzer targets
+# (fuzz/: the .npy reader and the whole command line), from a fresh machine. Builds with clang in
+# build-sanitize (no CUDA, no Python module), then runs CTest there: every GoogleTest suite, the
+# command-line tests on the sanitized `gaussot`, each fuzzer for GAUSSOT_FUZZ_SECONDS (default
+# 60) and the replay of fuzz/regressions/. Any sanitizer report fails the run.
+#
+# Usage: scripts/test_sanitize.sh [ctest arguments]
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+"$root/scripts/setup.sh"
+
+# clang with libFuzzer and the sanitizer runtimes, and LLVM's OpenMP runtime for clang.
+packages=(clang libclang-rt-dev libomp-dev)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "test_sanitize: installing ${missing[*]}"
+  sudo_cmd=()
+  [[ $(id -u) -ne 0 ]] && sudo_cmd=(sudo)
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo_cmd[@]}" apt-get update -qq
+  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+build=${GAUSSOT_SANITIZE_BUILD_DIR:-$root/build-sanitize}
+flags="-fsanitize=address,undefined -fno-sanitize-recover=all -fsanitize=fuzzer-no-link"
+flags+=" -fno-omit-frame-pointer -g"
+cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_CXX_FLAGS="$flags" \
+  -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" \
+  -DGAUSSOT_ENABLE_CUDA=OFF -DGAUSSOT_BUILD_BENCH=OFF -DGAUSSOT_BUILD_PYTHON=OFF \
+  -DGAUSSOT_BUILD_FUZZERS=ON -DGAUSSOT_FUZZ_SECONDS="${GAUSSOT_FUZZ_SECONDS:-60}" >/dev/null
+cmake --build "$build" -j "$(nproc)"
+
+# halt_on_error and a non-zero exit for every report; leaks are reported too.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:halt_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+cd "$build"
+ctest --output-on-failure -j "$(nproc)" -E "install_consumer" "$@"
