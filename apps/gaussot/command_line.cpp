@@ -7,11 +7,34 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <sstream>
 #include <type_traits>
 
+#if defined(__unix__) || defined(__APPLE__)
+#include <unistd.h>
+#endif
+
 namespace gaussot::cli {
+
+namespace fs = std::filesystem;
+
+CLI::Validator output_path_check(bool prefix) {
+  return CLI::Validator(
+      [prefix](std::string& path) -> std::string {
+        if (path.empty()) return {};  // the default: stdout, no .npy files
+        std::error_code error;
+        if (!prefix && fs::is_directory(path, error)) return "'" + path + "' is a directory";
+        const fs::path folder = fs::path(path).parent_path();
+        if (!folder.empty() && !fs::is_directory(folder, error)) {
+          return "the directory '" + folder.string() + "' of '" + path + "' does not exist";
+        }
+        return {};
+      },
+      prefix ? "PREFIX" : "FILE");
+}
 
 void add_common_options(CLI::App& command, CommonOptions& options) {
   command
@@ -21,12 +44,42 @@ void add_common_options(CLI::App& command, CommonOptions& options) {
   command.add_option("--precision", options.precision, "f64 or f32")
       ->check(CLI::IsMember({"f64", "f32"}))
       ->capture_default_str();
-  command.add_option("--out", options.out, "write the JSON result to FILE instead of stdout");
-  command.add_option("--save-prefix", options.save_prefix,
-                     "also write every array result NAME to PREFIXNAME.npy");
-  command.add_option("--threads", options.threads, "CPU threads (0: one per core)")
-      ->check(CLI::NonNegativeNumber)
+  command.add_option("--out", options.out, "write the JSON result to FILE instead of stdout")
+      ->check(output_path_check(false));
+  command
+      .add_option("--save-prefix", options.save_prefix,
+                  "also write every array result NAME to PREFIXNAME.npy")
+      ->check(output_path_check(true));
+  command
+      .add_option("--threads", options.threads,
+                  "CPU threads (0: one per core; at most " + std::to_string(kMaxThreads) + ")")
+      ->check(number_check("an integer from 0 to " + std::to_string(kMaxThreads),
+                           [](double n) { return n >= 0 && n <= kMaxThreads; }))
       ->capture_default_str();
+}
+
+void check_memory(const std::string& option, double bytes, const std::string& what) {
+#if defined(__unix__) || defined(__APPLE__)
+  const long pages = sysconf(_SC_PHYS_PAGES), page_size = sysconf(_SC_PAGE_SIZE);
+  if (pages <= 0 || page_size <= 0) return;  // unknown: let the allocation decide
+  const double available = double(pages) * double(page_size);
+  if (!(bytes <= available)) {  // NaN too
+    std::ostringstream message;
+    message.precision(3);
+    message << option << ": " << what << " need " << bytes / double(1 << 30)
+            << " GiB, more than this machine's " << available / double(1 << 30) << " GiB of memory";
+    throw UsageError(message.str());
+  }
+#else
+  (void)option, (void)bytes, (void)what;
+#endif
+}
+
+void check_not_a_directory(const std::string& option, const std::string& path) {
+  std::error_code error;
+  if (fs::is_directory(path, error)) {
+    throw UsageError(option + ": " + path + ": is a directory, not a .npy file");
+  }
 }
 
 IgwOptions AscentOptions::igw_options() const {
@@ -129,6 +182,7 @@ InputFile<T> read_input(const std::string& option, const std::string& path, std:
   InputFile<T> file;
   file.option = option;
   file.path = path;
+  check_not_a_directory(option, path);
   NdArray<T> array;
   try {
     array = read_npy<T>(path);
@@ -141,6 +195,10 @@ InputFile<T> read_input(const std::string& option, const std::string& path, std:
     throw UsageError(file.where() + ": expected shape " + expected + ", got " + shape_text(shape));
   }
   file.count = file.batched ? shape[0] : 1;
+  if (file.count == 0) {  // an empty batch: nothing to compute, most likely a wrong file
+    throw UsageError(file.where() + ": expected shape " + expected +
+                     " with at least one item, got " + shape_text(shape));
+  }
   file.item.assign(shape.end() - static_cast<std::ptrdiff_t>(item_rank), shape.end());
   for (std::int64_t extent : file.item) {
     if (extent == 0) {
@@ -365,10 +423,14 @@ void name_inputs(const std::vector<std::pair<std::string, std::string>>& sources
   try {
     compute();
   } catch (const InvalidArgument& e) {
-    // The library names the argument at fault, e.g. "b.covariances": map "b" to its option.
-    const std::string argument = e.argument().substr(0, e.argument().find('.'));
-    for (const auto& [name, source] : sources) {
-      if (name == argument) throw UsageError(source + ": " + e.message());
+    // The library names the argument at fault, e.g. "b.covariances": map "b" to its option, or
+    // "options.sigma" to --sigma when a source has that whole name.
+    const std::string& whole = e.argument();
+    const std::string argument = whole.substr(0, whole.find('.'));
+    for (const std::string& wanted : {whole, argument}) {
+      for (const auto& [name, source] : sources) {
+        if (name == wanted) throw UsageError(source + ": " + e.message());
+      }
     }
     throw;
   }

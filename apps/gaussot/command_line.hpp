@@ -35,7 +35,12 @@ struct CommonOptions {
   int threads = 0;                ///< --threads N: CPU threads (0: all cores)
 };
 
-/// Registers the general options on a command.
+/// The most CPU threads --threads accepts (more is a typo, not a machine).
+constexpr int kMaxThreads = 4096;
+
+/// Registers the general options on a command. --out and --save-prefix are checked when parsed:
+/// their folder must exist (and --out must not be a folder), so that a command refuses them before
+/// computing rather than after.
 void add_common_options(CLI::App& command, CommonOptions& options);
 
 /// The context --backend asks for. Throws UsageError when it cannot be had.
@@ -52,6 +57,20 @@ SpectralOptions input_rule();
 /// A CLI11 check of a numeric option: `ok(value)` must hold, else the option is refused with
 /// "must be WHAT, got VALUE". NaN is refused too (unlike CLI::Range) when `ok` compares.
 CLI::Validator number_check(const std::string& what, const std::function<bool(double)>& ok);
+
+/// A CLI11 check of an output path, for --out, --save-prefix and other files a command writes:
+/// the directory it goes into must exist (`prefix`: the path starts file names, as with
+/// --save-prefix "results/run_"), and a file path must not be a directory. Empty passes.
+CLI::Validator output_path_check(bool prefix);
+
+/// Refuses, naming `option`, a request for more memory than this machine has: `bytes` (a double,
+/// so that absurd requests do not overflow) against the physical memory. `what` says what the
+/// memory is for ("2 x 1e12 x 3 coupling samples").
+void check_memory(const std::string& option, double bytes, const std::string& what);
+
+/// Refuses, naming `option`, a `path` that is a folder: std::ifstream opens folders on POSIX and
+/// the .npy reader would then report a "wrong magic string" instead.
+void check_not_a_directory(const std::string& option, const std::string& path);
 
 /// The options of the IGW Stiefel ascent (igw, igw-map, compare).
 struct AscentOptions {
@@ -282,8 +301,9 @@ class Gaussians {
 };
 
 /// Runs a library computation. An InvalidArgument it throws about an argument named in `sources`
-/// (the library's message says "argument 'a.covariances' ...": the name is the text before the
-/// first '.') becomes a UsageError that starts with that input's source; others pass unchanged.
+/// becomes a UsageError that starts with that input's source; others pass unchanged. The library's
+/// message says "argument 'a.covariances' ...": a source named by the whole argument
+/// ("options.sigma") wins over one named by the text before the first '.' ("a").
 void name_inputs(const std::vector<std::pair<std::string, std::string>>& sources,
                  const std::function<void()>& compute);
 

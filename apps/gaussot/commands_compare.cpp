@@ -63,6 +63,10 @@ std::vector<NamedFile> files_in_directory(const std::string& dir) {
 /// "PATH" (named by its stem); empty lines and lines starting with '#' are skipped; relative
 /// paths are relative to the manifest's folder.
 std::vector<NamedFile> files_in_manifest(const std::string& manifest) {
+  std::error_code error;
+  if (fs::is_directory(manifest, error)) {
+    throw UsageError("--manifest: " + manifest + " is a directory, not a list of files");
+  }
   std::ifstream in(manifest);
   if (!in) throw UsageError("--manifest: " + manifest + " cannot be read");
   const fs::path base = fs::path(manifest).parent_path();
@@ -116,6 +120,7 @@ std::vector<NamedFile> list_inputs(const CompareCommandOptions& o) {
                        "'NAME PATH' names a file)");
     }
     NpyHeader header;
+    check_not_a_directory(f.option, f.path);
     try {
       header = read_npy_header(f.path);
     } catch (const InvalidArgument& e) {
@@ -202,10 +207,11 @@ void run_compare(const CompareCommandOptions& o) {
   const Metrics metrics = parse_metrics(o.metrics);
   const std::vector<NamedFile> files = list_inputs(o);
   if (!o.out_dir.empty()) {
-    std::error_code error;
-    fs::create_directories(o.out_dir, error);
-    if (error || !fs::is_directory(o.out_dir)) {
-      throw UsageError("--out-dir: " + o.out_dir + " cannot be created (" + error.message() + ")");
+    // Checked now, created with the pictures: a failed comparison leaves no folder behind.
+    try {
+      check_out_dir(o.out_dir);
+    } catch (const InvalidArgument& e) {
+      throw UsageError("--out-dir: " + e.message());
     }
   }
   Context ctx = make_context(o.common);
@@ -242,7 +248,10 @@ void run_compare(const CompareCommandOptions& o) {
   options.centered = o.centered;
   options.igw_options = o.ascent.igw_options();
   options.bw_options.spectral = input_rule();
-  options.memory_limit_bytes = static_cast<std::int64_t>(o.memory_limit_mib * 1024 * 1024);
+  // --memory-limit is finite and > 0 (its check): below a byte it is a byte (one file at a
+  // time), beyond 2^62 bytes it is no limit.
+  options.memory_limit_bytes =
+      static_cast<std::int64_t>(std::clamp(o.memory_limit_mib * 1024 * 1024, 1.0, 0x1p62));
   ProgressBar bar(!o.no_progress && stderr_is_terminal());
   options.progress = [&bar](const char* stage, std::int64_t done, std::int64_t total) {
     bar.update(stage, done, total);
@@ -272,14 +281,32 @@ void run_compare(const CompareCommandOptions& o) {
   for (const auto& [name, m] : matrices_of(comparison)) report.add_array(name, {k, k}, *m);
   fields["set_reads"] = comparison.set_reads;
   fields["read_ms"] = reading_ms;
-  if (!o.out_dir.empty()) fields["pictures"] = write_comparison_pictures(comparison, o.out_dir);
-  if (o.table) {
-    // The tables on stdout; the JSON only when --out names a file for it.
-    std::cout << format_comparison_tables(comparison) << std::flush;
-    if (!o.common.out.empty()) report.emit();
-    return;
+  const bool folder_existed = !o.out_dir.empty() && fs::is_directory(o.out_dir);
+  std::vector<std::string> pictures;
+  if (!o.out_dir.empty()) {
+    try {
+      pictures = write_comparison_pictures(comparison, o.out_dir);
+    } catch (const InvalidArgument& e) {
+      throw UsageError("--out-dir: " + e.message());
+    }
+    fields["pictures"] = pictures;
   }
-  report.emit();
+  try {
+    if (o.table) {
+      // The tables on stdout; the JSON only when --out names a file for it, written first so
+      // that a failure to write it leaves nothing on stdout.
+      if (!o.common.out.empty()) report.emit();
+      std::cout << format_comparison_tables(comparison) << std::flush;
+      return;
+    }
+    report.emit();
+  } catch (...) {
+    // Nothing is left behind on failure: the pictures go too (and the folder, if made here).
+    std::error_code error;
+    for (const std::string& path : pictures) fs::remove(path, error);
+    if (!o.out_dir.empty() && !folder_existed) fs::remove(o.out_dir, error);  // only when empty
+    throw;
+  }
 }
 
 }  // namespace
@@ -319,7 +346,7 @@ void register_compare(CLI::App& app) {
       ->add_option("--memory-limit", o->memory_limit_mib,
                    "MiB for the activations held at once for CKA (files are re-read in blocks "
                    "when they do not all fit)")
-      ->check(number_check("> 0", [](double x) { return x > 0; }))
+      ->check(number_check("finite and > 0", [](double x) { return std::isfinite(x) && x > 0; }))
       ->capture_default_str();
   add_ascent_options(*command, o->ascent);
   add_common_options(*command, o->common);

@@ -5,6 +5,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "command_line.hpp"
 #include "commands.hpp"
@@ -56,7 +58,13 @@ void run_entropic(const EntropicCommandOptions& o) {
       unbalanced ? Masses<T>{broadcast_mass(0), broadcast_mass(1)} : Masses<T>{};
   std::optional<Buffer<T>> map_matrix, map_bias, conditional, f_quadratic, f_linear, f_constant,
       g_quadratic, g_linear, g_constant;
-  name_inputs({a.naming(), b.naming()}, [&] {
+  // The library names 'sigma', 'gamma' and 'masses.a' / 'masses.b' for their values.
+  std::vector<std::pair<std::string, std::string>> sources = {a.naming(), b.naming()};
+  sources.insert(sources.end(), {{"sigma", "--sigma"},
+                                 {"gamma", "--gamma"},
+                                 {"masses.a", "--mass-a"},
+                                 {"masses.b", "--mass-b"}});
+  name_inputs(sources, [&] {
     entropic_ot<T>(ctx, a.paired(k), b.paired(k),
                    {value.vectors(1, k), transport.vectors(1, plan_items), mass.vectors(1, k),
                     plan_mean.vectors(n, plan_items), plan_cov.matrices(n, n, plan_items)},
@@ -130,7 +138,8 @@ void register_entropic(CLI::App& app) {
       "|x - y|^2 + 2 sigma^2 KL (epsilon = 2 sigma^2); unbalanced with --gamma");
   add_side_options(*command, options->a);
   add_side_options(*command, options->b);
-  const auto positive = number_check("finite and > 0", [](double x) { return x > 0 && x < 1e300; });
+  const auto positive =
+      number_check("> 0 and < 1e300", [](double x) { return x > 0 && x < 1e300; });
   command->add_option("--sigma", options->sigma, "entropic scale sigma (epsilon = 2 sigma^2)")
       ->required()
       ->check(positive);

@@ -22,7 +22,8 @@ struct IgwCommandOptions {
   std::string signs;  // "1,-1,..."
 };
 
-IgwOptions igw_options(const IgwCommandOptions& o) {
+/// The library options, with --signs parsed: min(d_a, d_b) signs, each 1 or -1.
+IgwOptions igw_options(const IgwCommandOptions& o, std::int64_t da, std::int64_t db) {
   IgwOptions options = o.ascent.igw_options();
   if (!o.signs.empty()) {
     std::stringstream list(o.signs);
@@ -33,6 +34,12 @@ IgwOptions igw_options(const IgwCommandOptions& o) {
                          "'");
       }
       options.signs.push_back(item == "-1" ? -1 : 1);
+    }
+    // getline drops a trailing empty item: "1," is refused here too.
+    const std::int64_t wanted = std::min(da, db);
+    if (o.signs.back() == ',' || std::int64_t(options.signs.size()) != wanted) {
+      throw UsageError("--signs: expected min(d_a, d_b) = " + std::to_string(wanted) +
+                       " comma-separated signs (1 or -1), got '" + o.signs + "'");
     }
   }
   return options;
@@ -81,7 +88,7 @@ void run_igw(const IgwCommandOptions& o) {
                               ? Pairing{}
                               : pair_batches({a_input.batched, a_input.count, a_input.source},
                                              {b_input.batched, b_input.count, b_input.source});
-  const IgwOptions options = igw_options(o);
+  const IgwOptions options = igw_options(o, a_input.d, b_input.d);
   Context ctx = make_context(o.common);
   Report report("igw", o.common, ctx);
   report.start_clock();
@@ -145,7 +152,7 @@ void run_igw_map(const IgwCommandOptions& o) {
   }
   const Pairing pairing = pair_batches({a_input.batched, a_input.count, a_input.source},
                                        {b_input.batched, b_input.count, b_input.source});
-  const IgwOptions options = igw_options(o);
+  const IgwOptions options = igw_options(o, a_input.d, b_input.d);
   Context ctx = make_context(o.common);
   Report report("igw-map", o.common, ctx);
   report.start_clock();
@@ -188,7 +195,8 @@ void run_igw_barycenter(const BarycenterCommandOptions& o) {
   std::int64_t depth = 0;
   std::vector<Buffer<T>> buffers;
   std::vector<MatrixBatch<const T>> views;
-  // Library errors name 'inputs' with the item counted across all --cov files in order.
+  // Library errors name 'inputs' with the item counted within its --cov file (which one is found
+  // below when there are several).
   const std::string inputs_source = files.size() == 1 ? files[0].where() : "--cov";
   for (InputFile<T>& file : files) {
     depth = std::max(depth, file.d());
@@ -200,10 +208,26 @@ void run_igw_barycenter(const BarycenterCommandOptions& o) {
   weights.to_context(ctx);
   Buffer<T> eigenvalues(ctx, depth), cov(ctx, depth * depth);
   double value = 0;
-  name_inputs({weights.naming(), {"inputs", inputs_source}}, [&] {
-    value = igw_barycenter<T>(ctx, views, weights.view(), eigenvalues.vectors(depth, 1),
-                              cov.matrices(depth, depth, 1), input_rule());
-  });
+  try {
+    name_inputs({weights.naming(), {"inputs", inputs_source}}, [&] {
+      value = igw_barycenter<T>(ctx, views, weights.view(), eigenvalues.vectors(depth, 1),
+                                cov.matrices(depth, depth, 1), input_rule());
+    });
+  } catch (const UsageError&) {
+    // The library counts items within each --cov file and does not say which file: find it by
+    // checking the files one by one under the same rule (only on this failure path).
+    if (files.size() > 1) {
+      for (std::size_t i = 0; i < files.size(); ++i) {
+        try {
+          validate_gaussians<T>(ctx, GaussianBatch<const T>(VectorBatch<const T>(), views[i]),
+                                "inputs", input_rule());
+        } catch (const InvalidArgument& e) {
+          throw UsageError(files[i].where() + ": " + e.message());
+        }
+      }
+    }
+    throw;
+  }
   const std::vector<T> eigenvalues_host = eigenvalues.take_host();
   const std::vector<T> cov_host = cov.take_host();
   report.stop_clock();

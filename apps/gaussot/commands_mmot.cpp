@@ -39,6 +39,14 @@ void run_mmot(const MmotCommandOptions& o) {
   options.seed = o.seed;
   options.spectral = input_rule();
 
+  if (o.samples > 0) {
+    // The samples, as T and as the report's doubles, and the standard normal draws (d + 1 rows).
+    const double p = double(input.count), d = double(input.d), n = double(o.samples);
+    check_memory("--samples",
+                 n * (p * d * double(sizeof(T) + sizeof(double)) + (d + 1) * sizeof(T)),
+                 std::to_string(o.samples) + " joint samples of " + std::to_string(input.count) +
+                     " marginals in dimension " + std::to_string(input.d));
+  }
   Context ctx = make_context(o.common);
   Report report("mmot", o.common, ctx);
   report.start_clock();

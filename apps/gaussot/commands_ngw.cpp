@@ -4,7 +4,10 @@
 // from with replacement); reports the learned map's inner-GW cost and, for centered Gaussians,
 // the closed form and BW2-UVP. Models save and load (--save-model, --load-model) and apply to
 // new points (--apply).
+#include <filesystem>
+#include <ios>
 #include <memory>
+#include <new>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -95,6 +98,24 @@ void run_ngw(const NgwCommandOptions& o) {
                      ", side a has dimension " + std::to_string(a_input.d));
   }
   if (points && points->batched) throw UsageError(points->where() + ": expected shape (N, m)");
+  if (!o.load_model.empty()) {
+    std::error_code error;
+    if (std::filesystem::is_directory(o.load_model, error)) {
+      throw UsageError("--load-model: " + o.load_model + ": is a directory, not a model file");
+    }
+  }
+  if (o.training.steps > 0) {
+    // What a training step holds at least: the batch, the pair [y, T(x)], the potential's values
+    // and upstream gradient, and one activation per hidden unit of the map (on the batch) and of
+    // the potential (on the pair); a loaded model's widths are its own, not counted here.
+    double units = double(a_input.d + 3 * b_input.d + 2);
+    if (o.load_model.empty()) {
+      for (std::int64_t w : architecture.map_hidden) units += double(w);
+      for (std::int64_t w : architecture.potential_hidden) units += 2.0 * double(w);
+    }
+    check_memory("--batch", double(o.training.batch_size) * units * sizeof(T),
+                 "training mini-batches of " + std::to_string(o.training.batch_size) + " points");
+  }
   Context ctx = make_context(o.common);
   Report report("ngw", o.common, ctx);
   report.start_clock();
@@ -104,7 +125,26 @@ void run_ngw(const NgwCommandOptions& o) {
   NgwEvaluation evaluation;
   name_inputs({a.naming(), b.naming(), {"path", "--load-model: " + o.load_model}}, [&] {
     if (!o.load_model.empty()) {
-      model.emplace(NgwModel<T>::load(ctx, o.load_model));
+      // Every failure to load is about the file, absurd sizes in it included.
+      const std::string where = "--load-model: " + o.load_model + ": ";
+      try {
+        model.emplace(NgwModel<T>::load(ctx, o.load_model));
+      } catch (const InvalidArgument& e) {
+        throw UsageError(where + e.message());
+      } catch (const OutOfMemory& e) {
+        throw UsageError(where + "its networks do not fit in memory (" + e.message() + ")");
+      } catch (const std::bad_alloc&) {
+        throw UsageError(where + "its networks do not fit in host memory");
+      } catch (const std::ios_base::failure& e) {
+        throw UsageError(where + "cannot be read (" + e.what() + ")");
+      }
+      if (model->input_dimension() != a.input.d || model->output_dimension() != b.input.d) {
+        throw UsageError("--load-model: " + o.load_model + ": the model maps dimension " +
+                         std::to_string(model->input_dimension()) + " to " +
+                         std::to_string(model->output_dimension()) + ", but side a has " +
+                         std::to_string(a.input.d) + " (" + a.input.source + ") and side b " +
+                         std::to_string(b.input.d) + " (" + b.input.source + ")");
+      }
     } else {
       model.emplace(ctx, a.input.d, b.input.d, architecture, o.model_seed);
     }
@@ -163,9 +203,12 @@ void register_ngw(CLI::App& app) {
   add_side_options(*command, options->a);
   add_side_options(*command, options->b);
   NgwOptions& t = options->training;
-  const auto non_negative = number_check(">= 0", [](double x) { return x >= 0 && x < 1e12; });
-  const auto positive = number_check("finite and > 0", [](double x) { return x > 0 && x < 1e300; });
-  const auto at_least_one = number_check(">= 1", [](double x) { return x >= 1 && x < 1e12; });
+  const auto non_negative =
+      number_check(">= 0 and < 1e12", [](double x) { return x >= 0 && x < 1e12; });
+  const auto positive =
+      number_check("> 0 and < 1e300", [](double x) { return x > 0 && x < 1e300; });
+  const auto at_least_one =
+      number_check(">= 1 and < 1e12", [](double x) { return x >= 1 && x < 1e12; });
   command->add_option("--steps", t.steps, "outer training steps")
       ->capture_default_str()
       ->check(non_negative);
@@ -210,8 +253,9 @@ void register_ngw(CLI::App& app) {
       ->add_option("--eval-samples", options->eval_samples,
                    "fresh points of a (Gaussian) for the evaluation; a sample set uses all")
       ->capture_default_str()
-      ->check(number_check(">= 2", [](double x) { return x >= 2 && x < 1e12; }));
-  command->add_option("--save-model", options->save_model, "write the trained model (JSON)");
+      ->check(number_check(">= 2 and < 1e12", [](double x) { return x >= 2 && x < 1e12; }));
+  command->add_option("--save-model", options->save_model, "write the trained model (JSON)")
+      ->check(output_path_check(false));
   command->add_option("--load-model", options->load_model,
                       "start from a saved model (with --steps 0: evaluate or apply only)");
   command->add_option("--apply", options->apply,

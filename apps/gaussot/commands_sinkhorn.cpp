@@ -120,6 +120,11 @@ void run_sinkhorn(const SinkhornCommandOptions& o) {
                {"y", b_source},
                {"weights_x", wa.source},
                {"weights_y", wb.source},
+               {"options.sigma", "--sigma"},
+               {"options.gamma", "--gamma"},
+               {"options.tolerance", "--tolerance"},
+               {"options.max_iterations", "--max-iterations"},
+               {"options.check_every", "--check-every"},
                {"options", "--sigma/--gamma"}},
               [&] {
                 result = sinkhorn<T>(
