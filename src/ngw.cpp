@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -194,6 +195,10 @@ void NgwModel<T>::save(Context& ctx, const std::string& path) const {
 template <typename T>
 NgwModel<T> NgwModel<T>::load(Context& ctx, const std::string& path) {
   const ArgumentChecker check("NgwModel::load");
+  std::error_code ignored;  // a path that cannot be inspected fails to open below
+  if (std::filesystem::is_directory(path, ignored)) {
+    check.fail("path", "'" + path + "' is a directory, not a model file");
+  }
   std::ifstream in(path);
   if (!in) check.fail("path", "cannot be read: '" + path + "'");
   nlohmann::json model;
@@ -208,29 +213,58 @@ NgwModel<T> NgwModel<T>::load(Context& ctx, const std::string& path) {
     }
     return model.at(key);
   };
+  // Sizes are checked against the file's own lists of numbers before anything is allocated, so a
+  // corrupt or hostile file cannot ask for more memory than it holds numbers.
+  constexpr std::int64_t kMaxWidth = std::int64_t(1) << 24;
+  const auto size = [&](const nlohmann::json& value, const std::string& what) {
+    if (!value.is_number_integer() || value.template get<std::int64_t>() < 1 ||
+        value.template get<std::int64_t>() > kMaxWidth) {
+      check.fail("path", "'" + path + "': " + what + " must be an integer from 1 to 2^24, got " +
+                             value.dump());
+    }
+    return value.template get<std::int64_t>();
+  };
+  const auto widths = [&](const char* key) {
+    const nlohmann::json& list = field(key);
+    if (!list.is_array() || list.size() > 1024) {
+      check.fail("path",
+                 "'" + path + "': field '" + key + "' must be a list of at most 1024 widths");
+    }
+    std::vector<std::int64_t> out;
+    for (const nlohmann::json& w : list)
+      out.push_back(size(w, std::string("each of '") + key + "'"));
+    return out;
+  };
+  const auto count_of = [&](const char* key, std::int64_t expected) {
+    const nlohmann::json& list = field(key);
+    if (!list.is_array() || static_cast<std::int64_t>(list.size()) != expected) {
+      check.fail("path", "'" + path + "': field '" + key + "' must hold " +
+                             std::to_string(expected) + " numbers");
+    }
+  };
   try {
     if (field("format") != "gaussot-ngw" || field("version") != 1) {
       check.fail("path", "'" + path + "' is not a gaussot-ngw model of version 1");
     }
     NgwArchitecture architecture;
-    architecture.map_hidden = field("map_hidden").template get<std::vector<std::int64_t>>();
-    architecture.potential_hidden =
-        field("potential_hidden").template get<std::vector<std::int64_t>>();
-    architecture.activation = parse_activation(field("activation").template get<std::string>(),
-                                               "path: field 'activation'");
-    const auto m = field("input_dimension").template get<std::int64_t>();
-    const auto n = field("output_dimension").template get<std::int64_t>();
-    check.expect(m >= 1 && n >= 1, "path",
-                 "'" + path + "' has input_dimension or output_dimension < 1");
+    architecture.map_hidden = widths("map_hidden");
+    architecture.potential_hidden = widths("potential_hidden");
+    const nlohmann::json& activation = field("activation");
+    try {
+      architecture.activation = parse_activation(activation.template get<std::string>(), "path");
+    } catch (const std::exception&) {
+      check.fail("path", "'" + path + "': field 'activation' must be relu, leaky_relu, tanh or " +
+                             "identity, got " + activation.dump());
+    }
+    const std::int64_t m = size(field("input_dimension"), "input_dimension");
+    const std::int64_t n = size(field("output_dimension"), "output_dimension");
+    count_of("map", map_shape(m, n, architecture).parameter_count());
+    count_of("potential", potential_shape(n, architecture).parameter_count());
+    count_of("p", n * m);
     NgwModel<T> result(ctx, m, n, architecture, 0);
-    // A list of `expected` finite numbers.
-    const auto numbers = [&](const char* key, std::int64_t expected) {
+    // The numbers of a field (their count was checked above), all finite.
+    const auto numbers = [&](const char* key) {
       const auto values = field(key).template get<std::vector<double>>();
-      if (static_cast<std::int64_t>(values.size()) != expected) {
-        check.fail("path", "'" + path + "': field '" + key + "' has " +
-                               std::to_string(values.size()) + " numbers, expected " +
-                               std::to_string(expected));
-      }
       for (double v : values) {
         if (!std::isfinite(v))
           check.fail("path", "'" + path + "': field '" + key + "' is not finite");
@@ -239,13 +273,13 @@ NgwModel<T> NgwModel<T>::load(Context& ctx, const std::string& path) {
     };
     const auto load_parameters = [&](const char* key, Mlp<T>& network) {
       const std::int64_t count = network.shape().parameter_count();
-      const std::vector<T> parameters = numbers(key, count);
+      const std::vector<T> parameters = numbers(key);
       copy<T>(ctx, vectors<const T>(parameters.data(), count, 1), network.parameters());
     };
     load_parameters("map", result.map_);
     load_parameters("potential", result.potential_);
     // P is stored row-major (n x m, as NumPy reads it); the view is column-major.
-    const std::vector<T> p_row_major = numbers("p", n * m);
+    const std::vector<T> p_row_major = numbers("p");
     std::vector<T> p_column_major(static_cast<std::size_t>(n * m));
     for (std::int64_t r = 0; r < n; ++r) {
       for (std::int64_t c = 0; c < m; ++c) p_column_major[r + c * n] = p_row_major[r * m + c];

@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <type_traits>
@@ -164,6 +165,8 @@ std::uint32_t little_endian(const unsigned char* bytes, int n) {
 }
 
 std::ifstream open_for_reading(const std::string& path) {
+  std::error_code ignored;  // a path that cannot be inspected fails to open below, with its reason
+  if (std::filesystem::is_directory(path, ignored)) refuse(path, "is a directory, not a .npy file");
   std::ifstream in(path, std::ios::binary);
   if (!in) refuse(path, std::string("cannot open for reading (") + std::strerror(errno) + ")");
   return in;

@@ -4,6 +4,7 @@
 // estimator against a brute-force O(N²) sum and against the closed form at the exact IGW map,
 // training on a 4 → 2 Gaussian pair against the closed form, reproducibility, save/load and bad
 // input.
+#include <array>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -418,9 +419,26 @@ TEST(Ngw, BadFilesAreRefusedByName) {
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   const std::string truncated_map = text.replace(text.find("\"map\":[") + 7, 0, "1.5,");
   expect_invalid([&] { NgwModel<double>::load(ctx, write("bad3.json", truncated_map)); },
-                 "field 'map' has");
+                 "field 'map' must hold 26 numbers");
+  // Sizes are checked before anything is allocated, as integers in [1, 2^24].
+  const auto edited = [&](std::string from, const std::string& what, const std::string& to) {
+    return from.replace(from.find(what), what.size(), to);
+  };
+  const std::string good = text.replace(text.find("1.5,"), 4, "");
+  for (const auto& [what, to, needle] : std::vector<std::array<std::string, 3>>{
+           {"\"map_hidden\":[4]", "\"map_hidden\":[4.5]",
+            "each of 'map_hidden' must be an integer"},
+           {"\"map_hidden\":[4]", "\"map_hidden\":[0]", "got 0"},
+           {"\"map_hidden\":[4]", "\"map_hidden\":[100000000000]", "from 1 to 2^24"},
+           {"\"input_dimension\":3", "\"input_dimension\":100000000000", "input_dimension must be"},
+           {"\"activation\":\"relu\"", "\"activation\":\"gelu\"", "field 'activation'"}}) {
+    expect_invalid([&] { NgwModel<double>::load(ctx, write("bad5.json", edited(good, what, to))); },
+                   needle);
+  }
+  expect_invalid([&] { NgwModel<double>::load(ctx, dir); }, "is a directory");
   expect_invalid([&] { model.save(ctx, dir + "no_such_dir/model.json"); }, "cannot be written");
-  for (const char* name : {"bad1.json", "bad2.json", "bad3.json", "bad4.json", "good.json"})
+  for (const char* name :
+       {"bad1.json", "bad2.json", "bad3.json", "bad4.json", "bad5.json", "good.json"})
     std::remove((dir + name).c_str());
 }
 

@@ -467,7 +467,7 @@ TEST_F(NpyHostile, MissingFile) { expect_refused_path(path("does_not_exist.npy")
 TEST_F(NpyHostile, DirectoryInsteadOfFile) {
   const std::string p = path("a_directory.npy");
   fs::create_directory(p);
-  expect_refused_path(p, p);
+  expect_refused_path(p, "is a directory, not a .npy file");  // was "wrong magic string"
 }
 
 TEST_F(NpyHostile, EmptyFile) { expect_refused("empty.npy", "", "too short"); }
