@@ -43,7 +43,7 @@ pip=("$venv/bin/python" -m pip --disable-pip-version-check -q)
 
 # Build requirements in the environment itself: with --no-build-isolation the CMake cache keeps
 # valid paths from one run to the next.
-"${pip[@]}" install "scikit-build-core>=0.10" "nanobind>=2.4" "numpy>=1.22" "pytest>=7"
+"${pip[@]}" install "scikit-build-core>=0.10" "nanobind>=2.4" "numpy>=1.22" "pytest>=7" "mpmath>=1.2"
 if ! "${pip[@]}" install scikit-learn matplotlib; then
   echo "test_python: note: scikit-learn/matplotlib could not be installed; the example's tests" \
        "will be skipped"

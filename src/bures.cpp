@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -14,6 +15,7 @@
 #include "gaussian_batches.hpp"
 #include "gaussot/statistics.hpp"
 #include "spectral_internal.hpp"
+#include "spectral_rule.hpp"
 #include "validate.hpp"
 
 namespace gaussot {
@@ -30,17 +32,102 @@ struct W2Scratch {
         mean_squared(ctx, 1, 1, count) {}
 };
 
+/// Per-pair power-of-two factors that keep the products S_a^½ S_b S_a^½ of pairs in the range of
+/// T. Those products have the magnitude of s_a·s_b (s = tr S, the largest eigenvalue within a
+/// factor d): below min/ε their eigenvalues lose their relative precision in subnormals or flush
+/// to 0, above max/(4d) the products overflow, so that W2² of pairs scaled by 1e±200 in float64
+/// came out wrong or infinite. Pair i whose product leaves that window is computed with the
+/// factor F_i of S_a scaled by g_i = 2^e_i, g_i² s_a s_b ≈ 1 (exact: a power of two), and the
+/// results that depend on g_i are scaled back by 1/g_i (powers of two: exact away from
+/// subnormals). Without `always` (brenier_matrix, the barycenter and the Fréchet method choice)
+/// it returns no factors when every pair is inside the window, and nothing is rescaled. With
+/// `always` (the W2 distances), every pair with a nonzero product gets its factor, inside the
+/// window too: the products are then normalised to a magnitude of about 1, which lets their
+/// clamping rule use a fixed scale floor (normalised_product_rule). `trace_b` may have one value
+/// for every pair (broadcast).
+template <typename T>
+std::vector<double> pair_factors(const std::vector<double>& trace_a,
+                                 const std::vector<double>& trace_b, std::int64_t d,
+                                 bool always = false) {
+  using limits = std::numeric_limits<T>;
+  const double lowest = std::log2(double(limits::min()) / double(limits::epsilon()));
+  const double highest =
+      std::log2(double(limits::max()) / (4.0 * double(std::max<std::int64_t>(d, 1))));
+  const double largest = double(limits::max());
+  const std::size_t count = trace_a.size();
+  std::vector<double> factors(count, 1.0);
+  bool needed = false;
+  for (std::size_t i = 0; i < count; ++i) {
+    const double sa = std::min(trace_a[i], largest);
+    const double sb = std::min(trace_b[trace_b.size() == 1 ? 0 : i], largest);
+    if (!(sa > 0 && sb > 0)) continue;  // a zero covariance: the product is exactly 0
+    const double log_product = std::log2(sa) + std::log2(sb);
+    if (!always && log_product >= lowest && log_product <= highest) continue;
+    factors[i] = spectral_rule::normalising_factor<T>(sa, sb);
+    needed = true;
+  }
+  if (!needed && !always) factors.clear();
+  return factors;
+}
+
+/// The clamping rule of the normalised products g² F_iᵀ S_b F_i (pair_factors with `always`),
+/// whose size is that of tr S_a·tr S_b·g² ≈ 1: their eigenvalues are refused as negative only
+/// below −τ·max(largest, 1/4), not −τ·largest. Where the product is 0 in exact arithmetic
+/// (singular S_a and S_b with orthogonal ranges), its computed eigenvalues are rounding noise of
+/// either sign, as large as the largest one: refusing them against the largest refused W2² of
+/// such pairs as "not positive semidefinite".
+inline SpectralOptions normalised_product_rule(SpectralOptions options) {
+  options.scale_floor = std::max(options.scale_floor, 0.25);
+  return options;
+}
+
+/// The factors as count 1 x 1 items on the context (each to the power `power`: 1 or -1).
+template <typename T>
+Scratch<T> factors_on_context(Context& ctx, const std::vector<double>& factors, int power) {
+  std::vector<double> values(factors);
+  if (power < 0) {
+    for (double& v : values) v = 1 / v;  // exact: powers of two
+  }
+  return on_context<T>(ctx, values, 1, 1, static_cast<std::int64_t>(values.size()));
+}
+
+/// Host values of the traces of a batch of matrices (one synchronisation).
+template <typename T>
+std::vector<double> host_traces(Context& ctx, MatrixBatch<const T> a) {
+  Scratch<T> traces(ctx, 1, 1, a.count);
+  GAUSSOT_DISPATCH(ctx, trace<T>, a, traces.vectors());
+  return to_host<T>(ctx, traces.vectors());
+}
+
 /// The squared-distance core: out_i = max(0, ‖m_a − m_b‖² + tr S_a + tr S_b − 2 tr(F_iᵀ S_b F_i)^½)
-/// with F_i a factor of S_a (covariance_factor; `root_a`, may broadcast) and the traces given.
+/// with F_i a factor of S_a (covariance_factor; `root_a`, packed, may broadcast) and the traces
+/// given. With `factors` (pair_factors: none, or one per pair), F_i is scaled by factor_i for the
+/// product and the trace of its square root scaled back.
 template <typename T>
 void w2_from_roots(Context& ctx, const ArgumentChecker& check, MatrixBatch<const T> root_a,
                    VectorBatch<const T> trace_a, GaussianBatch<const T> a, GaussianBatch<const T> b,
                    VectorBatch<const T> trace_b, VectorBatch<T> out, const BuresOptions& options,
-                   W2Scratch<T>& scratch) {
-  GAUSSOT_DISPATCH(ctx, sandwich<T>, root_a, b.covariances, scratch.middle.view);
-  run_spectral_trace<T>(ctx, check, "b.covariances", scratch.middle.cview(),
-                        SpectralFunction::sqrt(), scratch.trace_root.vectors(), options.spectral,
-                        "S_a^1/2 S_b S_a^1/2");
+                   W2Scratch<T>& scratch, const std::vector<double>& factors = {}) {
+  if (factors.empty()) {
+    GAUSSOT_DISPATCH(ctx, sandwich<T>, root_a, b.covariances, scratch.middle.view);
+  } else {
+    const std::int64_t count = out.count;
+    const Scratch<T> g = factors_on_context<T>(ctx, factors, 1);
+    Scratch<T> scaled_root(ctx, root_a.rows, root_a.cols, count);
+    scale_items<T>(ctx, root_a, g.cview(), scaled_root.view);
+    GAUSSOT_DISPATCH(ctx, sandwich<T>, scaled_root.cview(), b.covariances, scratch.middle.view);
+  }
+  run_spectral_trace<T>(
+      ctx, check, "b.covariances", scratch.middle.cview(), SpectralFunction::sqrt(),
+      scratch.trace_root.vectors(),
+      factors.empty() ? options.spectral : normalised_product_rule(options.spectral),
+      "S_a^1/2 S_b S_a^1/2");
+  if (!factors.empty()) {  // tr (g² M)^½ = g tr M^½
+    const Scratch<T> inverse = factors_on_context<T>(ctx, factors, -1);
+    Scratch<T> scaled_trace(ctx, 1, 1, out.count);
+    copy<T>(ctx, scratch.trace_root.cview(), scaled_trace.view);
+    scale_items<T>(ctx, scaled_trace.cview(), inverse.cview(), scratch.trace_root.view);
+  }
   mean_difference<T>(ctx, a, b, scratch.diff.view);
   GAUSSOT_DISPATCH(ctx, frobenius_inner<T>, scratch.diff.cview(), scratch.diff.cview(),
                    scratch.mean_squared.vectors());
@@ -50,6 +137,17 @@ void w2_from_roots(Context& ctx, const ArgumentChecker& check, MatrixBatch<const
               {T(1), trace_b.as_matrices()},
               {T(-2), scratch.trace_root.cview()}},
              out.as_matrices(), T(0));
+  // Finite inputs can still have a W2² (or a trace, or ‖m_a − m_b‖²) beyond the range of T.
+  const std::int64_t bad =
+      GAUSSOT_DISPATCH(ctx, first_nonfinite<T>, MatrixBatch<const T>(out.as_matrices()), false);
+  if (bad >= 0) {
+    check.fail("b.covariances",
+               "batch item " + std::to_string(bad) +
+                   ": W2² (or one of its terms tr S_a, tr S_b, ‖m_a − m_b‖²) is beyond the range "
+                   "of " +
+                   (std::is_same_v<T, float> ? "float32" : "float64") + "; rescale the inputs",
+               bad);
+  }
 }
 
 /// A = S_a^-½ (S_a^½ S_b S_a^½)^½ S_a^-½ for each pair (a's covariances positive definite).
@@ -63,10 +161,37 @@ void brenier_matrix(Context& ctx, const ArgumentChecker& check, GaussianBatch<co
       ctx, check, a_name, a.covariances,
       {{SpectralFunction::sqrt(), root.view}, {SpectralFunction::inv_sqrt(), inverse_root.view}},
       options.spectral);
-  GAUSSOT_DISPATCH(ctx, sandwich<T>, root.cview(), b.covariances, middle.view);
+  // Pairs whose product S_a^½ S_b S_a^½ would leave the range of T: S_a^½ scaled by g for the
+  // product, its square root (g times too large) scaled back before the outer sandwich.
+  const std::vector<double> factors =
+      pair_factors<T>(host_traces<T>(ctx, a.covariances), host_traces<T>(ctx, b.covariances), d);
+  if (factors.empty()) {
+    GAUSSOT_DISPATCH(ctx, sandwich<T>, root.cview(), b.covariances, middle.view);
+  } else {
+    const Scratch<T> g = factors_on_context<T>(ctx, factors, 1);
+    Scratch<T> scaled_root(ctx, d, d, count);
+    scale_items<T>(ctx, root.cview(), g.cview(), scaled_root.view);
+    GAUSSOT_DISPATCH(ctx, sandwich<T>, scaled_root.cview(), b.covariances, middle.view);
+  }
   run_spectral<T>(ctx, check, b_name, middle.cview(), {{SpectralFunction::sqrt(), middle.view}},
                   options.spectral, "S_a^1/2 S_b S_a^1/2");
-  GAUSSOT_DISPATCH(ctx, sandwich<T>, inverse_root.cview(), middle.cview(), out);
+  MatrixBatch<const T> middle_root = middle.cview();
+  if (!factors.empty()) {  // (g² M)^½ = g M^½: scaled back into root, free by now
+    const Scratch<T> inverse = factors_on_context<T>(ctx, factors, -1);
+    scale_items<T>(ctx, middle.cview(), inverse.cview(), root.view);
+    middle_root = root.cview();
+  }
+  GAUSSOT_DISPATCH(ctx, sandwich<T>, inverse_root.cview(), middle_root, out);
+  // S_b/S_a beyond the range of T gives a map beyond it.
+  const std::int64_t bad =
+      GAUSSOT_DISPATCH(ctx, first_nonfinite<T>, MatrixBatch<const T>(out), false);
+  if (bad >= 0) {
+    check.fail(b_name,
+               "batch item " + std::to_string(bad) + ": the Brenier map is beyond the range of " +
+                   (std::is_same_v<T, float> ? "float32" : "float64") +
+                   " (the covariances differ in scale by too much); rescale the inputs",
+               bad);
+  }
 }
 
 }  // namespace
@@ -90,8 +215,10 @@ void w2_squared(Context& ctx, GaussianBatch<const T> a, GaussianBatch<const T> b
   const MatrixBatch<const T> roots =
       distinct.count < count ? broadcast(root.cview(), count) : root.cview();
   W2Scratch<T> scratch(ctx, d, count);
+  const std::vector<double> factors = pair_factors<T>(to_host<T>(ctx, trace_a.vectors()),
+                                                      to_host<T>(ctx, trace_b.vectors()), d, true);
   w2_from_roots<T>(ctx, check, roots, trace_a.vectors(), a, b, trace_b.vectors(), out, options,
-                   scratch);
+                   scratch, factors);
 }
 
 template <typename T>
@@ -113,13 +240,18 @@ void w2_squared_all_pairs(Context& ctx, GaussianBatch<const T> a, GaussianBatch<
   GAUSSOT_DISPATCH(ctx, trace<T>, a.covariances, trace_a.vectors());
   GAUSSOT_DISPATCH(ctx, trace<T>, b.covariances, trace_b.vectors());
   W2Scratch<T> scratch(ctx, d, b.count());
+  const std::vector<double> host_trace_a = to_host<T>(ctx, trace_a.vectors());
+  const std::vector<double> host_trace_b = to_host<T>(ctx, trace_b.vectors());
   for (std::int64_t i = 0; i < a.count(); ++i) {  // row i: a_i against every b_j
     const VectorBatch<T> row(out.data + i, 1, out.ld, b.count(), out.space);
     const VectorBatch<const T> trace_a_i(trace_a.view.data + i, 1, 0, b.count(),
                                          ctx.memory_space());
+    const std::vector<double> factors =
+        pair_factors<T>(std::vector<double>(static_cast<std::size_t>(b.count()), host_trace_a[i]),
+                        host_trace_b, d, true);
     w2_from_roots<T>(ctx, check, broadcast(root.cview().slice(i, i + 1), b.count()), trace_a_i,
                      broadcast(a.slice(i, i + 1), b.count()), b, trace_b.vectors(), row, options,
-                     scratch);
+                     scratch, factors);
   }
 }
 
@@ -207,6 +339,19 @@ BarycenterReport w2_barycenter(Context& ctx, GaussianBatch<const T> inputs,
   // Packed copies: the weighted sums are GEMMs of the (d², k) and (d, k) matrices by ρ.
   Scratch<T> covariances(ctx, d, d, k);
   copy<T>(ctx, inputs.covariances, covariances.view);
+  // The iteration forms B^½ S_i B^½ and ‖B‖_F², of the magnitude of s² for covariances of trace
+  // s: outside the window of pair_factors they underflow or overflow. The barycenter of c·S_i is
+  // c·B, so the covariances are scaled by one power of two c (c·max s ≈ 1) and B scaled back.
+  double scale = 1;
+  {
+    const std::vector<double> traces = host_traces<T>(ctx, covariances.cview());
+    const double largest = *std::max_element(traces.begin(), traces.end());
+    const std::vector<double> factor = pair_factors<T>({largest}, {largest}, d);
+    if (!factor.empty()) {  // g² s² ≈ 1: c = g
+      scale = factor[0];
+      combine<T>(ctx, {{T(scale), covariances.cview()}}, covariances.view);
+    }
+  }
   if (inputs.centered()) {
     combine<T>(ctx, {}, out.means.as_matrices());
   } else {
@@ -230,6 +375,9 @@ BarycenterReport w2_barycenter(Context& ctx, GaussianBatch<const T> inputs,
         }
         return false;
       });
+  if (scale != 1) {
+    combine<T>(ctx, {{T(1 / scale), MatrixBatch<const T>(out.covariances)}}, out.covariances);
+  }
   return report;
 }
 
@@ -300,58 +448,87 @@ void frechet_distance(Context& ctx, MatrixBatch<const T> samples_a, MatrixBatch<
   }
   check.finite(ctx, "samples_a", samples_a, false);
   check.finite(ctx, "samples_b", samples_b, false);
-  const bool by_samples = options.method == FrechetMethod::samples ||
-                          (options.method == FrechetMethod::automatic && std::min(n_a, n_b) < d);
-  if (!by_samples) {
-    Scratch<T> mean_a(ctx, d, 1, count), mean_b(ctx, d, 1, count), cov_a(ctx, d, d, count),
-        cov_b(ctx, d, d, count);
-    sample_moments<T>(ctx, samples_a, mean_a.vectors(), cov_a.view);
-    sample_moments<T>(ctx, samples_b, mean_b.vectors(), cov_b.view);
-    w2_squared<T>(ctx, {mean_a.vectors(), cov_a.cview()}, {mean_b.vectors(), cov_b.cview()}, out,
-                  options.bures);
-    return;
+  bool by_samples = options.method == FrechetMethod::samples ||
+                    (options.method == FrechetMethod::automatic && std::min(n_a, n_b) < d);
+  if (by_samples) {
+    // tr (S_a^½ S_b S_a^½)^½ = ‖X̃ᵀ Ỹ‖_* / √((n_a − 1)(n_b − 1)) with X̃, Ỹ the centred samples
+    // (columns), and ‖K‖_* = tr (K Kᵀ)^½ on the smaller side.
+    auto centre = [&](MatrixBatch<const T> x, Scratch<T>& mean, Scratch<T>& centred) {
+      const std::int64_t n = x.cols;
+      std::vector<T> host_ones(static_cast<std::size_t>(n), T(1));
+      Scratch<T> ones(ctx, n, 1, 1);
+      copy<T>(ctx, matrices<const T>(host_ones.data(), n, 1, 1), ones.view);
+      GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::no, Transpose::no, T(1) / T(n), x,
+                       broadcast(ones.cview(), count), T(0), mean.view);
+      copy<T>(ctx, x, centred.view);
+      GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::no, Transpose::yes, T(-1), mean.cview(),
+                       broadcast(ones.cview(), count), T(1), centred.view);
+    };
+    Scratch<T> mean_a(ctx, d, 1, count), mean_b(ctx, d, 1, count);
+    Scratch<T> centred_a(ctx, d, n_a, count), centred_b(ctx, d, n_b, count);
+    centre(samples_a, mean_a, centred_a);
+    centre(samples_b, mean_b, centred_b);
+    Scratch<T> nuclear(ctx, 1, 1, count), scatter_a(ctx, 1, 1, count), scatter_b(ctx, 1, 1, count),
+        diff(ctx, d, 1, count), mean_squared(ctx, 1, 1, count);
+    GAUSSOT_DISPATCH(ctx, frobenius_inner<T>, centred_a.cview(), centred_a.cview(),
+                     scatter_a.vectors());
+    GAUSSOT_DISPATCH(ctx, frobenius_inner<T>, centred_b.cview(), centred_b.cview(),
+                     scatter_b.vectors());
+    // The Gram matrix has the magnitude of scatter_a·scatter_b: outside the range of T (samples
+    // beyond about 1e±77 in float64) the covariances method, which rescales, takes over.
+    const std::int64_t m = std::min(n_a, n_b);
+    by_samples = pair_factors<T>(to_host<T>(ctx, scatter_a.vectors()),
+                                 to_host<T>(ctx, scatter_b.vectors()), m)
+                     .empty();
+    if (by_samples) {
+      Scratch<T> cross(ctx, n_a, n_b, count);
+      GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::yes, Transpose::no, T(1), centred_a.cview(),
+                       centred_b.cview(), T(0), cross.view);
+      Scratch<T> gram(ctx, m, m, count);
+      GAUSSOT_DISPATCH(ctx, gemm<T>, n_a <= n_b ? Transpose::no : Transpose::yes,
+                       n_a <= n_b ? Transpose::yes : Transpose::no, T(1), cross.cview(),
+                       cross.cview(), T(0), gram.view);
+      run_spectral_trace<T>(ctx, check, "samples_b", gram.cview(), SpectralFunction::sqrt(),
+                            nuclear.vectors(), options.bures.spectral, "the cross Gram matrix");
+      combine<T>(ctx, {{T(1), mean_a.cview()}, {T(-1), mean_b.cview()}}, diff.view);
+      GAUSSOT_DISPATCH(ctx, frobenius_inner<T>, diff.cview(), diff.cview(), mean_squared.vectors());
+      combine<T>(ctx,
+                 {{T(1), mean_squared.cview()},
+                  {T(1) / T(n_a - 1), scatter_a.cview()},
+                  {T(1) / T(n_b - 1), scatter_b.cview()},
+                  {T(-2) / std::sqrt(T(n_a - 1) * T(n_b - 1)), nuclear.cview()}},
+                 out.as_matrices(), T(0));
+      const std::int64_t bad =
+          GAUSSOT_DISPATCH(ctx, first_nonfinite<T>, MatrixBatch<const T>(out.as_matrices()), false);
+      if (bad >= 0) {
+        check.fail("samples_a",
+                   "batch item " + std::to_string(bad) +
+                       ": the Fréchet distance is beyond the range of " +
+                       (std::is_same_v<T, float> ? "float32" : "float64") + "; rescale the samples",
+                   bad);
+      }
+      return;
+    }
   }
-  // tr (S_a^½ S_b S_a^½)^½ = ‖X̃ᵀ Ỹ‖_* / √((n_a − 1)(n_b − 1)) with X̃, Ỹ the centred samples
-  // (columns), and ‖K‖_* = tr (K Kᵀ)^½ on the smaller side.
-  auto centre = [&](MatrixBatch<const T> x, Scratch<T>& mean, Scratch<T>& centred) {
-    const std::int64_t n = x.cols;
-    std::vector<T> host_ones(static_cast<std::size_t>(n), T(1));
-    Scratch<T> ones(ctx, n, 1, 1);
-    copy<T>(ctx, matrices<const T>(host_ones.data(), n, 1, 1), ones.view);
-    GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::no, Transpose::no, T(1) / T(n), x,
-                     broadcast(ones.cview(), count), T(0), mean.view);
-    copy<T>(ctx, x, centred.view);
-    GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::no, Transpose::yes, T(-1), mean.cview(),
-                     broadcast(ones.cview(), count), T(1), centred.view);
-  };
-  Scratch<T> mean_a(ctx, d, 1, count), mean_b(ctx, d, 1, count);
-  Scratch<T> centred_a(ctx, d, n_a, count), centred_b(ctx, d, n_b, count);
-  centre(samples_a, mean_a, centred_a);
-  centre(samples_b, mean_b, centred_b);
-  Scratch<T> cross(ctx, n_a, n_b, count);
-  GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::yes, Transpose::no, T(1), centred_a.cview(),
-                   centred_b.cview(), T(0), cross.view);
-  const std::int64_t m = std::min(n_a, n_b);
-  Scratch<T> gram(ctx, m, m, count);
-  GAUSSOT_DISPATCH(ctx, gemm<T>, n_a <= n_b ? Transpose::no : Transpose::yes,
-                   n_a <= n_b ? Transpose::yes : Transpose::no, T(1), cross.cview(), cross.cview(),
-                   T(0), gram.view);
-  Scratch<T> nuclear(ctx, 1, 1, count), scatter_a(ctx, 1, 1, count), scatter_b(ctx, 1, 1, count),
-      diff(ctx, d, 1, count), mean_squared(ctx, 1, 1, count);
-  run_spectral_trace<T>(ctx, check, "samples_b", gram.cview(), SpectralFunction::sqrt(),
-                        nuclear.vectors(), options.bures.spectral, "the cross Gram matrix");
-  GAUSSOT_DISPATCH(ctx, frobenius_inner<T>, centred_a.cview(), centred_a.cview(),
-                   scatter_a.vectors());
-  GAUSSOT_DISPATCH(ctx, frobenius_inner<T>, centred_b.cview(), centred_b.cview(),
-                   scatter_b.vectors());
-  combine<T>(ctx, {{T(1), mean_a.cview()}, {T(-1), mean_b.cview()}}, diff.view);
-  GAUSSOT_DISPATCH(ctx, frobenius_inner<T>, diff.cview(), diff.cview(), mean_squared.vectors());
-  combine<T>(ctx,
-             {{T(1), mean_squared.cview()},
-              {T(1) / T(n_a - 1), scatter_a.cview()},
-              {T(1) / T(n_b - 1), scatter_b.cview()},
-              {T(-2) / std::sqrt(T(n_a - 1) * T(n_b - 1)), nuclear.cview()}},
-             out.as_matrices(), T(0));
+  Scratch<T> mean_a(ctx, d, 1, count), mean_b(ctx, d, 1, count), cov_a(ctx, d, d, count),
+      cov_b(ctx, d, d, count);
+  sample_moments<T>(ctx, samples_a, mean_a.vectors(), cov_a.view);
+  sample_moments<T>(ctx, samples_b, mean_b.vectors(), cov_b.view);
+  // Finite samples beyond about 1e154 (float64) have covariances beyond the range of T.
+  for (const auto& [name, cov] : {std::pair{"samples_a", &cov_a}, std::pair{"samples_b", &cov_b}}) {
+    const std::int64_t bad = GAUSSOT_DISPATCH(ctx, first_nonfinite<T>, cov->cview(), false);
+    if (bad >= 0) {
+      check.fail(name,
+                 "batch item " + std::to_string(bad) +
+                     ": its sample covariance is beyond the "
+                     "range of " +
+                     (std::is_same_v<T, float> ? "float32" : "float64") +
+                     " (the samples are too large to square); rescale the samples",
+                 bad);
+    }
+  }
+  w2_squared<T>(ctx, {mean_a.vectors(), cov_a.cview()}, {mean_b.vectors(), cov_b.cview()}, out,
+                options.bures);
 }
 
 template <typename T>

@@ -15,6 +15,7 @@
 #include "compose.hpp"
 #include "gaussian_batches.hpp"
 #include "spectral_internal.hpp"
+#include "spectral_rule.hpp"
 #include "validate.hpp"
 
 namespace gaussot {
@@ -188,8 +189,8 @@ void check_finite_result(Context& ctx, const ArgumentChecker& check, MatrixBatch
   if (bad >= 0) {
     check.fail("b.covariances",
                std::string("batch item ") + std::to_string(bad) + ": the " + what +
-                   " is beyond the range of " +
-                   (std::is_same_v<T, float> ? "float32" : "float64") + "; rescale the inputs",
+                   " is beyond the range of " + (std::is_same_v<T, float> ? "float32" : "float64") +
+                   "; rescale the inputs",
                bad);
   }
 }
@@ -218,13 +219,41 @@ std::vector<double> cross_spectra(Context& ctx, const ArgumentChecker& check,
   covariance_factor<T>(ctx, check, p_name, distinct, root.view, spectral);
   const MatrixBatch<const T> roots =
       distinct.count < count ? broadcast(root.cview(), count) : root.cview();
-  GAUSSOT_DISPATCH(ctx, sandwich<T>, roots, q, middle.view);
-  return checked_spectra<T>(ctx, check, q_name, middle.cview(), MatrixBatch<T>{}, spectral,
-                            /*positive_definite=*/false);
+  // Each product is formed with the factor scaled by the power of two g_i that gives it the
+  // magnitude 1 (spectral_rule::normalising_factor): it neither underflows nor overflows, and
+  // its clamping rule can take 1/4 as the floor of its scale, so that the rounding noise of a
+  // product that is 0 in exact arithmetic (singular P and Q with orthogonal ranges) is not
+  // refused as "not positive semidefinite". λ_i = λ'_i / g_i², exactly, on the host.
+  Scratch<T> traces(ctx, 1, 1, 2 * count);
+  GAUSSOT_DISPATCH(ctx, trace<T>, p, traces.vectors().slice(0, count));
+  GAUSSOT_DISPATCH(ctx, trace<T>, q, traces.vectors().slice(count, 2 * count));
+  const std::vector<double> host_traces = to_host<T>(ctx, traces.vectors());
+  std::vector<double> factors(static_cast<std::size_t>(count));
+  for (std::int64_t i = 0; i < count; ++i) {
+    factors[i] = spectral_rule::normalising_factor<T>(host_traces[i], host_traces[count + i]);
+  }
+  const Scratch<T> g = on_context<T>(ctx, factors, 1, 1, count);
+  Scratch<T> scaled_roots(ctx, d, d, count);
+  scale_items<T>(ctx, roots, g.cview(), scaled_roots.view);
+  GAUSSOT_DISPATCH(ctx, sandwich<T>, scaled_roots.cview(), q, middle.view);
+  SpectralOptions rule = spectral;
+  rule.scale_floor = std::max(rule.scale_floor, 0.25);
+  std::vector<double> spectra =
+      checked_spectra<T>(ctx, check, q_name, middle.cview(), MatrixBatch<T>{}, rule,
+                         /*positive_definite=*/false);
+  for (std::int64_t i = 0; i < count; ++i) {
+    for (std::int64_t j = 0; j < d; ++j)
+      spectra[i * d + j] = spectra[i * d + j] / factors[i] / factors[i];
+  }
+  return spectra;
 }
 
 /// K(P, Q) = P^½ g(P^½ Q P^½) P^½ with g(w) = 2/(√(4w + σ⁴) + σ²) (entropic.hpp): exactly
 /// symmetric, no inverse. K(A, B)·B = C_σ(A, B) and K(B, A) = A^-1 C_σ(A, B).
+/// Q must have been checked positive semidefinite by the caller (cross_spectra of the same pair,
+/// or checked_spectra): the negative eigenvalues of P^½ Q P^½ are then rounding, clamped to 0,
+/// never refused. (Refusing them against the product's own largest eigenvalue refused the plans
+/// of singular P and Q with orthogonal ranges, whose product is pure rounding noise.)
 template <typename T>
 void entropic_kernel(Context& ctx, const ArgumentChecker& check, MatrixBatch<const T> p,
                      MatrixBatch<const T> q, const char* p_name, const char* q_name, double s2,
@@ -233,8 +262,10 @@ void entropic_kernel(Context& ctx, const ArgumentChecker& check, MatrixBatch<con
   Scratch<T> root(ctx, d, d, count), middle(ctx, d, d, count);
   run_spectral<T>(ctx, check, p_name, p, {{SpectralFunction::sqrt(), root.view}}, spectral);
   GAUSSOT_DISPATCH(ctx, sandwich<T>, root.cview(), q, middle.view);
+  SpectralOptions product_rule = spectral;
+  product_rule.scale_floor = std::numeric_limits<double>::max();  // never refused (see above)
   run_spectral<T>(ctx, check, q_name, middle.cview(),
-                  {{SpectralFunction::entropic(s2), middle.view}}, spectral,
+                  {{SpectralFunction::entropic(s2), middle.view}}, product_rule,
                   "the product P^1/2 Q P^1/2 of the entropic plan");
   GAUSSOT_DISPATCH(ctx, sandwich<T>, root.cview(), middle.cview(), out);
 }
@@ -521,6 +552,9 @@ void entropic_map(Context& ctx, GaussianBatch<const T> a, GaussianBatch<const T>
     return;
   }
   const double s2 = checked_sigma_squared<T>(check, sigma);
+  // K(B, A) needs A checked positive semidefinite (entropic_kernel): one eigvalsh per distinct A.
+  checked_spectra<T>(ctx, check, "a.covariances", a.covariances.distinct(), MatrixBatch<T>{},
+                     spectral, /*positive_definite=*/false);
   Scratch<T> slope(ctx, d, d, count);  // A^-1 C_σ = K(B, A)
   entropic_kernel<T>(ctx, check, b.covariances, a.covariances, "b.covariances", "a.covariances", s2,
                      slope.view, spectral);

@@ -9,6 +9,7 @@
 #include <limits>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "backend.hpp"
@@ -107,8 +108,15 @@ PairBounds pair_bounds(double spectral_distance, double v1_norm2, double v2_norm
                        std::int64_t dimension) {
   const double norms = m1_norm2 - m2_norm2;
   const double xi = spectral_distance + 2 * (v1_norm2 + v2_norm2) + norms * norms;
-  const double norm_product = std::sqrt(v1_norm2 * v2_norm2);
+  // ‖v1‖‖v2‖ as a product of roots: v1_norm2 · v2_norm2 overflows already for covariances and
+  // squared means of 1e154, which made the lower bound 0.
+  const double norm_product = std::sqrt(v1_norm2) * std::sqrt(v2_norm2);
   PairBounds bounds;
+  if (!std::isfinite(xi)) {  // IGW² beyond double: reported as such (write_values refuses it)
+    bounds.lower = bounds.upper = std::numeric_limits<double>::infinity();
+    bounds.exact = true;
+    return bounds;
+  }
   bounds.lower = std::max(0.0, xi - 4 * norm_product);
   bounds.upper = std::max(0.0, xi - 4 * cross);
   // The bounds coincide (up to rounding of the terms) when v1 = 0, v2 = 0, or v1 and v2 share
@@ -260,10 +268,23 @@ PairSolutions solve_pairs(const Context& ctx, const SideSpectra<T>& a, const Sid
 
 /// Writes every pair's best value and bounds (pair p is element p of the output, in the
 /// outputs' column-major order) to the outputs that are not empty; returns the reports.
+/// Refuses an IGW² (or bound) `value` of pair p beyond the range of T: IGW² grows as the square
+/// of the covariances' scale (the fourth power of the data's), so finite covariances beyond about
+/// 1e154 in float64 (1e19 in float32) have no representable IGW².
 template <typename T>
-std::vector<IgwReport> write_values(Context& ctx, const PairSolutions& pairs,
-                                    MatrixBatch<T> squared, MatrixBatch<T> lower,
-                                    MatrixBatch<T> upper) {
+void check_representable(const ArgumentChecker& check, double value, std::size_t p) {
+  if (std::isfinite(value) && std::fabs(value) <= double(std::numeric_limits<T>::max())) return;
+  check.fail("b.covariances",
+             "pair " + std::to_string(p) + ": IGW² is beyond the range of " +
+                 (std::is_same_v<T, float> ? "float32" : "float64") +
+                 " (it grows as the square of the covariances' scale); rescale the inputs",
+             static_cast<std::int64_t>(p));
+}
+
+template <typename T>
+std::vector<IgwReport> write_values(Context& ctx, const ArgumentChecker& check,
+                                    const PairSolutions& pairs, MatrixBatch<T> squared,
+                                    MatrixBatch<T> lower, MatrixBatch<T> upper) {
   const std::size_t count = pairs.bounds.size();
   std::vector<double> best(count), low(count), high(count);
   std::vector<IgwReport> reports(count);
@@ -272,6 +293,9 @@ std::vector<IgwReport> write_values(Context& ctx, const PairSolutions& pairs,
     low[p] = pairs.bounds[p].lower;
     high[p] = pairs.bounds[p].upper;
     reports[p] = report_of(pairs.bounds[p], pairs.solution(p));
+    if (squared.count > 0) check_representable<T>(check, best[p], p);
+    if (lower.count > 0) check_representable<T>(check, low[p], p);
+    if (upper.count > 0) check_representable<T>(check, high[p], p);
   }
   if (squared.count > 0) to_context<T>(ctx, best, squared);
   if (lower.count > 0) to_context<T>(ctx, low, lower);
@@ -328,7 +352,7 @@ std::vector<IgwReport> igw_squared(Context& ctx, GaussianBatch<const T> a, Gauss
   const SideSpectra<T> sb =
       side_spectra<T>(ctx, check, Names("b"), b, options.spectral, false, false);
   const PairSolutions pairs = solve_pairs(ctx, sa, sb, count, options, false);
-  return write_values<T>(ctx, pairs, out.squared.as_matrices(), out.lower.as_matrices(),
+  return write_values<T>(ctx, check, pairs, out.squared.as_matrices(), out.lower.as_matrices(),
                          out.upper.as_matrices());
 }
 
@@ -406,7 +430,7 @@ std::vector<IgwReport> igw_squared_all_pairs(Context& ctx, GaussianBatch<const T
         return stiefel_problem(sa.alpha(i), da, sa.v(i), sb.alpha(j), db, sb.v(j));
       },
       options, false);
-  return write_values<T>(ctx, pairs, out.squared, out.lower, out.upper);
+  return write_values<T>(ctx, check, pairs, out.squared, out.lower, out.upper);
 }
 
 template <typename T>
@@ -483,7 +507,7 @@ std::vector<IgwReport> igw_squared_all_pairs(Context& ctx, const std::vector<Igw
                                data(s2.eigenvalues), s2.dimension(), data(s2.projected_mean));
       },
       options, false);
-  return write_values<double>(ctx, pairs, out.squared, out.lower, out.upper);
+  return write_values<double>(ctx, check, pairs, out.squared, out.lower, out.upper);
 }
 
 namespace {
@@ -600,11 +624,21 @@ double igw_barycenter(Context& ctx, const std::vector<MatrixBatch<const T>>& inp
   // Zero-padded decreasing spectra, one row per input.
   std::vector<double> spectra(static_cast<std::size_t>(k * depth), 0.0);
   std::int64_t item = 0;
-  for (const MatrixBatch<const T>& group : inputs) {
+  for (std::size_t index = 0; index < inputs.size(); ++index) {
+    const MatrixBatch<const T>& group = inputs[index];
     const GaussianBatch<const T> g(VectorBatch<const T>(), group);
-    check_values(ctx, check, Names("inputs"), g);
-    const std::vector<double> values = checked_spectra<T>(ctx, check, "inputs.covariances", group,
-                                                          MatrixBatch<T>(), spectral, false);
+    std::vector<double> values;
+    try {
+      check_values(ctx, check, Names("inputs"), g);
+      values = checked_spectra<T>(ctx, check, "inputs.covariances", group, MatrixBatch<T>(),
+                                  spectral, false);
+    } catch (const InvalidArgument& e) {
+      // The checks count items within the group: name the group and the input's overall index.
+      if (e.batch_index() < 0 || inputs.size() == 1) throw;
+      throw InvalidArgument(e.message() + " of group " + std::to_string(index) + " (input " +
+                                std::to_string(item + e.batch_index()) + ")",
+                            __FILE__, __LINE__, e.argument(), item + e.batch_index());
+    }
     for (std::int64_t i = 0; i < group.count; ++i, ++item) {
       std::copy_n(values.data() + i * group.rows, group.rows, spectra.data() + item * depth);
     }
@@ -619,6 +653,12 @@ double igw_barycenter(Context& ctx, const std::vector<MatrixBatch<const T>>& inp
       const double gap = spectra[l + i * depth] - mean[l];
       value += double(rho[i]) * gap * gap;
     }
+  }
+  if (!(std::isfinite(value) && value <= double(std::numeric_limits<T>::max()))) {
+    check.fail("inputs.covariances",
+               "the barycenter's value Σ w_i ‖λ_i − λ̄‖² is beyond the range of " +
+                   std::string(std::is_same_v<T, float> ? "float32" : "float64") +
+                   " (it grows as the square of the covariances' scale); rescale the inputs");
   }
   to_context<T>(ctx, mean, eigenvalues.as_matrices());
   if (covariance.count > 0) {

@@ -100,6 +100,22 @@ void apply_spectral(Context& ctx, const char* function, MatrixBatch<const T> a,
   if (a.empty() || a.rows == 0) return;
   check.finite(ctx, "a", a, /*lower_only=*/true);
   run_spectral<T>(ctx, check, "a", a, requests, options);
+  // w^p with p > 1 (large w) or p < 0 (small w) can leave the range of T: refuse rather than
+  // return infinities (and the NaNs that V diag(inf) Vᵀ makes). The other functions cannot
+  // overflow: √w, 1/√w and log w of a finite w above the clamping threshold are finite.
+  for (const NamedOutput<T>& o : outputs) {
+    const SpectralFunction f = o.request.function;
+    if (f.kind != SpectralFunction::Kind::power || (f.parameter >= 0 && f.parameter <= 1)) continue;
+    const std::int64_t bad =
+        GAUSSOT_DISPATCH(ctx, first_nonfinite<T>, MatrixBatch<const T>(o.request.out), false);
+    if (bad >= 0) {
+      check.fail("a",
+                 "batch item " + std::to_string(bad) + ": a^" + format_number(f.parameter) +
+                     " overflows " + (std::is_same_v<T, float> ? "float32" : "float64") +
+                     " (an eigenvalue to the power p is beyond its range); rescale a",
+                 bad);
+    }
+  }
 }
 
 }  // namespace
@@ -108,10 +124,10 @@ template <typename T>
 ClampRule clamp_rule(const ArgumentChecker& check, std::int64_t d, const SpectralOptions& options) {
   const double tolerance = options.psd_tolerance.value_or(default_psd_tolerance<T>(d));
   check.expect(std::isfinite(tolerance) && tolerance >= 0, "options.psd_tolerance",
-               "must be finite and >= 0, got " + std::to_string(tolerance));
+               "must be finite and >= 0, got " + format_number(tolerance));
   check.expect(std::isfinite(options.scale_floor) && options.scale_floor >= 0,
                "options.scale_floor",
-               "must be finite and >= 0, got " + std::to_string(options.scale_floor));
+               "must be finite and >= 0, got " + format_number(options.scale_floor));
   return {tolerance, options.scale_floor};
 }
 

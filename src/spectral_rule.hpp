@@ -57,6 +57,24 @@ GAUSSOT_HOST_DEVICE inline T apply(SpectralFunction::Kind kind, T parameter, T w
   return clamped;
 }
 
+/// The power of two g with g²·s_a·s_b ≈ 1, for a product F_aᵀ S_b F_a of PSD matrices with
+/// traces s_a, s_b (F_a a factor of S_a): scaling F_a by g gives the product the magnitude 1,
+/// exactly (a power of two), whatever the inputs' scale. 1 when s_a or s_b is 0 (the product is
+/// 0); a trace beyond the range of T counts as its largest value; g and 1/g stay normal in T.
+/// Host code (the algorithms in src/), not for kernels.
+template <typename T>
+inline double normalising_factor(double s_a, double s_b) {
+  using limits = std::numeric_limits<T>;
+  const double largest = double(limits::max());
+  s_a = s_a < largest ? s_a : largest;
+  s_b = s_b < largest ? s_b : largest;
+  if (!(s_a > 0 && s_b > 0)) return 1.0;
+  const int max_exponent = limits::max_exponent - 4;
+  long e = std::lround(-(std::log2(s_a) + std::log2(s_b)) / 2);
+  e = e < -max_exponent ? -max_exponent : (e > max_exponent ? max_exponent : e);
+  return std::ldexp(1.0, int(e));
+}
+
 /// True when f(w) >= 0 for every admissible w, so f(A) = B Bᵀ with B = V diag(sqrt(f(w))).
 inline bool nonnegative(SpectralFunction f) { return f.kind != SpectralFunction::Kind::log; }
 

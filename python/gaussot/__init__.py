@@ -20,10 +20,18 @@ Conventions
   ``backend='cuda'`` (or ``'cuda:N'``) runs host arrays on a GPU (copying in and out);
   ``backend='cpu'`` refuses device arrays. Host arrays are read in place (C or Fortran order for
   covariances, any leading dimension); other layouts (negative strides, a strided last axis) are
-  copied first.
+  copied first. Arrays of other dtypes (integers, booleans, complex, float16, longdouble,
+  strings, objects) are refused, not converted.
+* ``eigh``, ``eigvalsh``, ``sqrtm``, ``inv_sqrtm``, ``sqrtm_and_inv_sqrtm``, ``logm`` and ``powm``
+  read only the upper triangle ``a[..., i, j]``, ``i <= j``, whatever the layout (a host array in
+  Fortran order is copied to C order for them); the functions on Gaussians refuse covariances
+  that are not symmetric.
 * Matrix results are returned without a transposing copy: their last two axes may be in Fortran
   order (``numpy.ascontiguousarray`` gives C order).
 * Eigenvalues are in decreasing order; IGW² has no ½ factor; W2² and IGW² are reported squared.
+* Integer options (``max_iterations``, ``restarts``, ``check_every``, ...) above 2³¹ − 1 are
+  refused with :class:`InvalidArgument`; values that are not Python integers, or beyond 64 bits,
+  raise ``TypeError``.
 * Errors raise :class:`InvalidArgument` (a ``ValueError``), :class:`NotCompiled` (a
   ``NotImplementedError``), :class:`ConvergenceError`, :class:`CudaError`,
   :class:`OutOfMemory` (a ``MemoryError``), all subclasses of :class:`Error` (a

@@ -3,6 +3,7 @@
 #include "arrays.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <memory>
@@ -60,8 +61,43 @@ int framework_of(nb::handle object) {
 
 }  // namespace
 
-void invalid_argument(const std::string& message, const std::string& argument) {
-  throw InvalidArgument(message, __FILE__, __LINE__, argument);
+void invalid_argument(const std::string& message, const std::string& argument,
+                      std::int64_t batch_index) {
+  throw InvalidArgument(message, __FILE__, __LINE__, argument, batch_index);
+}
+
+std::string number_text(double x) {
+  std::ostringstream out;
+  out << x;
+  return out.str();
+}
+
+int int_option(std::int64_t value, const char* name, std::int64_t minimum) {
+  constexpr std::int64_t maximum = std::numeric_limits<int>::max();
+  if (value < minimum || value > maximum) {
+    const std::string range =
+        minimum == std::numeric_limits<int>::min()
+            ? "at most " + std::to_string(maximum)
+            : "an integer in [" + std::to_string(minimum) + ", " + std::to_string(maximum) + "]";
+    invalid_argument(std::string(name) + ": expected " + range + ", got " + std::to_string(value),
+                     name);
+  }
+  return static_cast<int>(value);
+}
+
+std::vector<nb::object> sequence_items(nb::handle sequence, const char* name,
+                                       const char* expected) {
+  std::vector<nb::object> items;
+  try {
+    for (nb::handle item : sequence) items.push_back(nb::borrow(item));
+  } catch (nb::python_error& e) {
+    if (!e.matches(PyExc_TypeError)) throw;
+    invalid_argument(std::string(name) + ": expected " + expected + ", got " +
+                         python_type_name(sequence) + " " +
+                         nb::cast<std::string>(nb::repr(sequence)),
+                     name);
+  }
+  return items;
 }
 
 // ---- Arg ----------------------------------------------------------------------------------------
@@ -120,14 +156,40 @@ void Arg::import(const Context& ctx) {
       invalid_argument(name_ + ": could not import the device array through DLPack", name_);
     }
   } else if (!nb::try_cast(object_, array_)) {
+    // NumPy arrays that nanobind does not import directly: float32/float64 in a non-native byte
+    // order are converted to the native order; any other dtype (strings, objects, longdouble,
+    // dates) is refused like an int64 array, never converted element by element. Other Python
+    // objects (lists, numbers) of integers or reals become float64; lists of other things
+    // (None, strings, booleans, complex numbers) are refused.
+    const nb::module_ numpy = nb::module_::import_("numpy");
+    const bool is_array = nb::isinstance(object_, numpy.attr("ndarray"));
     nb::object converted;
     try {
-      converted =
-          nb::module_::import_("numpy").attr("asarray")(object_, nb::arg("dtype") = "float64");
+      converted = numpy.attr("asarray")(object_);
     } catch (nb::python_error& e) {
       invalid_argument(name_ + ": expected an array (a NumPy array, a DLPack tensor or numbers), " +
                            "got " + python_type_name(object_) + " (" + e.what() + ")",
                        name_);
+    }
+    const nb::object dtype = converted.attr("dtype");
+    const std::string kind = nb::cast<std::string>(dtype.attr("kind"));
+    const int itemsize = nb::cast<int>(dtype.attr("itemsize"));
+    const std::string dtype_text = nb::cast<std::string>(nb::str(dtype));
+    if (is_array) {
+      if (kind != "f" || (itemsize != 4 && itemsize != 8)) {
+        invalid_argument(name_ + ": expected float32 or float64 values, got " + dtype_text, name_);
+      }
+      converted =
+          numpy.attr("asarray")(converted, nb::arg("dtype") = itemsize == 4 ? "=f4" : "=f8");
+    } else {
+      if (kind != "i" && kind != "u" && kind != "f") {
+        invalid_argument(name_ +
+                             ": expected an array (a NumPy array, a DLPack tensor or numbers), " +
+                             "got " + python_type_name(object_) + " holding " + dtype_text +
+                             " values (expected float32 or float64 values)",
+                         name_);
+      }
+      converted = numpy.attr("asarray")(converted, nb::arg("dtype") = "float64");
     }
     array_ = nb::cast<nb::ndarray<nb::ro>>(converted);
   }
@@ -156,7 +218,8 @@ void Arg::check_and_lay_out() {
   }
   batched_ = ndim > item_axes;
   count_ = batched_ ? std::int64_t(array_.shape(0)) : 1;
-  if (lay_out()) return;
+  const bool laid_out = lay_out();
+  if (laid_out && !(upper_triangle_ && transposed_ && device_ < 0)) return;
   if (device_ >= 0) {
     invalid_argument(name_ +
                          ": a device array needs unit stride along its last axis and "
@@ -452,6 +515,28 @@ nb::object Output<T>::release() {
   const bool device = on_device && call_->device_results();
   return to_python(data, shape_, strides, capsule, nb::dtype<T>(), device ? kCuda : kCpu,
                    device ? ctx.device() : 0, call_->framework());
+}
+
+template <typename T>
+std::int64_t Output<T>::first_nonfinite(std::int64_t item_size) {
+  Context& ctx = call_->ctx();
+  ctx.synchronize();
+  std::int64_t size = 1;  // the result's own elements (the buffer has at least one)
+  for (std::int64_t extent : shape_) size *= extent;
+  if (size == 0) return -1;
+  std::vector<T> copied;
+  const T* values = buffer_.data();
+  if (buffer_.space() != MemorySpace::host) {
+    copied.resize(static_cast<std::size_t>(size));
+    copy<T>(ctx, gaussot::vectors<const T>(buffer_.data(), size, 1, buffer_.space()),
+            gaussot::vectors(copied.data(), size, 1));
+    ctx.synchronize();
+    values = copied.data();
+  }
+  for (std::int64_t i = 0; i < size; ++i) {
+    if (!std::isfinite(values[i])) return item_size > 0 ? i / item_size : 0;
+  }
+  return -1;
 }
 
 template <typename U>

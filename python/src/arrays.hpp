@@ -30,6 +30,7 @@
 #include <nanobind/stl/string.h>
 
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -59,6 +60,12 @@ class Arg {
   /// @param axes   the item axes as messages name them, e.g. "n, d"; empty for the default of
   ///               `item` ("d", "d, d" or "n, d")
   Arg(nb::handle object, std::string name, Item item, int batch_axes = 1, std::string axes = {});
+
+  /// For functions that read one triangle of a symmetric item (gaussot reads the lower triangle
+  /// of its column-major view): NumPy's upper triangle a[..., i, j], i <= j, is then read in
+  /// every host layout, as in C order; a host array in Fortran order is copied into C order.
+  /// (Device arrays in Fortran order, which are never copied, have their lower triangle read.)
+  void read_upper_triangle() { upper_triangle_ = true; }
 
   bool present() const { return !object_.is_none(); }
   const std::string& name() const { return name_; }
@@ -92,6 +99,7 @@ class Arg {
   // is read through its transpose (Fortran order).
   std::int64_t ld_ = 1, stride_ = 0;
   bool transposed_ = false;
+  bool upper_triangle_ = false;
 };
 
 /// The batch of a result: unbatched (shape ()) or `count` items (shape (count,)).
@@ -191,6 +199,11 @@ class Output {
   /// work first. Call once.
   nb::object release();
 
+  /// The first item (`item_size` consecutive values of the buffer) with a NaN or an infinite
+  /// value, or -1: a guard against results that overflowed. Waits for the context's work; device
+  /// buffers are copied to the host to be scanned. Call before release().
+  std::int64_t first_nonfinite(std::int64_t item_size);
+
  private:
   Call* call_;
   std::vector<std::int64_t> shape_;
@@ -222,6 +235,20 @@ struct GaussianPair {
 };
 
 /// Throws gaussot::InvalidArgument with `message` (the binding's own argument checks).
-[[noreturn]] void invalid_argument(const std::string& message, const std::string& argument = {});
+[[noreturn]] void invalid_argument(const std::string& message, const std::string& argument = {},
+                                   std::int64_t batch_index = -1);
+
+/// The integer option `name` (taken from Python as a 64-bit integer) as an int: InvalidArgument
+/// naming it when it is below `minimum` or above INT_MAX. Lower bounds that the library checks
+/// itself are left to it (minimum INT_MIN).
+int int_option(std::int64_t value, const char* name,
+               std::int64_t minimum = std::numeric_limits<int>::min());
+
+/// A number as %g prints it, for messages.
+std::string number_text(double x);
+
+/// The items of `sequence` (a Python iterable), or InvalidArgument naming `name` with `expected`
+/// (e.g. "a sequence of 1 and -1") when it is not iterable.
+std::vector<nb::object> sequence_items(nb::handle sequence, const char* name, const char* expected);
 
 }  // namespace gaussot::python

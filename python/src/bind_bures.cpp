@@ -88,7 +88,7 @@ nb::object mccann_interpolant_py(nb::handle a_cov, nb::handle b_cov, double t, n
     const GaussianBatch<const T> b = call.gaussians<T>(g.b_mean, g.b_cov, k);
     Output<T> mean(call, concat(batch.shape(), {d}));
     Output<T> cov(call, concat(batch.shape(), {d, d}), Order::columns);
-    {
+    if (k > 0) {  // an empty batch has nothing to compute (and empty outputs read as centered)
       nb::gil_scoped_release release;
       mccann_interpolant<T>(call.ctx(), a, b, t,
                             GaussianBatch<T>(mean.vectors(d, k), cov.matrices(d, d, k)));
@@ -112,7 +112,7 @@ nb::object w2_squared_gradient_py(nb::handle a_cov, nb::handle b_cov, nb::handle
     Output<T> a_cov_grad(call, concat(batch.shape(), {d, d}), Order::columns);
     Output<T> b_mean_grad(call, concat(batch.shape(), {d}));
     Output<T> b_cov_grad(call, concat(batch.shape(), {d, d}), Order::columns);
-    {
+    if (k > 0) {  // an empty batch has nothing to compute (and empty outputs read as centered)
       nb::gil_scoped_release release;
       w2_squared_gradient<T>(
           call.ctx(), a, b,
@@ -125,8 +125,8 @@ nb::object w2_squared_gradient_py(nb::handle a_cov, nb::handle b_cov, nb::handle
 }
 
 nb::object w2_barycenter_py(nb::handle covs, nb::handle means, nb::handle weights,
-                            std::optional<double> tolerance, int max_iterations, bool report,
-                            const std::string& backend) {
+                            std::optional<double> tolerance, std::int64_t max_iterations,
+                            bool report, const std::string& backend) {
   Arg cov(covs, "covs", Item::symmetric), mean(means, "means", Item::vector),
       weight(weights, "weights", Item::vector, 0, "k");
   Call call(backend, {&cov, &mean, &weight});
@@ -139,7 +139,7 @@ nb::object w2_barycenter_py(nb::handle covs, nb::handle means, nb::handle weight
   }
   BarycenterOptions options;
   options.tolerance = tolerance;
-  options.max_iterations = max_iterations;
+  options.max_iterations = int_option(max_iterations, "max_iterations");
   return with_dtype(call, [&](auto zero) {
     using T = decltype(zero);
     const GaussianBatch<const T> inputs = call.gaussians<T>(mean, cov, k);

@@ -50,9 +50,9 @@ nb::object linear_cka_py(nb::handle samples_a, nb::handle samples_b, bool debias
 nb::object compare_representations_py(nb::handle activations, nb::handle names, bool igw, bool bw,
                                       bool cka, bool cka_debiased, bool centered,
                                       std::int64_t memory_limit_bytes, bool ascent,
-                                      int max_iterations, double tolerance, int restarts,
-                                      std::uint64_t seed, nb::handle progress,
-                                      const std::string& backend) {
+                                      std::int64_t max_iterations, double tolerance,
+                                      std::int64_t restarts, std::uint64_t seed,
+                                      nb::handle progress, const std::string& backend) {
   if (!nb::isinstance<nb::list>(activations) && !nb::isinstance<nb::tuple>(activations)) {
     invalid_argument("activations: expected a list of (n, d_i) arrays", "activations");
   }
@@ -62,8 +62,15 @@ nb::object compare_representations_py(nb::handle activations, nb::handle names, 
                       "n, d_i");
   }
   std::vector<std::string> labels;
+  if (nb::isinstance<nb::str>(names)) {
+    invalid_argument("names: expected None or a sequence of labels, got the string " +
+                         nb::cast<std::string>(nb::repr(names)),
+                     "names");
+  }
   if (!names.is_none()) {
-    for (nb::handle name : names) labels.push_back(nb::cast<std::string>(nb::str(name)));
+    for (const nb::object& name : sequence_items(names, "names", "None or a sequence of labels")) {
+      labels.push_back(nb::cast<std::string>(nb::str(name)));
+    }
     if (labels.size() != args.size()) {
       invalid_argument("names: " + std::to_string(labels.size()) + " names for " +
                            std::to_string(args.size()) + " activation sets",

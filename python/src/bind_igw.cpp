@@ -3,6 +3,7 @@
 #include <nanobind/stl/string.h>
 
 #include <algorithm>
+#include <cmath>
 #include <optional>
 #include <string>
 #include <vector>
@@ -13,16 +14,16 @@
 
 namespace gaussot::python {
 
-IgwOptions igw_options(bool ascent, int max_iterations, double tolerance, int restarts,
-                       std::uint64_t seed, nb::handle signs) {
+IgwOptions igw_options(bool ascent, std::int64_t max_iterations, double tolerance,
+                       std::int64_t restarts, std::uint64_t seed, nb::handle signs) {
   IgwOptions options;
   options.ascent = ascent;
-  options.max_iterations = max_iterations;
+  options.max_iterations = int_option(max_iterations, "max_iterations");
   options.tolerance = tolerance;
-  options.restarts = restarts;
+  options.restarts = int_option(restarts, "restarts");
   options.seed = seed;
   if (!signs.is_none()) {
-    for (nb::handle s : signs) {
+    for (nb::handle s : sequence_items(signs, "signs", "None or a sequence of 1 and -1")) {
       int value = 0;
       if (!nb::try_cast(s, value) || (value != 1 && value != -1)) {
         invalid_argument(
@@ -60,6 +61,17 @@ nb::dict report_dict(const std::vector<IgwReport>& reports, std::int64_t count,
   return d;
 }
 
+/// signs, when given, hold one value per dimension of the smaller side (as igw_plan and igw_map
+/// require; igw_squared's values do not depend on them, but a wrong length is a caller's bug).
+void check_signs(const IgwOptions& options, const GaussianPair& g) {
+  const std::int64_t m = std::min(g.a_dimension(), g.b_dimension());
+  if (!options.signs.empty() && std::int64_t(options.signs.size()) != m) {
+    invalid_argument("signs: expected min(d_a, d_b) = " + std::to_string(m) + " values, got " +
+                         std::to_string(options.signs.size()),
+                     "signs");
+  }
+}
+
 /// `result`, or (result, details) when the caller asked for the report.
 nb::object with_report(nb::object result, bool report, nb::dict details) {
   if (!report) return result;
@@ -67,13 +79,14 @@ nb::object with_report(nb::object result, bool report, nb::dict details) {
 }
 
 nb::object igw_squared_py(nb::handle a_cov, nb::handle b_cov, nb::handle a_mean, nb::handle b_mean,
-                          bool report, bool ascent, int max_iterations, double tolerance,
-                          int restarts, std::uint64_t seed, nb::handle signs,
+                          bool report, bool ascent, std::int64_t max_iterations, double tolerance,
+                          std::int64_t restarts, std::uint64_t seed, nb::handle signs,
                           const std::string& backend) {
   GaussianPair g(a_cov, b_cov, a_mean, b_mean);
   const IgwOptions options = igw_options(ascent, max_iterations, tolerance, restarts, seed, signs);
   Call call(backend, g.args());
   g.check_dimensions(false);
+  check_signs(options, g);
   const Batch batch = g.pairs();
   const std::int64_t k = batch.count;
   return with_dtype(call, [&](auto zero) {
@@ -103,13 +116,15 @@ nb::object igw_squared_py(nb::handle a_cov, nb::handle b_cov, nb::handle a_mean,
 }
 
 nb::object igw_squared_all_pairs_py(nb::handle a_cov, nb::handle b_cov, nb::handle a_mean,
-                                    nb::handle b_mean, bool report, bool ascent, int max_iterations,
-                                    double tolerance, int restarts, std::uint64_t seed,
-                                    nb::handle signs, const std::string& backend) {
+                                    nb::handle b_mean, bool report, bool ascent,
+                                    std::int64_t max_iterations, double tolerance,
+                                    std::int64_t restarts, std::uint64_t seed, nb::handle signs,
+                                    const std::string& backend) {
   GaussianPair g(a_cov, b_cov, a_mean, b_mean);
   const IgwOptions options = igw_options(ascent, max_iterations, tolerance, restarts, seed, signs);
   Call call(backend, g.args());
   g.check_dimensions(false);
+  check_signs(options, g);
   const Batch ba = g.a_batch(), bb = g.b_batch();
   const std::vector<std::int64_t> shape = concat(ba.shape(), bb.shape());
   return with_dtype(call, [&](auto zero) {
@@ -140,12 +155,14 @@ nb::object igw_squared_all_pairs_py(nb::handle a_cov, nb::handle b_cov, nb::hand
 }
 
 nb::object igw_plan_py(nb::handle a_cov, nb::handle b_cov, nb::handle a_mean, nb::handle b_mean,
-                       bool report, bool ascent, int max_iterations, double tolerance, int restarts,
-                       std::uint64_t seed, nb::handle signs, const std::string& backend) {
+                       bool report, bool ascent, std::int64_t max_iterations, double tolerance,
+                       std::int64_t restarts, std::uint64_t seed, nb::handle signs,
+                       const std::string& backend) {
   GaussianPair g(a_cov, b_cov, a_mean, b_mean);
   const IgwOptions options = igw_options(ascent, max_iterations, tolerance, restarts, seed, signs);
   Call call(backend, g.args());
   g.check_dimensions(false);
+  check_signs(options, g);
   const Batch batch = g.pairs();
   const std::int64_t k = batch.count, da = g.a_dimension(), db = g.b_dimension();
   return with_dtype(call, [&](auto zero) {
@@ -163,12 +180,14 @@ nb::object igw_plan_py(nb::handle a_cov, nb::handle b_cov, nb::handle a_mean, nb
 }
 
 nb::object igw_map_py(nb::handle a_cov, nb::handle b_cov, nb::handle a_mean, nb::handle b_mean,
-                      bool report, bool ascent, int max_iterations, double tolerance, int restarts,
-                      std::uint64_t seed, nb::handle signs, const std::string& backend) {
+                      bool report, bool ascent, std::int64_t max_iterations, double tolerance,
+                      std::int64_t restarts, std::uint64_t seed, nb::handle signs,
+                      const std::string& backend) {
   GaussianPair g(a_cov, b_cov, a_mean, b_mean);
   const IgwOptions options = igw_options(ascent, max_iterations, tolerance, restarts, seed, signs);
   Call call(backend, g.args());
   g.check_dimensions(false);
+  check_signs(options, g);
   const Batch batch = g.pairs();
   const std::int64_t k = batch.count, da = g.a_dimension(), db = g.b_dimension();
   if (db > da) {
@@ -232,6 +251,31 @@ nb::object igw_barycenter_py(nb::handle covs, nb::handle weights, const std::str
   });
 }
 
+/// igw_squared_univariate with its arguments checked: finite means, finite standard deviations
+/// >= 0, and a result that does not overflow.
+double igw_squared_univariate_py(double u, double a, double v, double b) {
+  const char* names[] = {"u", "a", "v", "b"};
+  const double values[] = {u, a, v, b};
+  for (int i = 0; i < 4; ++i) {
+    const bool deviation = i == 1 || i == 3;
+    if (!std::isfinite(values[i]) || (deviation && values[i] < 0)) {
+      invalid_argument(std::string("igw_squared_univariate: argument '") + names[i] + "' must be " +
+                           (deviation ? "finite and >= 0 (a standard deviation)" : "finite") +
+                           ", got " + number_text(values[i]),
+                       names[i]);
+    }
+  }
+  const double value = igw_squared_univariate(u, a, v, b);
+  if (!std::isfinite(value)) {
+    invalid_argument("igw_squared_univariate: IGW² overflows double for u = " + number_text(u) +
+                         ", a = " + number_text(a) + ", v = " + number_text(v) +
+                         ", b = " + number_text(b) +
+                         " (it grows as the fourth power of the scale); rescale the Gaussians",
+                     "a");
+  }
+  return value;
+}
+
 /// Defines one of the two-sided IGW functions with its keyword arguments.
 template <typename F>
 void def_two_sided(nb::module_& m, const char* name, F f, const char* doc) {
@@ -282,7 +326,7 @@ of the zero-padded decreasing spectra. covs: one array (d, d) or (k, d, d), or a
 positive sum, normalised), None for uniform. Returns λ̄ (D,), diag(λ̄) (D, D) and the minimum Σ_i
 w_i ‖λ_i − λ̄‖².)" GAUSSOT_DOC_COMMON);
 
-  m.def("igw_squared_univariate", &igw_squared_univariate, "u"_a, "a"_a, "v"_a, "b"_a,
+  m.def("igw_squared_univariate", &igw_squared_univariate_py, "u"_a, "a"_a, "v"_a, "b"_a,
         R"(IGW² between N(u, a²) and N(v, b²) on the line (a, b >= 0 standard deviations):
 (a² − b²)² + (u² − v²)² + 2 (a|u| − b|v|)².)");
 }

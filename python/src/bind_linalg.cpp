@@ -19,6 +19,7 @@ using namespace nb::literals;
 
 nb::object eigh_py(nb::handle a, const std::string& backend) {
   Arg arg(a, "a", Item::symmetric);
+  arg.read_upper_triangle();
   Call call(backend, {&arg});
   const Batch batch = broadcast({&arg});
   const std::int64_t d = arg.extent(0), k = batch.count;
@@ -37,6 +38,7 @@ nb::object eigh_py(nb::handle a, const std::string& backend) {
 
 nb::object eigvalsh_py(nb::handle a, const std::string& backend) {
   Arg arg(a, "a", Item::symmetric);
+  arg.read_upper_triangle();
   Call call(backend, {&arg});
   const Batch batch = broadcast({&arg});
   const std::int64_t d = arg.extent(0), k = batch.count;
@@ -56,6 +58,7 @@ nb::object eigvalsh_py(nb::handle a, const std::string& backend) {
 nb::object spectral_py(nb::handle a, std::optional<double> psd_tolerance,
                        const std::string& backend, std::optional<SpectralFunction> f) {
   Arg arg(a, "a", Item::symmetric);
+  arg.read_upper_triangle();
   Call call(backend, {&arg});
   const Batch batch = broadcast({&arg});
   const std::int64_t d = arg.extent(0), k = batch.count;
@@ -98,13 +101,23 @@ nb::object sample_moments_py(nb::handle samples, std::int64_t chunk_columns,
       sample_moments<T>(call.ctx(), input, mean.vectors(d, k), cov.matrices(d, d, k),
                         chunk_columns);
     }
+    // Finite samples can have a scatter beyond the range of T (|x| above ~1e154 in float64).
+    const std::int64_t bad = cov.first_nonfinite(d * d);
+    if (bad >= 0) {
+      invalid_argument("sample_moments: argument 'samples' batch item " + std::to_string(bad) +
+                           ": its covariance overflows " +
+                           (sizeof(T) == 4 ? "float32" : "float64") +
+                           " (the samples are too large to square); rescale the samples",
+                       "samples", bad);
+    }
     return nb::object(nb::make_tuple(mean.release(), cov.release()));
   });
 }
 
 /// The clamping rule of spectral.hpp, for the docstrings of the matrix functions.
 #define GAUSSOT_DOC_SPECTRAL                                                                   \
-  "\n\na: (d, d) or (k, d, d) symmetric; only one triangle is read. Eigenvalues are\n"         \
+  "\n\na: (d, d) or (k, d, d) symmetric; only the upper triangle a[..., i, j], i <= j, is\n"   \
+  "read (NaN below the diagonal is not seen). Eigenvalues are\n"                               \
   "clamped: one below -τ·max|w| refuses the matrix as not positive semidefinite, smaller\n"  \
   "negative ones count as 0; functions singular at 0 also refuse eigenvalues <= τ·max|w|.\n" \
   "psd_tolerance: τ (None: max(1e-10, 2·d·ε) in float64, max(2.3e-6, 2·d·ε) in float32)."
@@ -115,12 +128,12 @@ void bind_linalg(nb::module_& m) {
   m.def("eigh", &eigh_py, "a"_a, nb::kw_only(), "backend"_a = "auto",
         R"(Returns (eigenvalues, eigenvectors) of symmetric matrices a (d, d) or (k, d, d): a = V
 diag(w) Vᵀ with w in **decreasing** order (shape (..., d)) and the unit eigenvectors in the columns
-of V (shape (..., d, d), V[..., :, j] belongs to w[..., j]). Only one triangle of a is read; signs
-of the eigenvectors are arbitrary.)" GAUSSOT_DOC_COMMON);
+of V (shape (..., d, d), V[..., :, j] belongs to w[..., j]). Only the upper triangle
+a[..., i, j], i <= j, is read; signs of the eigenvectors are arbitrary.)" GAUSSOT_DOC_COMMON);
 
   m.def("eigvalsh", &eigvalsh_py, "a"_a, nb::kw_only(), "backend"_a = "auto",
         R"(Returns the eigenvalues of symmetric matrices a (d, d) or (k, d, d) in decreasing order,
-shape (..., d).)" GAUSSOT_DOC_COMMON);
+shape (..., d). Only the upper triangle a[..., i, j], i <= j, is read.)" GAUSSOT_DOC_COMMON);
 
   auto function = [&](const char* name, std::optional<SpectralFunction> f, const char* doc) {
     m.def(

@@ -21,8 +21,8 @@ MmotSolver mmot_solver(const std::string& solver) {
 }
 
 nb::object mmot_py(nb::handle covs, nb::handle means, nb::handle weights, const std::string& solver,
-                   double tolerance, int max_iterations, int check_every, std::uint64_t seed,
-                   bool factors, const std::string& backend) {
+                   double tolerance, std::int64_t max_iterations, std::int64_t check_every,
+                   std::uint64_t seed, bool factors, const std::string& backend) {
   Arg cov(covs, "covs", Item::symmetric), mean(means, "means", Item::vector),
       weight(weights, "weights", Item::vector, 0, "k");
   Call call(backend, {&cov, &mean, &weight});
@@ -31,8 +31,9 @@ nb::object mmot_py(nb::handle covs, nb::handle means, nb::handle weights, const 
   MmotOptions options;
   options.solver = mmot_solver(solver);
   options.tolerance = tolerance;
-  options.max_iterations = max_iterations;
-  options.check_every = check_every;
+  options.max_iterations = int_option(max_iterations, "max_iterations");
+  // The library reads check_every < 1 as 1; the module refuses it, as sinkhorn does.
+  options.check_every = int_option(check_every, "check_every", 1);
   options.seed = seed;
   const std::int64_t k = mmot_factor_width(options.solver, d);
   return with_dtype(call, [&](auto zero) {

@@ -3,6 +3,7 @@
 #include <nanobind/stl/optional.h>
 #include <nanobind/stl/string.h>
 
+#include <cmath>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -19,7 +20,7 @@ using namespace nb::literals;
 
 nb::object sinkhorn_py(nb::handle x_in, nb::handle y_in, nb::handle weights_x_in,
                        nb::handle weights_y_in, double sigma, std::optional<double> gamma,
-                       double tolerance, int max_iterations, int check_every,
+                       double tolerance, std::int64_t max_iterations, std::int64_t check_every,
                        const std::string& backend) {
   Arg x(x_in, "x", Item::matrix, 1, "n, d"), y(y_in, "y", Item::matrix, 1, "m, d"),
       wx(weights_x_in, "weights_x", Item::vector, 1, "n"),
@@ -36,8 +37,8 @@ nb::object sinkhorn_py(nb::handle x_in, nb::handle y_in, nb::handle weights_x_in
   options.sigma = sigma;
   options.gamma = gamma;
   options.tolerance = tolerance;
-  options.max_iterations = max_iterations;
-  options.check_every = check_every;
+  options.max_iterations = int_option(max_iterations, "max_iterations");
+  options.check_every = int_option(check_every, "check_every");
   return with_dtype(call, [&](auto zero) {
     using T = decltype(zero);
     const MatrixBatch<const T> xs = call.matrices<T>(x, k), ys = call.matrices<T>(y, k);
@@ -52,6 +53,19 @@ nb::object sinkhorn_py(nb::handle x_in, nb::handle y_in, nb::handle weights_x_in
                       {value.scalars(k), transport.scalars(k), mass.scalars(k), f.vectors(n, k),
                        g.vectors(m, k)},
                       options);
+    }
+    // The library reports a breakdown (squared distances or potentials beyond the range of T)
+    // as a NaN stopping quantity and NaN results; refuse them rather than return NaN.
+    const std::int64_t bad_value = value.first_nonfinite(1);
+    for (std::int64_t i = 0; i < k; ++i) {
+      if (!std::isfinite(r.marginal_error[i]) || bad_value == i) {
+        invalid_argument("sinkhorn: batch item " + std::to_string(i) +
+                             ": the iterations produced NaN or infinite values (the squared "
+                             "distances ‖x − y‖² or the potentials overflow " +
+                             (sizeof(T) == 4 ? "float32" : "float64") +
+                             "); rescale the points or sigma",
+                         "x", i);
+      }
     }
     nb::dict result;
     result["value"] = value.release();

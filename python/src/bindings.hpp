@@ -39,8 +39,8 @@ void bind_sinkhorn(nanobind::module_& m);
 
 /// IgwOptions from the keyword arguments that igw_* and compare_representations share; `signs` is
 /// None or a sequence of 1 and -1.
-IgwOptions igw_options(bool ascent, int max_iterations, double tolerance, int restarts,
-                       std::uint64_t seed, nanobind::handle signs);
+IgwOptions igw_options(bool ascent, std::int64_t max_iterations, double tolerance,
+                       std::int64_t restarts, std::uint64_t seed, nanobind::handle signs);
 
 /// The docstring lines of those keyword arguments.
 #define GAUSSOT_DOC_ASCENT                                                                    \
