@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Installs what gaussot needs to build and test on a Debian 12 machine, when it is missing.
-# Idempotent: installs nothing when everything is there. The CUDA toolkit is optional (the CUDA
-# backend is built when nvcc is found); it is not installed here.
+# Idempotent: installs nothing when everything is there. Arguments: more Debian packages to
+# ensure. The CUDA toolkit is optional (the CUDA backend is built when nvcc is found); it is not
+# installed here.
 set -euo pipefail
 
 packages=(cmake g++ make python3 libeigen3-dev libopenblas-openmp-dev libgtest-dev
-          libbenchmark-dev libcli11-dev nlohmann-json3-dev)
+          libbenchmark-dev libcli11-dev nlohmann-json3-dev
+          "$@")  # and any packages the caller names (scripts/test_sanitize.sh: clang ...)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
