@@ -138,16 +138,8 @@ void w2_from_roots(Context& ctx, const ArgumentChecker& check, MatrixBatch<const
               {T(-2), scratch.trace_root.cview()}},
              out.as_matrices(), T(0));
   // Finite inputs can still have a W2² (or a trace, or ‖m_a − m_b‖²) beyond the range of T.
-  const std::int64_t bad =
-      GAUSSOT_DISPATCH(ctx, first_nonfinite<T>, MatrixBatch<const T>(out.as_matrices()), false);
-  if (bad >= 0) {
-    check.fail("b.covariances",
-               "batch item " + std::to_string(bad) +
-                   ": W2² (or one of its terms tr S_a, tr S_b, ‖m_a − m_b‖²) is beyond the range "
-                   "of " +
-                   (std::is_same_v<T, float> ? "float32" : "float64") + "; rescale the inputs",
-               bad);
-  }
+  check.result_in_range<T>(ctx, "b.covariances", out.as_matrices(),
+                           "W2² (or one of its terms tr S_a, tr S_b, ‖m_a − m_b‖²)");
 }
 
 /// A = S_a^-½ (S_a^½ S_b S_a^½)^½ S_a^-½ for each pair (a's covariances positive definite).
@@ -183,15 +175,8 @@ void brenier_matrix(Context& ctx, const ArgumentChecker& check, GaussianBatch<co
   }
   GAUSSOT_DISPATCH(ctx, sandwich<T>, inverse_root.cview(), middle_root, out);
   // S_b/S_a beyond the range of T gives a map beyond it.
-  const std::int64_t bad =
-      GAUSSOT_DISPATCH(ctx, first_nonfinite<T>, MatrixBatch<const T>(out), false);
-  if (bad >= 0) {
-    check.fail(b_name,
-               "batch item " + std::to_string(bad) + ": the Brenier map is beyond the range of " +
-                   (std::is_same_v<T, float> ? "float32" : "float64") +
-                   " (the covariances differ in scale by too much); rescale the inputs",
-               bad);
-  }
+  check.result_in_range<T>(ctx, b_name, out,
+                           "the Brenier map (the covariances differ in scale by too much)");
 }
 
 }  // namespace
@@ -498,15 +483,8 @@ void frechet_distance(Context& ctx, MatrixBatch<const T> samples_a, MatrixBatch<
                   {T(1) / T(n_b - 1), scatter_b.cview()},
                   {T(-2) / std::sqrt(T(n_a - 1) * T(n_b - 1)), nuclear.cview()}},
                  out.as_matrices(), T(0));
-      const std::int64_t bad =
-          GAUSSOT_DISPATCH(ctx, first_nonfinite<T>, MatrixBatch<const T>(out.as_matrices()), false);
-      if (bad >= 0) {
-        check.fail("samples_a",
-                   "batch item " + std::to_string(bad) +
-                       ": the Fréchet distance is beyond the range of " +
-                       (std::is_same_v<T, float> ? "float32" : "float64") + "; rescale the samples",
-                   bad);
-      }
+      check.result_in_range<T>(ctx, "samples_a", out.as_matrices(), "the Fréchet distance",
+                               "the samples");
       return;
     }
   }
@@ -516,16 +494,9 @@ void frechet_distance(Context& ctx, MatrixBatch<const T> samples_a, MatrixBatch<
   sample_moments<T>(ctx, samples_b, mean_b.vectors(), cov_b.view);
   // Finite samples beyond about 1e154 (float64) have covariances beyond the range of T.
   for (const auto& [name, cov] : {std::pair{"samples_a", &cov_a}, std::pair{"samples_b", &cov_b}}) {
-    const std::int64_t bad = GAUSSOT_DISPATCH(ctx, first_nonfinite<T>, cov->cview(), false);
-    if (bad >= 0) {
-      check.fail(name,
-                 "batch item " + std::to_string(bad) +
-                     ": its sample covariance is beyond the "
-                     "range of " +
-                     (std::is_same_v<T, float> ? "float32" : "float64") +
-                     " (the samples are too large to square); rescale the samples",
-                 bad);
-    }
+    check.result_in_range<T>(ctx, name, cov->cview(),
+                             "its sample covariance (the samples are too large to square)",
+                             "the samples");
   }
   w2_squared<T>(ctx, {mean_a.vectors(), cov_a.cview()}, {mean_b.vectors(), cov_b.cview()}, out,
                 options.bures);

@@ -179,22 +179,6 @@ void rescale(Context& ctx, MatrixBatch<T> out, double factor) {
   combine<T>(ctx, {{T(factor), MatrixBatch<const T>(out)}}, out);
 }
 
-/// After a rescaled solve: a result beyond the range of T (the problem's own scale is) is refused.
-template <typename T>
-void check_finite_result(Context& ctx, const ArgumentChecker& check, MatrixBatch<T> out,
-                         const char* what) {
-  if (out.count == 0) return;
-  const std::int64_t bad =
-      GAUSSOT_DISPATCH(ctx, first_nonfinite<T>, MatrixBatch<const T>(out), false);
-  if (bad >= 0) {
-    check.fail("b.covariances",
-               std::string("batch item ") + std::to_string(bad) + ": the " + what +
-                   " is beyond the range of " + (std::is_same_v<T, float> ? "float32" : "float64") +
-                   "; rescale the inputs",
-               bad);
-  }
-}
-
 /// σ of the rescaled problem, refusing one too small against the problem's scale.
 template <typename T>
 double scaled_sigma(const ArgumentChecker& check, double sigma, double c) {
@@ -501,10 +485,11 @@ void entropic_ot(Context& ctx, GaussianBatch<const T> a, GaussianBatch<const T> 
     rescale<T>(ctx, out.transport_cost.as_matrices(), 1 / c);
     rescale<T>(ctx, out.plan_mean.as_matrices(), 1 / std::sqrt(c));
     rescale<T>(ctx, out.plan_cov, 1 / c);
-    check_finite_result<T>(ctx, check, out.value.as_matrices(), "value");
-    check_finite_result<T>(ctx, check, out.transport_cost.as_matrices(), "transport cost");
-    check_finite_result<T>(ctx, check, out.plan_mean.as_matrices(), "plan mean");
-    check_finite_result<T>(ctx, check, out.plan_cov, "plan covariance");
+    check.result_in_range<T>(ctx, "b.covariances", out.value.as_matrices(), "the value");
+    check.result_in_range<T>(ctx, "b.covariances", out.transport_cost.as_matrices(),
+                             "the transport cost");
+    check.result_in_range<T>(ctx, "b.covariances", out.plan_mean.as_matrices(), "the plan mean");
+    check.result_in_range<T>(ctx, "b.covariances", out.plan_cov, "the plan covariance");
     return;
   }
   s2 = checked_sigma_squared<T>(check, options.sigma);
@@ -546,9 +531,9 @@ void entropic_map(Context& ctx, GaussianBatch<const T> a, GaussianBatch<const T>
                     conditional_cov, spectral);
     rescale<T>(ctx, bias.as_matrices(), 1 / std::sqrt(c));
     rescale<T>(ctx, conditional_cov, 1 / c);
-    check_finite_result<T>(ctx, check, matrix, "map matrix");
-    check_finite_result<T>(ctx, check, bias.as_matrices(), "map bias");
-    check_finite_result<T>(ctx, check, conditional_cov, "conditional covariance");
+    check.result_in_range<T>(ctx, "b.covariances", matrix, "the map matrix");
+    check.result_in_range<T>(ctx, "b.covariances", bias.as_matrices(), "the map bias");
+    check.result_in_range<T>(ctx, "b.covariances", conditional_cov, "the conditional covariance");
     return;
   }
   const double s2 = checked_sigma_squared<T>(check, sigma);
@@ -592,9 +577,12 @@ void entropic_potentials(Context& ctx, GaussianBatch<const T> a, GaussianBatch<c
     for (const QuadraticBatch<T>* q : {&f, &g}) {
       rescale<T>(ctx, q->linear.as_matrices(), 1 / std::sqrt(c));
       rescale<T>(ctx, q->constant.as_matrices(), 1 / c);
-      check_finite_result<T>(ctx, check, q->quadratic, "potential's quadratic part");
-      check_finite_result<T>(ctx, check, q->linear.as_matrices(), "potential's linear part");
-      check_finite_result<T>(ctx, check, q->constant.as_matrices(), "potential's constant");
+      check.result_in_range<T>(ctx, "b.covariances", q->quadratic,
+                               "the potential's quadratic part");
+      check.result_in_range<T>(ctx, "b.covariances", q->linear.as_matrices(),
+                               "the potential's linear part");
+      check.result_in_range<T>(ctx, "b.covariances", q->constant.as_matrices(),
+                               "the potential's constant");
     }
     return;
   }
@@ -658,7 +646,7 @@ void sinkhorn_divergence(Context& ctx, GaussianBatch<const T> a, GaussianBatch<c
     const ScaledPair<T> pair(ctx, a, b, c);
     sinkhorn_divergence<T>(ctx, pair.a, pair.b, scaled_sigma<T>(check, sigma, c), out, spectral);
     rescale<T>(ctx, out.as_matrices(), 1 / c);
-    check_finite_result<T>(ctx, check, out.as_matrices(), "divergence");
+    check.result_in_range<T>(ctx, "b.covariances", out.as_matrices(), "the divergence");
     return;
   }
   const double s2 = checked_sigma_squared<T>(check, sigma);

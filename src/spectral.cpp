@@ -147,7 +147,11 @@ void run_spectral_trace(Context& ctx, const ArgumentChecker& check, const char* 
                         MatrixBatch<const T> a, SpectralFunction f, VectorBatch<T> out,
                         const SpectralOptions& options, const char* seen_as) {
   const ClampRule rule = clamp_rule<T>(check, a.rows, options);
-  if (a.empty() || a.rows == 0) return;
+  if (a.empty()) return;
+  if (a.rows == 0) {  // tr f(A) of a 0 x 0 matrix is 0 (it was left unwritten, read as garbage)
+    combine<T>(ctx, {}, out.as_matrices());
+    return;
+  }
   const SpectralFailure failure =
       GAUSSOT_DISPATCH(ctx, spectral_trace<T>, a, f, rule, out, options.algorithm);
   if (failure.item >= 0) fail_rule<T>(check, argument, failure, rule, seen_as);

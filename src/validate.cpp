@@ -2,6 +2,7 @@
 #include "validate.hpp"
 
 #include <cstdint>
+#include <type_traits>
 
 #include "backend.hpp"
 
@@ -45,6 +46,26 @@ void ArgumentChecker::finite(Context& ctx, const char* name, MatrixBatch<const T
   const std::int64_t bad = GAUSSOT_DISPATCH(ctx, first_nonfinite<T>, v.distinct(), lower_only);
   if (bad >= 0) fail(name, "has a NaN or infinite entry in batch item " + std::to_string(bad), bad);
 }
+
+template <typename T>
+void ArgumentChecker::result_in_range(Context& ctx, const char* name, MatrixBatch<const T> out,
+                                      const std::string& what, const char* rescale) const {
+  if (out.count == 0) return;
+  const std::int64_t bad = GAUSSOT_DISPATCH(ctx, first_nonfinite<T>, out, false);
+  if (bad >= 0) {
+    fail(name,
+         "batch item " + std::to_string(bad) + ": " + what + " is beyond the range of " +
+             (std::is_same_v<T, float> ? "float32" : "float64") + "; rescale " + rescale,
+         bad);
+  }
+}
+
+template void ArgumentChecker::result_in_range<float>(Context&, const char*,
+                                                      MatrixBatch<const float>, const std::string&,
+                                                      const char*) const;
+template void ArgumentChecker::result_in_range<double>(Context&, const char*,
+                                                       MatrixBatch<const double>,
+                                                       const std::string&, const char*) const;
 
 template void ArgumentChecker::finite<float>(Context&, const char*, MatrixBatch<const float>,
                                              bool) const;

@@ -127,6 +127,12 @@ class ArgumentChecker {
   template <typename T>
   void finite(Context& ctx, const char* name, MatrixBatch<const T> v, bool lower_only) const;
 
+  /// Refuses a computed result `out` with a non-finite entry, blaming `name`: finite inputs whose
+  /// result (`what`, e.g. "W2²") is beyond the range of T. The message asks to rescale `rescale`.
+  template <typename T>
+  void result_in_range(Context& ctx, const char* name, MatrixBatch<const T> out,
+                       const std::string& what, const char* rescale = "the inputs") const;
+
   /// The forced eigensolvers each backend has (see EighAlgorithm).
   void algorithm(const Context& ctx, EighAlgorithm algorithm) const {
     const bool cuda = ctx.backend() == Backend::cuda;

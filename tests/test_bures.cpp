@@ -46,6 +46,16 @@ Dense planar_s1() {
 }
 const Dense kPlanarS2 = {5.5L, 4.5L, 4.5L, 5.5L};
 
+TEST(BuresZeroDimension, DistancesOnR0AreZeroNotLeftUnwritten) {
+  // Gaussians on R^0 (d = 0): W2² = 0. The output starts as NaN (HostVectors): the square-root
+  // trace of the empty product used to be left unwritten and summed as garbage.
+  Context ctx = Context::cpu(1);
+  HostGaussians<double> a(0, 3), b(0, 3);
+  HostVectors<double> out(1, 3);
+  w2_squared<double>(ctx, a.cview(), b.cview(), out.view);
+  for (std::int64_t i = 0; i < 3; ++i) EXPECT_EQ(out.view.at(i, 0), 0.0) << "pair " << i;
+}
+
 TYPED_TEST(Bures, PlanarReferenceVector) {
   using T = TypeParam;
   HostGaussians<T> a(2, 1), b(2, 1);
