@@ -15,7 +15,7 @@ build=${GAUSSOT_SANITIZE_BUILD_DIR:-$root/build-sanitize}
 flags="-fsanitize=address,undefined -fno-sanitize-recover=all -fsanitize=fuzzer-no-link"
 flags+=" -fno-omit-frame-pointer -g"
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_CXX_FLAGS="$flags" \
+  -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_CXX_FLAGS="$flags" \
   -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" \
   -DGAUSSOT_ENABLE_CUDA=OFF -DGAUSSOT_BUILD_BENCH=OFF -DGAUSSOT_BUILD_PYTHON=OFF \
   -DGAUSSOT_BUILD_FUZZERS=ON -DGAUSSOT_FUZZ_SECONDS="${GAUSSOT_FUZZ_SECONDS:-60}" >/dev/null

@@ -425,15 +425,17 @@ TEST(Ngw, BadFilesAreRefusedByName) {
     return from.replace(from.find(what), what.size(), to);
   };
   const std::string good = text.replace(text.find("1.5,"), 4, "");
-  for (const auto& [what, to, needle] : std::vector<std::array<std::string, 3>>{
+  for (const auto& edit : std::vector<std::array<std::string, 3>>{
            {"\"map_hidden\":[4]", "\"map_hidden\":[4.5]",
             "each of 'map_hidden' must be an integer"},
            {"\"map_hidden\":[4]", "\"map_hidden\":[0]", "got 0"},
            {"\"map_hidden\":[4]", "\"map_hidden\":[100000000000]", "from 1 to 2^24"},
            {"\"input_dimension\":3", "\"input_dimension\":100000000000", "input_dimension must be"},
            {"\"activation\":\"relu\"", "\"activation\":\"gelu\"", "field 'activation'"}}) {
+    const std::string& what = edit[0];  // (not a structured binding: the lambda uses it)
+    const std::string& to = edit[1];
     expect_invalid([&] { NgwModel<double>::load(ctx, write("bad5.json", edited(good, what, to))); },
-                   needle);
+                   edit[2]);
   }
   expect_invalid([&] { NgwModel<double>::load(ctx, dir); }, "is a directory");
   expect_invalid([&] { model.save(ctx, dir + "no_such_dir/model.json"); }, "cannot be written");
