@@ -185,6 +185,15 @@ void check_options(const ArgumentChecker& check, const IgwOptions& options) {
   }
 }
 
+/// options.signs: none, or one sign per eigenpair of the smaller side.
+void check_sign_count(const ArgumentChecker& check, const IgwOptions& options, std::int64_t d_a,
+                      std::int64_t d_b) {
+  const std::int64_t n = std::min(d_a, d_b);
+  check.expect(options.signs.empty() || std::int64_t(options.signs.size()) == n, "options.signs",
+               "must hold min(d_a, d_b) = " + std::to_string(n) + " signs or none, got " +
+                   std::to_string(options.signs.size()));
+}
+
 /// Shapes and values of a two-sided call whose sides may differ in dimension; returns the count.
 template <typename T>
 std::int64_t check_sides(Context& ctx, const ArgumentChecker& check, GaussianBatch<const T> a,
@@ -343,6 +352,7 @@ std::vector<IgwReport> igw_squared(Context& ctx, GaussianBatch<const T> a, Gauss
   const ArgumentChecker check("igw_squared", &ctx);
   check_options(check, options);
   const std::int64_t count = check_sides(ctx, check, a, b);
+  check_sign_count(check, options, a.dimension(), b.dimension());
   check_values_output(check, "out.squared", out.squared, count);
   check_values_output(check, "out.lower", out.lower, count);
   check_values_output(check, "out.upper", out.upper, count);
@@ -365,6 +375,7 @@ std::vector<IgwReport> igw_squared_all_pairs(Context& ctx, GaussianBatch<const T
   const std::int64_t ka = a.count(), kb = b.count(), da = a.dimension(), db = b.dimension();
   check_shape(check, Names("a"), a, ka, da);
   check_shape(check, Names("b"), b, kb, db);
+  check_sign_count(check, options, da, db);
   check_matrix_output(check, "out.squared", out.squared, ka, kb);
   check_matrix_output(check, "out.lower", out.lower, ka, kb);
   check_matrix_output(check, "out.upper", out.upper, ka, kb);
@@ -568,9 +579,7 @@ std::vector<IgwReport> igw_plan(Context& ctx, GaussianBatch<const T> a, Gaussian
   const ArgumentChecker check("igw_plan", &ctx);
   check_options(check, options);
   const std::int64_t count = check_sides(ctx, check, a, b);
-  check.expect(options.signs.empty() ||
-                   std::int64_t(options.signs.size()) == std::min(a.dimension(), b.dimension()),
-               "options.signs", "must hold min(d_a, d_b) signs or none");
+  check_sign_count(check, options, a.dimension(), b.dimension());
   check.output("cross_covariance", cross_covariance);
   check.matrix_shape("cross_covariance", cross_covariance, a.dimension(), b.dimension());
   check.count("cross_covariance", cross_covariance.count, count);
@@ -589,8 +598,7 @@ std::vector<IgwReport> igw_map(Context& ctx, GaussianBatch<const T> a, GaussianB
   check.expect(da >= db, "b",
                "has dimension " + std::to_string(db) + ", larger than a's " + std::to_string(da) +
                    ": a map from a to b needs d_a >= d_b (map b to a instead)");
-  check.expect(options.signs.empty() || std::int64_t(options.signs.size()) == db, "options.signs",
-               "must hold min(d_a, d_b) signs or none");
+  check_sign_count(check, options, da, db);
   check.output("matrix", matrix);
   check.matrix_shape("matrix", matrix, db, da);
   check.count("matrix", matrix.count, count);

@@ -472,6 +472,17 @@ TYPED_TEST(Igw, BadInputNamesTheArgument) {
                             bad_signs);
       },
       "argument 'options.signs'");
+  // One sign per eigenpair of the smaller side (d_b = 2 here), for the value as for the plan.
+  IgwOptions three_signs;
+  three_signs.signs = {1, 1, 1};
+  std::vector<TypeParam> value(1);
+  expect_invalid(
+      [&] {
+        igw_squared<TypeParam>(this->ctx, ha.cview(), hb.cview(),
+                               IgwValues<TypeParam>{vectors(value.data(), 1, 1), {}, {}},
+                               three_signs);
+      },
+      "must hold min(d_a, d_b) = 2 signs or none, got 3");
   std::vector<TypeParam> weights = {1, -1};
   std::vector<TypeParam> eigenvalues(3);
   expect_invalid(

@@ -61,17 +61,6 @@ nb::dict report_dict(const std::vector<IgwReport>& reports, std::int64_t count,
   return d;
 }
 
-/// signs, when given, hold one value per dimension of the smaller side (as igw_plan and igw_map
-/// require; igw_squared's values do not depend on them, but a wrong length is a caller's bug).
-void check_signs(const IgwOptions& options, const GaussianPair& g) {
-  const std::int64_t m = std::min(g.a_dimension(), g.b_dimension());
-  if (!options.signs.empty() && std::int64_t(options.signs.size()) != m) {
-    invalid_argument("signs: expected min(d_a, d_b) = " + std::to_string(m) + " values, got " +
-                         std::to_string(options.signs.size()),
-                     "signs");
-  }
-}
-
 /// `result`, or (result, details) when the caller asked for the report.
 nb::object with_report(nb::object result, bool report, nb::dict details) {
   if (!report) return result;
@@ -86,7 +75,6 @@ nb::object igw_squared_py(nb::handle a_cov, nb::handle b_cov, nb::handle a_mean,
   const IgwOptions options = igw_options(ascent, max_iterations, tolerance, restarts, seed, signs);
   Call call(backend, g.args());
   g.check_dimensions(false);
-  check_signs(options, g);
   const Batch batch = g.pairs();
   const std::int64_t k = batch.count;
   return with_dtype(call, [&](auto zero) {
@@ -124,7 +112,6 @@ nb::object igw_squared_all_pairs_py(nb::handle a_cov, nb::handle b_cov, nb::hand
   const IgwOptions options = igw_options(ascent, max_iterations, tolerance, restarts, seed, signs);
   Call call(backend, g.args());
   g.check_dimensions(false);
-  check_signs(options, g);
   const Batch ba = g.a_batch(), bb = g.b_batch();
   const std::vector<std::int64_t> shape = concat(ba.shape(), bb.shape());
   return with_dtype(call, [&](auto zero) {
@@ -162,7 +149,6 @@ nb::object igw_plan_py(nb::handle a_cov, nb::handle b_cov, nb::handle a_mean, nb
   const IgwOptions options = igw_options(ascent, max_iterations, tolerance, restarts, seed, signs);
   Call call(backend, g.args());
   g.check_dimensions(false);
-  check_signs(options, g);
   const Batch batch = g.pairs();
   const std::int64_t k = batch.count, da = g.a_dimension(), db = g.b_dimension();
   return with_dtype(call, [&](auto zero) {
@@ -187,7 +173,6 @@ nb::object igw_map_py(nb::handle a_cov, nb::handle b_cov, nb::handle a_mean, nb:
   const IgwOptions options = igw_options(ascent, max_iterations, tolerance, restarts, seed, signs);
   Call call(backend, g.args());
   g.check_dimensions(false);
-  check_signs(options, g);
   const Batch batch = g.pairs();
   const std::int64_t k = batch.count, da = g.a_dimension(), db = g.b_dimension();
   if (db > da) {
