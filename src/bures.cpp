@@ -318,6 +318,11 @@ BarycenterReport w2_barycenter(Context& ctx, GaussianBatch<const T> inputs,
   const std::vector<T> rho = normalized_weights<T>(ctx, check, weights, k);
   check_values(ctx, check, Names("inputs"), inputs);
   if (d == 0) return {};  // Gaussians on R^0: nothing to average, nothing to write
+  // An indefinite input would otherwise surface as "the barycenter iterate B^½ S_i B^½" failing
+  // its clamping rule, blaming the iterate; one eigvalsh per input names the input instead.
+  Scratch<T> input_traces(ctx, 1, 1, k);
+  run_spectral_trace<T>(ctx, check, "inputs.covariances", inputs.covariances,
+                        SpectralFunction::sqrt(), input_traces.vectors(), options.spectral);
   Scratch<T> weight(ctx, k, 1, 1);
   copy<T>(ctx, matrices<const T>(rho.data(), k, 1, 1), weight.view);
 

@@ -287,6 +287,15 @@ TYPED_TEST(Bures, BarycenterClosedFormsAndFixedPoint) {
         w2_barycenter<T>(this->ctx, pair.cview(), vectors(negative.data(), 2, 1), middle.view());
       },
       "'weights'");
+  // An indefinite input is named as such (it used to be blamed on the iterate B^½ S_i B^½).
+  HostGaussians<T> indefinite = pair;
+  for (std::int64_t e = 0; e < d * d; ++e) indefinite.covariances[d * d + e] = e % (d + 1) ? 0 : 1;
+  indefinite.covariances[d * d] = -1;
+  expect_invalid(
+      [&] {
+        w2_barycenter<T>(this->ctx, indefinite.cview(), VectorBatch<const T>(), middle.view());
+      },
+      "argument 'inputs.covariances' batch item 1 is not positive semidefinite");
 }
 
 TYPED_TEST(Bures, FrechetDistanceBothMethodsAgree) {
