@@ -80,6 +80,10 @@ import time
 import warnings
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import peers_sqrtm as common  # noqa: E402  (cpu_model)
+from peers_igw import scalar  # noqa: E402
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_GAUSSOT = REPO_ROOT / "build-cpu" / "apps" / "gaussot"
 DEFAULT_PAIRS = "16x4,64x16,256x64"
@@ -258,12 +262,6 @@ def run_gaussot(args, a_path: Path, b_path: Path, m: int, n: int, steps: int) ->
         return json.loads(done.stdout), wall, command
     except json.JSONDecodeError as e:
         raise RuntimeError(f"`gaussot ngw` printed no JSON ({e}): {done.stdout[:500]!r}") from None
-
-
-def scalar(value) -> float:
-    while isinstance(value, list) and len(value) == 1:
-        value = value[0]
-    return float(value)
 
 
 # ---- POT -------------------------------------------------------------------------------------
@@ -482,17 +480,6 @@ def load_average() -> str | None:
         return None
 
 
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
-            for line in f:
-                if line.lower().startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine() or "unknown"
-
-
 def without_arrays(value):
     """VALUE with every list of lists (gaussot's matrix P) replaced by its shape: for the JSON line."""
     if isinstance(value, dict):
@@ -530,7 +517,7 @@ def main(argv: list[str]) -> int:
         usable = len(os.sched_getaffinity(0))
     except AttributeError:
         usable = os.cpu_count()
-    machine = {"cpu_model": cpu_model(), "cpu_count": os.cpu_count(), "usable_cores": usable,
+    machine = {"cpu_model": common.cpu_model(), "cpu_count": os.cpu_count(), "usable_cores": usable,
                "platform": platform.platform(), "python": platform.python_version(),
                "numpy": np.__version__, "pot": getattr(ot, "__version__", None) if ot else None,
                "blas_thread_env": {k: os.environ[k] for k in BLAS_VARIABLES},

@@ -72,7 +72,8 @@ bool allowed(const std::vector<std::string>& words) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   static const std::map<std::string, std::string> fixtures = make_fixtures();
   static const fs::path folder = [] {
-    const fs::path f = fs::temp_directory_path() / ("gaussot_fuzz_cli_" + std::to_string(::getpid()));
+    const fs::path f =
+        fs::temp_directory_path() / ("gaussot_fuzz_cli_" + std::to_string(::getpid()));
     fs::create_directories(f);
     fs::current_path(f);
     return f;
