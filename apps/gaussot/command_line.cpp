@@ -75,13 +75,6 @@ void check_memory(const std::string& option, double bytes, const std::string& wh
 #endif
 }
 
-void check_not_a_directory(const std::string& option, const std::string& path) {
-  std::error_code error;
-  if (fs::is_directory(path, error)) {
-    throw UsageError(option + ": " + path + ": is a directory, not a .npy file");
-  }
-}
-
 IgwOptions AscentOptions::igw_options() const {
   IgwOptions options;
   options.ascent = !no_ascent;
@@ -182,7 +175,6 @@ InputFile<T> read_input(const std::string& option, const std::string& path, std:
   InputFile<T> file;
   file.option = option;
   file.path = path;
-  check_not_a_directory(option, path);
   NdArray<T> array;
   try {
     array = read_npy<T>(path);

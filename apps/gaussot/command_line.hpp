@@ -68,10 +68,6 @@ CLI::Validator output_path_check(bool prefix);
 /// memory is for ("2 x 1e12 x 3 coupling samples").
 void check_memory(const std::string& option, double bytes, const std::string& what);
 
-/// Refuses, naming `option`, a `path` that is a folder: std::ifstream opens folders on POSIX and
-/// the .npy reader would then report a "wrong magic string" instead.
-void check_not_a_directory(const std::string& option, const std::string& path);
-
 /// The options of the IGW Stiefel ascent (igw, igw-map, compare).
 struct AscentOptions {
   bool no_ascent = false;

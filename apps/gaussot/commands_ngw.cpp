@@ -4,7 +4,6 @@
 // from with replacement); reports the learned map's inner-GW cost and, for centered Gaussians,
 // the closed form and BW2-UVP. Models save and load (--save-model, --load-model) and apply to
 // new points (--apply).
-#include <filesystem>
 #include <ios>
 #include <memory>
 #include <new>
@@ -98,12 +97,6 @@ void run_ngw(const NgwCommandOptions& o) {
                      ", side a has dimension " + std::to_string(a_input.d));
   }
   if (points && points->batched) throw UsageError(points->where() + ": expected shape (N, m)");
-  if (!o.load_model.empty()) {
-    std::error_code error;
-    if (std::filesystem::is_directory(o.load_model, error)) {
-      throw UsageError("--load-model: " + o.load_model + ": is a directory, not a model file");
-    }
-  }
   if (o.training.steps > 0) {
     // What a training step holds at least: the batch, the pair [y, T(x)], the potential's values
     // and upstream gradient, and one activation per hidden unit of the map (on the batch) and of
