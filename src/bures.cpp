@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -15,7 +14,6 @@
 #include "gaussian_batches.hpp"
 #include "gaussot/statistics.hpp"
 #include "spectral_internal.hpp"
-#include "spectral_rule.hpp"
 #include "validate.hpp"
 
 namespace gaussot {
@@ -31,73 +29,6 @@ struct W2Scratch {
         diff(ctx, d, 1, count),
         mean_squared(ctx, 1, 1, count) {}
 };
-
-/// Per-pair power-of-two factors that keep the products S_a^½ S_b S_a^½ of pairs in the range of
-/// T. Those products have the magnitude of s_a·s_b (s = tr S, the largest eigenvalue within a
-/// factor d): below min/ε their eigenvalues lose their relative precision in subnormals or flush
-/// to 0, above max/(4d) the products overflow, so that W2² of pairs scaled by 1e±200 in float64
-/// came out wrong or infinite. Pair i whose product leaves that window is computed with the
-/// factor F_i of S_a scaled by g_i = 2^e_i, g_i² s_a s_b ≈ 1 (exact: a power of two), and the
-/// results that depend on g_i are scaled back by 1/g_i (powers of two: exact away from
-/// subnormals). Without `always` (brenier_matrix, the barycenter and the Fréchet method choice)
-/// it returns no factors when every pair is inside the window, and nothing is rescaled. With
-/// `always` (the W2 distances), every pair with a nonzero product gets its factor, inside the
-/// window too: the products are then normalised to a magnitude of about 1, which lets their
-/// clamping rule use a fixed scale floor (normalised_product_rule). `trace_b` may have one value
-/// for every pair (broadcast).
-template <typename T>
-std::vector<double> pair_factors(const std::vector<double>& trace_a,
-                                 const std::vector<double>& trace_b, std::int64_t d,
-                                 bool always = false) {
-  using limits = std::numeric_limits<T>;
-  const double lowest = std::log2(double(limits::min()) / double(limits::epsilon()));
-  const double highest =
-      std::log2(double(limits::max()) / (4.0 * double(std::max<std::int64_t>(d, 1))));
-  const double largest = double(limits::max());
-  const std::size_t count = trace_a.size();
-  std::vector<double> factors(count, 1.0);
-  bool needed = false;
-  for (std::size_t i = 0; i < count; ++i) {
-    const double sa = std::min(trace_a[i], largest);
-    const double sb = std::min(trace_b[trace_b.size() == 1 ? 0 : i], largest);
-    if (!(sa > 0 && sb > 0)) continue;  // a zero covariance: the product is exactly 0
-    const double log_product = std::log2(sa) + std::log2(sb);
-    if (!always && log_product >= lowest && log_product <= highest) continue;
-    factors[i] = spectral_rule::normalising_factor<T>(sa, sb);
-    needed = true;
-  }
-  if (!needed && !always) factors.clear();
-  return factors;
-}
-
-/// The clamping rule of the normalised products g² F_iᵀ S_b F_i (pair_factors with `always`),
-/// whose size is that of tr S_a·tr S_b·g² ≈ 1: their eigenvalues are refused as negative only
-/// below −τ·max(largest, 1/4), not −τ·largest. Where the product is 0 in exact arithmetic
-/// (singular S_a and S_b with orthogonal ranges), its computed eigenvalues are rounding noise of
-/// either sign, as large as the largest one: refusing them against the largest refused W2² of
-/// such pairs as "not positive semidefinite".
-inline SpectralOptions normalised_product_rule(SpectralOptions options) {
-  options.scale_floor = std::max(options.scale_floor, 0.25);
-  return options;
-}
-
-/// The factors as count 1 x 1 items on the context (each to the power `power`: 1 or -1).
-template <typename T>
-Scratch<T> factors_on_context(Context& ctx, const std::vector<double>& factors, int power) {
-  std::vector<double> values(factors);
-  if (power < 0) {
-    for (double& v : values) v = 1 / v;  // exact: powers of two
-  }
-  return on_context<T>(ctx, values, 1, 1, static_cast<std::int64_t>(values.size()));
-}
-
-/// Host values of the traces of a batch of matrices (one synchronisation).
-template <typename T>
-std::vector<double> host_traces(Context& ctx, MatrixBatch<const T> a) {
-  Scratch<T> traces(ctx, 1, 1, a.count);
-  GAUSSOT_DISPATCH(ctx, trace<T>, a, traces.vectors());
-  return to_host<T>(ctx, traces.vectors());
-}
 
 /// The squared-distance core: out_i = max(0, ‖m_a − m_b‖² + tr S_a + tr S_b − 2 tr(F_iᵀ S_b F_i)^½)
 /// with F_i a factor of S_a (covariance_factor; `root_a`, packed, may broadcast) and the traces

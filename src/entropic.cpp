@@ -15,7 +15,6 @@
 #include "compose.hpp"
 #include "gaussian_batches.hpp"
 #include "spectral_internal.hpp"
-#include "spectral_rule.hpp"
 #include "validate.hpp"
 
 namespace gaussot {
@@ -204,24 +203,22 @@ std::vector<double> cross_spectra(Context& ctx, const ArgumentChecker& check,
   const MatrixBatch<const T> roots =
       distinct.count < count ? broadcast(root.cview(), count) : root.cview();
   // Each product is formed with the factor scaled by the power of two g_i that gives it the
-  // magnitude 1 (spectral_rule::normalising_factor): it neither underflows nor overflows, and
-  // its clamping rule can take 1/4 as the floor of its scale, so that the rounding noise of a
-  // product that is 0 in exact arithmetic (singular P and Q with orthogonal ranges) is not
-  // refused as "not positive semidefinite". λ_i = λ'_i / g_i², exactly, on the host.
+  // magnitude 1 (pair_factors, always): it neither underflows nor overflows, and its clamping
+  // rule is normalised_product_rule, so that the rounding noise of a product that is 0 in exact
+  // arithmetic (singular P and Q with orthogonal ranges) is not refused as "not positive
+  // semidefinite". λ_i = λ'_i / g_i², exactly, on the host.
   Scratch<T> traces(ctx, 1, 1, 2 * count);
   GAUSSOT_DISPATCH(ctx, trace<T>, p, traces.vectors().slice(0, count));
   GAUSSOT_DISPATCH(ctx, trace<T>, q, traces.vectors().slice(count, 2 * count));
-  const std::vector<double> host_traces = to_host<T>(ctx, traces.vectors());
-  std::vector<double> factors(static_cast<std::size_t>(count));
-  for (std::int64_t i = 0; i < count; ++i) {
-    factors[i] = spectral_rule::normalising_factor<T>(host_traces[i], host_traces[count + i]);
-  }
-  const Scratch<T> g = on_context<T>(ctx, factors, 1, 1, count);
+  const std::vector<double> host = to_host<T>(ctx, traces.vectors());
+  const std::vector<double> factors =
+      pair_factors<T>({host.begin(), host.begin() + count}, {host.begin() + count, host.end()}, d,
+                      /*always=*/true);
+  const Scratch<T> g = factors_on_context<T>(ctx, factors, 1);
   Scratch<T> scaled_roots(ctx, d, d, count);
   scale_items<T>(ctx, roots, g.cview(), scaled_roots.view);
   GAUSSOT_DISPATCH(ctx, sandwich<T>, scaled_roots.cview(), q, middle.view);
-  SpectralOptions rule = spectral;
-  rule.scale_floor = std::max(rule.scale_floor, 0.25);
+  const SpectralOptions rule = normalised_product_rule(spectral);
   std::vector<double> spectra =
       checked_spectra<T>(ctx, check, q_name, middle.cview(), MatrixBatch<T>{}, rule,
                          /*positive_definite=*/false);
