@@ -195,8 +195,7 @@ void run_igw_barycenter(const BarycenterCommandOptions& o) {
   std::int64_t depth = 0;
   std::vector<Buffer<T>> buffers;
   std::vector<MatrixBatch<const T>> views;
-  // Library errors name 'inputs' with the item counted within its --cov file (which one is found
-  // below when there are several).
+  // Library errors name 'inputs'; with several --cov files the file at fault is found below.
   const std::string inputs_source = files.size() == 1 ? files[0].where() : "--cov";
   for (InputFile<T>& file : files) {
     depth = std::max(depth, file.d());
@@ -208,26 +207,24 @@ void run_igw_barycenter(const BarycenterCommandOptions& o) {
   weights.to_context(ctx);
   Buffer<T> eigenvalues(ctx, depth), cov(ctx, depth * depth);
   double value = 0;
-  try {
-    name_inputs({weights.naming(), {"inputs", inputs_source}}, [&] {
+  name_inputs({weights.naming(), {"inputs", inputs_source}}, [&] {
+    try {
       value = igw_barycenter<T>(ctx, views, weights.view(), eigenvalues.vectors(depth, 1),
                                 cov.matrices(depth, depth, 1), input_rule());
-    });
-  } catch (const UsageError&) {
-    // The library counts items within each --cov file and does not say which file: find it by
-    // checking the files one by one under the same rule (only on this failure path).
-    if (files.size() > 1) {
-      for (std::size_t i = 0; i < files.size(); ++i) {
-        try {
-          validate_gaussians<T>(ctx, GaussianBatch<const T>(VectorBatch<const T>(), views[i]),
-                                "inputs", input_rule());
-        } catch (const InvalidArgument& e) {
-          throw UsageError(files[i].where() + ": " + e.message());
+    } catch (const InvalidArgument& e) {
+      // An input's batch index counts across all --cov files in order: name the file it is in.
+      if (files.size() > 1 && e.argument().rfind("inputs", 0) == 0 && e.batch_index() >= 0) {
+        std::int64_t first = 0;
+        for (const InputFile<T>& file : files) {
+          if (e.batch_index() < first + file.count) {
+            throw UsageError(file.where() + ": " + e.message());
+          }
+          first += file.count;
         }
       }
+      throw;
     }
-    throw;
-  }
+  });
   const std::vector<T> eigenvalues_host = eigenvalues.take_host();
   const std::vector<T> cov_host = cov.take_host();
   report.stop_clock();
