@@ -3,6 +3,7 @@
 
 #include "backend.hpp"
 #include "parallel.hpp"
+#include "shared_rules.hpp"
 
 namespace gaussot::cpu {
 
@@ -78,7 +79,7 @@ void combine(Context& ctx, const LinearCombination<T>& combination, MatrixBatch<
         for (int j = 0; j < combination.count; ++j) {
           value += combination.coefficients[j] * combination.terms[j].at(i, r, c);
         }
-        o(r, c) = combination.has_floor ? std::max(value, combination.floor) : value;
+        o(r, c) = combination.has_floor ? shared_rule::at_least(value, combination.floor) : value;
       }
     }
   });

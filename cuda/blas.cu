@@ -4,16 +4,22 @@
 #include "backend.hpp"
 #include "kernels.cuh"
 #include "library_wrappers.hpp"
+#include "shared_rules.hpp"
 
 namespace gaussot::cuda {
 namespace {
 
+/// One block per batch item: out_i = tr a_i (a tree sum, as accurate as the CPU's at any d).
 template <typename T>
 __global__ void trace_kernel(MatrixBatch<const T> a, VectorBatch<T> out) {
-  for (std::int64_t i = thread_index(); i < a.count; i += grid_step()) {
+  using BlockReduce = cub::BlockReduce<T, kThreads>;
+  __shared__ typename BlockReduce::TempStorage storage;
+  for (std::int64_t i = blockIdx.x; i < a.count; i += gridDim.x) {
     T sum = 0;
-    for (std::int64_t j = 0; j < a.rows; ++j) sum += a.item(i)[j + j * a.ld];
-    out.item(i)[0] = sum;
+    for (std::int64_t j = threadIdx.x; j < a.rows; j += blockDim.x) sum += a.item(i)[j + j * a.ld];
+    const T total = BlockReduce(storage).Sum(sum);
+    if (threadIdx.x == 0) out.item(i)[0] = total;
+    __syncthreads();  // storage is reused by the next item
   }
 }
 
@@ -48,7 +54,7 @@ __global__ void combine_kernel(LinearCombination<T> combination, MatrixBatch<T> 
                combination.terms[j].item(e.item)[e.row + e.col * combination.terms[j].ld];
     }
     out.item(e.item)[e.row + e.col * out.ld] =
-        combination.has_floor ? (value > combination.floor ? value : combination.floor) : value;
+        combination.has_floor ? shared_rule::at_least(value, combination.floor) : value;
   }
 }
 
@@ -81,7 +87,7 @@ template <typename T>
 void trace(Context& ctx, MatrixBatch<const T> a, VectorBatch<T> out) {
   detail::CudaResources& res = ctx.cuda_resources();
   const DeviceGuard guard(res.device);
-  trace_kernel<T><<<grid_for(a.count), kThreads, 0, res.stream>>>(a, out);
+  trace_kernel<T><<<blocks_for_items(a.count), kThreads, 0, res.stream>>>(a, out);
   GAUSSOT_KERNEL_CHECK();
 }
 

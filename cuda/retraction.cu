@@ -3,34 +3,24 @@
 // (trsmBatched). The Cholesky factor has a positive diagonal, so R = L₂ᵀL₁ᵀ does too: Q is the
 // sign-fixed thin-QR factor without a separate sign step. CholeskyQR2 is accurate while
 // cond(X) <~ ε^(-1/2); an item is reported as having dependent columns when the first Cholesky
-// fails or a pivot L_jj falls below sqrt(8·m·ε)·‖X‖_F (‖X‖_F = ‖L‖_F), which is where that bound
-// is lost.
+// fails or its pivots fail shared_rule::cholesky_qr_pivots_ok (smallest L_jj <= √ε · largest),
+// which is where that bound is lost.
 #include <climits>
-#include <cmath>
-#include <limits>
 
 #include "backend.hpp"
 #include "kernels.cuh"
 #include "library_wrappers.hpp"
+#include "shared_rules.hpp"
 
 namespace gaussot::cuda {
 namespace {
 
-/// Flags items whose Cholesky factor L (lower triangle of `gram`) has a pivot below
-/// threshold·‖L‖_F; one thread per item.
+/// Flags items whose Cholesky factor L (lower triangle of `gram`) fails
+/// shared_rule::cholesky_qr_pivots_ok; one thread per item.
 template <typename T>
-__global__ void flag_small_pivots_kernel(MatrixBatch<const T> gram, T threshold,
-                                         unsigned long long* flag) {
-  const std::int64_t r = gram.rows;
+__global__ void flag_small_pivots_kernel(MatrixBatch<const T> gram, unsigned long long* flag) {
   for (std::int64_t i = thread_index(); i < gram.count; i += grid_step()) {
-    const T* l = gram.item(i);
-    T norm_squared = 0;
-    T smallest_pivot = l[0];
-    for (std::int64_t c = 0; c < r; ++c) {
-      smallest_pivot = fmin(smallest_pivot, l[c + c * r]);
-      for (std::int64_t row = c; row < r; ++row) norm_squared += l[row + c * r] * l[row + c * r];
-    }
-    if (!(smallest_pivot > threshold * sqrt(norm_squared))) flag_item(flag, i);
+    if (!shared_rule::cholesky_qr_pivots_ok(gram.item(i), gram.rows, gram.ld)) flag_item(flag, i);
   }
 }
 
@@ -123,9 +113,7 @@ std::int64_t qr_retraction(Context& ctx, MatrixBatch<const T> x, MatrixBatch<T> 
                   int(count));
     flag_first_nonzero(res, info, count);
     if (pass == 0) {
-      const T threshold = std::sqrt(T(8) * T(m) * std::numeric_limits<T>::epsilon());
-      flag_small_pivots_kernel<T>
-          <<<grid_for(count), kThreads, 0, res.stream>>>(gram, threshold, res.flag);
+      flag_small_pivots_kernel<T><<<grid_for(count), kThreads, 0, res.stream>>>(gram, res.flag);
       GAUSSOT_KERNEL_CHECK();
     }
     trsm_batched(res.cublas, CUBLAS_SIDE_RIGHT, CUBLAS_FILL_MODE_LOWER, CUBLAS_OP_T, int(m), int(r),

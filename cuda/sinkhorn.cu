@@ -1,17 +1,19 @@
 // SPDX-License-Identifier: Apache-2.0
 // The log-domain Sinkhorn primitives (backend.hpp, GAUSSOT_SINKHORN_PRIMITIVES) on CUDA.
-// sinkhorn_cost: centring and norms by small kernels, −2 x̄ᵀȳ by one strided-batched GEMM, then a
-// tiled kernel that adds the norms, clamps at 0 and writes the transpose (both coalesced).
+// sinkhorn_cost: the common mean by GEMMs against ones, centring and norms by small kernels,
+// −2 x̄ᵀȳ by one strided-batched GEMM, then a tiled kernel that adds the norms, clamps at 0 and
+// writes the transpose (both coalesced).
 // sinkhorn_update: one kernel per half-iteration over all problems, a warp per row (a column of
 // `cost`) with an online log-sum-exp per lane merged by shuffles; blocks are laid out as
 // (row blocks) x (problems). Statistics are summed per block in a fixed order, then over the
 // blocks by a second small kernel (no atomics: the same inputs give the same sums). Nothing here
 // synchronizes the stream.
-#include <limits>
+#include <algorithm>
 
 #include "backend.hpp"
 #include "kernels.cuh"
 #include "library_wrappers.hpp"
+#include "shared_rules.hpp"
 
 namespace gaussot::cuda {
 namespace {
@@ -20,25 +22,6 @@ constexpr int kWarpSize = 32;
 constexpr int kWarpsPerBlock = 8;  // 256 threads, one row per warp at a time
 constexpr int kTile = 32;          // the transpose tile of the cost kernel
 constexpr int kTileRows = 8;
-
-__device__ inline float device_exp(float x) { return expf(x); }
-__device__ inline double device_exp(double x) { return exp(x); }
-__device__ inline float device_log(float x) { return logf(x); }
-__device__ inline double device_log(double x) { return log(x); }
-
-/// centre[i·d + r] = mean of coordinate r over the points of x_i and y_i; a thread per (i, r).
-template <typename T>
-__global__ void centre_kernel(MatrixBatch<const T> x, MatrixBatch<const T> y, std::int64_t count,
-                              T* centre) {
-  const std::int64_t d = x.rows;
-  for (std::int64_t idx = thread_index(); idx < d * count; idx += grid_step()) {
-    const std::int64_t i = idx / d, r = idx - i * d;
-    T sum = 0;
-    for (std::int64_t j = 0; j < x.cols; ++j) sum += x.item(i)[r + j * x.ld];
-    for (std::int64_t j = 0; j < y.cols; ++j) sum += y.item(i)[r + j * y.ld];
-    centre[idx] = sum / T(x.cols + y.cols);
-  }
-}
 
 /// out_i = src_i − centre_i 1ᵀ, packed d x cols per item.
 template <typename T>
@@ -103,17 +86,6 @@ struct UpdateArgs {
   double* partial;  // count x gridDim.x x kStats, when Stats
 };
 
-/// Merges the log-sum-exp state (largest, sum, weighted) of another lane into this one.
-template <typename T>
-__device__ inline void merge(T& largest, T& sum, T& weighted, T o_largest, T o_sum, T o_weighted) {
-  const T top = largest > o_largest ? largest : o_largest;
-  if (top == -std::numeric_limits<T>::infinity()) return;  // both empty
-  const T a = device_exp(largest - top), b = device_exp(o_largest - top);
-  sum = sum * a + o_sum * b;
-  weighted = weighted * a + o_weighted * b;
-  largest = top;
-}
-
 /// One half-update: a warp per row t of problem i (blockIdx.y strides over problems, blockIdx.x
 /// and the warps over rows); with Stats, the block's statistics to partial[i][blockIdx.x].
 template <typename T, bool Stats>
@@ -130,29 +102,19 @@ __global__ void __launch_bounds__(kWarpsPerBlock* kWarpSize) update_kernel(Updat
     for (std::int64_t t = std::int64_t(blockIdx.x) * kWarpsPerBlock + warp; t < rows;
          t += std::int64_t(gridDim.x) * kWarpsPerBlock) {
       const T* column = args.cost.item(i) + t * args.cost.ld;
-      T largest = -std::numeric_limits<T>::infinity(), sum = 0, weighted = 0;
+      shared_rule::OnlineLogSumExp<T> state;
       for (std::int64_t o = lane; o < others; o += kWarpSize) {
         const T c = column[o];
-        const T v = (pot[o] - c) * args.inv_epsilon + log_w[o];
-        if (v > largest) {
-          const T shrink = device_exp(largest - v);  // 0 for the first term
-          sum = sum * shrink + T(1);
-          if (Stats) weighted = weighted * shrink + c;
-          largest = v;
-        } else {
-          const T e = device_exp(v - largest);
-          sum += e;
-          if (Stats) weighted += e * c;
-        }
+        state.template add<Stats>((pot[o] - c) * args.inv_epsilon + log_w[o], c);
       }
       for (int offset = kWarpSize / 2; offset > 0; offset /= 2) {
-        const T o_largest = __shfl_xor_sync(0xffffffffu, largest, offset);
-        const T o_sum = __shfl_xor_sync(0xffffffffu, sum, offset);
-        const T o_weighted = Stats ? __shfl_xor_sync(0xffffffffu, weighted, offset) : T(0);
-        merge(largest, sum, weighted, o_largest, o_sum, o_weighted);
+        const T o_largest = __shfl_xor_sync(0xffffffffu, state.largest, offset);
+        const T o_sum = __shfl_xor_sync(0xffffffffu, state.sum, offset);
+        const T o_weighted = Stats ? __shfl_xor_sync(0xffffffffu, state.weighted, offset) : T(0);
+        state.merge(o_largest, o_sum, o_weighted);
       }
       if (lane == 0) {
-        const T lse = largest + device_log(sum);
+        const T lse = state.log_sum_exp();
         const T next = -args.scale * lse;
         if (Stats) {
           const double old = args.potential.item(i)[t];  // read before `updated` overwrites it
@@ -163,7 +125,7 @@ __global__ void __launch_bounds__(kWarpsPerBlock* kWarpSize) update_kernel(Updat
           acc[kPotentialMass] += r * old;
           acc[kMarginalL1] += fabs(excess);
           acc[kMarginalKl] += r * u - excess;
-          acc[kTransport] += r * (double(weighted) / double(sum));
+          acc[kTransport] += r * (double(state.weighted) / double(state.sum));
           if (want_update) acc[kChange] = fmax(acc[kChange], fabs(double(next) - old));
         }
         if (want_update) args.updated.item(i)[t] = next;
@@ -215,19 +177,24 @@ void sinkhorn_cost(Context& ctx, MatrixBatch<const T> x, MatrixBatch<const T> y,
   if (count == 0) return;
   WorkspacePlan plan;
   const std::size_t centre_offset = plan.add<T>(d * count);
+  const std::size_t ones_offset = plan.add<T>(std::max(n, m));
   const std::size_t xc_offset = plan.add<T>(d * n * count);
   const std::size_t yc_offset = plan.add<T>(d * m * count);
   const std::size_t xn_offset = plan.add<T>(n * count);
   const std::size_t yn_offset = plan.add<T>(m * count);
   char* base = acquire_workspace(res, plan.bytes());
   T* centre = at_offset<T>(base, centre_offset);
+  T* ones = at_offset<T>(base, ones_offset);
   T* xc = at_offset<T>(base, xc_offset);
   T* yc = at_offset<T>(base, yc_offset);
   T* xn = at_offset<T>(base, xn_offset);
   T* yn = at_offset<T>(base, yn_offset);
 
-  centre_kernel<T><<<grid_for(d * count), kThreads, 0, res.stream>>>(x, y, count, centre);
-  GAUSSOT_KERNEL_CHECK();
+  // The common mean of x_i and y_i: (x_i 1 + y_i 1) / (n + m).
+  fill<T>(res, ones, std::max(n, m), T(1));
+  const T inv_total = T(1) / T(n + m);
+  add_row_sums<T>(res.cublas, inv_total, x, ones, T(0), centre, count);
+  add_row_sums<T>(res.cublas, inv_total, y, ones, T(1), centre, count);
   centred_kernel<T><<<grid_for(d * n * count), kThreads, 0, res.stream>>>(x, count, centre, xc);
   GAUSSOT_KERNEL_CHECK();
   centred_kernel<T><<<grid_for(d * m * count), kThreads, 0, res.stream>>>(y, count, centre, yc);

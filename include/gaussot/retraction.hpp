@@ -21,8 +21,9 @@ namespace gaussot {
 /// always satisfy.
 /// Throws InvalidArgument for bad shapes or non-finite input, ConvergenceError naming the first
 /// item whose columns are numerically dependent (CPU: |R_jj| <= 8·m·ε·‖x‖_F; CUDA: the Cholesky
-/// factor of xᵀx breaks down or has a pivot below sqrt(8·m·ε)·‖x‖_F, i.e. cond(x) beyond
-/// CholeskyQR2's reach). Synchronizes the CUDA stream.
+/// factor L of xᵀx breaks down or its smallest pivot L_jj = |R_jj| is at most √ε times its
+/// largest, a lower bound on cond(x) beyond CholeskyQR2's reach; scale-free, so orthonormal inputs
+/// of any size pass). Synchronizes the CUDA stream.
 template <typename T>
 void qr_retraction(Context& ctx, MatrixBatch<const T> x, MatrixBatch<T> q);
 
