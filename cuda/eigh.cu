@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Batched symmetric eigendecomposition on cuSOLVER, one launch per chunk of the batch:
-//  - cusolverDn<t>syevjBatched (Jacobi) for d <= 32 (EighAlgorithm::automatic) or on request;
+//  - cusolverDn<t>syevjBatched (Jacobi) for d <= 32 (EighAlgorithm::automatic) or on request
+//    (refused above 32 by the argument checks), in chunks of at most 2^16 items (its workspace
+//    size is a 32-bit int for the whole chunk);
 //  - cusolverDnXsyevBatched (CUDA >= 12.6.2) otherwise, in chunks with d·d·chunk <= INT32_MAX
 //    (the API's limit on n·lda·batchSize).
 // Both need packed input (item k at offset d·d·k) and overwrite it with the eigenvectors, so the
@@ -25,7 +27,8 @@
 namespace gaussot::cuda {
 namespace {
 
-constexpr std::int64_t kJacobiMaxOrder = 32;
+/// The most items one syevjBatched call takes (the chunk of a larger batch).
+constexpr std::int64_t kJacobiMaxChunk = std::int64_t(1) << 16;
 
 /// Runs the batched eigensolver on packed copies of the input held in the context's workspace.
 /// Usage: plan() the sizes (with the caller's own buffers), acquire the workspace, bind(), run().
@@ -40,13 +43,21 @@ class BatchedEigensolver {
                                                                                 // refused upstream
     GAUSSOT_EXPECTS(d * d <= INT_MAX, InvalidArgument,
                     "eigh (CUDA): order " + std::to_string(d) + " exceeds cuSOLVER's 32-bit limit");
-    chunk_ = std::min<std::int64_t>(std::max<std::int64_t>(count, 1), INT_MAX / (d * d));
+    // Jacobi's workspace size is one int for the whole chunk (about 1000 elements per item at
+    // d = 4): kJacobiMaxChunk items keep it far from INT_MAX at any d <= 32.
+    const std::int64_t largest_chunk = jacobi_ ? kJacobiMaxChunk : INT_MAX / (d * d);
+    chunk_ = std::min<std::int64_t>(std::max<std::int64_t>(count, 1), largest_chunk);
     const cusolverEigMode_t jobz = mode();
     // The size queries read no data, but are given a valid device address rather than null.
     const T* placeholder = reinterpret_cast<const T*>(res_.flag);
     if (jacobi_) {
       jacobi_lwork_ = syevj_batched_buffer_size(res_.cusolver, jobz, int(d), placeholder,
                                                 placeholder, res_.syevj, int(chunk_));
+      if (jacobi_lwork_ < 0) {
+        throw_cusolver(CUSOLVER_STATUS_INVALID_VALUE,
+                       "cusolverDn<t>syevjBatched_bufferSize (negative workspace size)", __FILE__,
+                       __LINE__);
+      }
     } else {
       GAUSSOT_CUSOLVER_CHECK(cusolverDnXsyevBatched_bufferSize(
           res_.cusolver, res_.solver_params, jobz, CUBLAS_FILL_MODE_LOWER, d, data_type<T>(),

@@ -23,7 +23,7 @@ void eigh(Context& ctx, MatrixBatch<const T> a, VectorBatch<T> eigenvalues,
           MatrixBatch<T> eigenvectors, const EighOptions& options) {
   const ArgumentChecker check("eigh", &ctx);
   check_eigenvalue_arguments<T>(check, a, eigenvalues);
-  check.algorithm(ctx, options.algorithm);
+  check.algorithm(ctx, options.algorithm, a.rows);
   check.output("eigenvectors", eigenvectors);
   check.matrix_shape("eigenvectors", eigenvectors, a.rows, a.rows);
   check.count("eigenvectors", eigenvectors.count, a.count);
@@ -39,7 +39,7 @@ void eigvalsh(Context& ctx, MatrixBatch<const T> a, VectorBatch<T> eigenvalues,
               const EighOptions& options) {
   const ArgumentChecker check("eigvalsh", &ctx);
   check_eigenvalue_arguments<T>(check, a, eigenvalues);
-  check.algorithm(ctx, options.algorithm);
+  check.algorithm(ctx, options.algorithm, a.rows);
   if (a.empty() || a.rows == 0) return;
   check.finite(ctx, "a", a, /*lower_only=*/true);
   const MatrixBatch<T> no_vectors(nullptr, a.rows, a.rows, a.rows, 0, 0, ctx.memory_space());

@@ -75,7 +75,7 @@ void apply_spectral(Context& ctx, const char* function, MatrixBatch<const T> a,
   const ArgumentChecker check(function, &ctx);
   check.input("a", a);
   check.square("a", a);
-  check.algorithm(ctx, options.algorithm);
+  check.algorithm(ctx, options.algorithm, a.rows);
   std::vector<SpectralRequest<T>> requests;
   for (std::size_t i = 0; i < outputs.size(); ++i) {
     const NamedOutput<T>& o = outputs[i];

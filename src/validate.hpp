@@ -133,14 +133,17 @@ class ArgumentChecker {
   void result_in_range(Context& ctx, const char* name, MatrixBatch<const T> out,
                        const std::string& what, const char* rescale = "the inputs") const;
 
-  /// The forced eigensolvers each backend has (see EighAlgorithm).
-  void algorithm(const Context& ctx, EighAlgorithm algorithm) const {
+  /// The forced eigensolvers each backend has, for matrices of order d (see EighAlgorithm).
+  void algorithm(const Context& ctx, EighAlgorithm algorithm, std::int64_t d) const {
     const bool cuda = ctx.backend() == Backend::cuda;
     expect(!(cuda && algorithm == EighAlgorithm::implicit_qr) &&
                !(!cuda && algorithm == EighAlgorithm::jacobi),
            "options.algorithm",
            std::string("asks for an eigensolver the ") + to_string(ctx.backend()) +
                " backend does not have");
+    expect(algorithm != EighAlgorithm::jacobi || d <= kJacobiMaxOrder, "options.algorithm",
+           "is jacobi, which serves orders up to " + std::to_string(kJacobiMaxOrder) + ", not " +
+               std::to_string(d));
   }
 
   const char* function() const noexcept { return function_; }

@@ -3,6 +3,8 @@
 /// Batched symmetric eigendecomposition.
 #pragma once
 
+#include <cstdint>
+
 #include "gaussot/context.hpp"
 #include "gaussot/views.hpp"
 
@@ -14,10 +16,15 @@ enum class EighAlgorithm {
   /// CPU: Householder tridiagonalisation and implicit QR for d < 160, LAPACK ?syevd from there.
   /// CUDA: batched Jacobi (cusolverDn<t>syevjBatched) for d <= 32, cusolverDnXsyevBatched above.
   automatic,
-  jacobi,              ///< CUDA only: cusolverDn<t>syevjBatched, tolerance at machine precision
+  jacobi,              ///< CUDA only, d <= kJacobiMaxOrder: cusolverDn<t>syevjBatched, tolerance
+                       ///< at machine precision
   divide_and_conquer,  ///< CPU: LAPACK ?syevd (OpenBLAS); CUDA: cusolverDnXsyevBatched
   implicit_qr,         ///< CPU only: tridiagonalisation and gaussot's batched implicit QR
 };
+
+/// The largest order EighAlgorithm::jacobi serves (cuSOLVER's syevjBatched); larger matrices with
+/// that option are refused (InvalidArgument naming options.algorithm).
+inline constexpr std::int64_t kJacobiMaxOrder = 32;
 
 struct EighOptions {
   EighAlgorithm algorithm = EighAlgorithm::automatic;
