@@ -14,10 +14,12 @@ cudaMemcpyKind kind_of(MemorySpace from, MemorySpace to) {
   return to == MemorySpace::host ? cudaMemcpyDeviceToHost : cudaMemcpyDeviceToDevice;
 }
 
-/// A 3-D copy describes items that are `stride / ld` columns apart (stride a multiple of ld).
+/// A 3-D copy describes items that are `stride / ld` columns apart: stride a multiple of ld, and
+/// no smaller than an item (cudaMemcpy3D refuses a pitched height below the copy's height, which
+/// overlapping input items, allowed for inputs, would give).
 template <typename T>
 bool evenly_spaced(const MatrixBatch<T>& v) {
-  return v.count <= 1 || (v.stride > 0 && v.stride % v.ld == 0);
+  return v.count <= 1 || (v.stride >= v.ld * v.cols && v.stride % v.ld == 0);
 }
 
 template <typename T>

@@ -82,6 +82,41 @@ void symmetrize(detail::CudaResources& res, MatrixBatch<T> a) {
   GAUSSOT_KERNEL_CHECK();
 }
 
+/// a_i = lower triangle of a_i mirrored into its upper triangle, for square items: exactly
+/// symmetric, as the CPU backend's mirror_lower.
+template <typename T>
+__global__ void mirror_lower_kernel(MatrixBatch<T> a) {
+  const std::int64_t d = a.rows;
+  const std::int64_t total = d * d * a.count;
+  for (std::int64_t idx = thread_index(); idx < total; idx += grid_step()) {
+    const Element e = element_at(idx, d, d);
+    if (e.row >= e.col) continue;  // one thread per entry above the diagonal
+    T* m = a.item(e.item);
+    m[e.row + e.col * a.ld] = m[e.col + e.row * a.ld];
+  }
+}
+
+template <typename T>
+void mirror_lower(detail::CudaResources& res, MatrixBatch<T> a) {
+  const std::int64_t total = a.rows * a.rows * a.count;
+  if (total == 0) return;
+  mirror_lower_kernel<T><<<grid_for(total), kThreads, 0, res.stream>>>(a);
+  GAUSSOT_KERNEL_CHECK();
+}
+
+template <typename T>
+__global__ void fill_kernel(T* data, std::int64_t n, T value) {
+  for (std::int64_t i = thread_index(); i < n; i += grid_step()) data[i] = value;
+}
+
+/// data[0, n) = value, stream-ordered.
+template <typename T>
+void fill(detail::CudaResources& res, T* data, std::int64_t n, T value) {
+  if (n == 0) return;
+  fill_kernel<T><<<grid_for(n), kThreads, 0, res.stream>>>(data, n, value);
+  GAUSSOT_KERNEL_CHECK();
+}
+
 /// Fills pointers[i] = base + i * stride (the pointer arrays of cuBLAS/cuSOLVER batched calls).
 template <typename T>
 __global__ void fill_pointers_kernel(T** pointers, T* base, std::int64_t stride,
