@@ -102,6 +102,9 @@ detail::CudaResources* create_resources(int device, CUstream_st* stream) {
   GAUSSOT_CUSOLVER_CHECK(cusolverDnCreateSyevjInfo(&r->syevj));
   GAUSSOT_CUSOLVER_CHECK(cusolverDnXsyevjSetSortEig(r->syevj, 1));  // ascending
   GAUSSOT_CUDA_CHECK(cudaMalloc(&r->flag, sizeof(unsigned long long)));
+  int pools = 0;
+  GAUSSOT_CUDA_CHECK(cudaDeviceGetAttribute(&pools, cudaDevAttrMemoryPoolsSupported, device));
+  r->memory_pools = pools != 0;
   return r.release();
 }
 
@@ -126,6 +129,10 @@ void* allocate(int device, std::int64_t bytes) {
   return p;
 }
 
+// cudaFree synchronises the device before it frees: kernels still queued (on any stream) that use
+// the memory finish first. That is what makes releasing an Array or Scratch right after enqueueing
+// work safe; it also waits for other contexts' work on the device. A stream-ordered free
+// (cudaFreeAsync) would need the stream of the memory's last use, which Array does not track.
 void deallocate(int device, void* pointer) noexcept {
   if (pointer == nullptr) return;
   int previous = -1;
@@ -139,12 +146,19 @@ void deallocate(int device, void* pointer) noexcept {
 char* acquire_workspace(detail::CudaResources& r, std::size_t bytes) {
   if (bytes <= r.workspace_bytes) return static_cast<char*>(r.workspace);
   if (r.workspace != nullptr) {
-    GAUSSOT_CUDA_CHECK(cudaFreeAsync(r.workspace, r.stream));  // after the work already enqueued
+    // After the work already enqueued on the stream, which may still use the old workspace.
+    if (r.memory_pools) {
+      GAUSSOT_CUDA_CHECK(cudaFreeAsync(r.workspace, r.stream));
+    } else {
+      GAUSSOT_CUDA_CHECK(cudaStreamSynchronize(r.stream));
+      GAUSSOT_CUDA_CHECK(cudaFree(r.workspace));
+    }
     r.workspace = nullptr;
     r.workspace_bytes = 0;
   }
   void* p = nullptr;
-  const cudaError_t status = cudaMallocAsync(&p, bytes, r.stream);
+  const cudaError_t status =
+      r.memory_pools ? cudaMallocAsync(&p, bytes, r.stream) : cudaMalloc(&p, bytes);
   if (status == cudaErrorMemoryAllocation) {
     cudaGetLastError();
     GAUSSOT_THROW(OutOfMemory, "out of device memory: a workspace of " + std::to_string(bytes) +

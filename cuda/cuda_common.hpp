@@ -24,7 +24,9 @@ struct CudaResources {
   cusolverDnHandle_t cusolver = nullptr;
   cusolverDnParams_t solver_params = nullptr;
   syevjInfo_t syevj = nullptr;
-  void* workspace = nullptr;  // grow-only, stream-ordered (cudaMallocAsync on `stream`)
+  bool memory_pools = false;  // the device supports cudaMallocAsync (stream-ordered allocation)
+  void* workspace = nullptr;  // grow-only; stream-ordered (cudaMallocAsync on `stream`) when
+                              // memory_pools, else cudaMalloc after the stream has drained
   std::size_t workspace_bytes = 0;
   std::vector<char> host_workspace;    // host buffer of cusolverDnXsyevBatched
   unsigned long long* flag = nullptr;  // device scalar: smallest flagged batch item
