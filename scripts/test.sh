@@ -4,7 +4,8 @@
 # tests (scripts/test_python.sh: pip install into build/python-venv, pytest), then the CPU paths
 # again under AddressSanitizer + UndefinedBehaviorSanitizer with the libFuzzer targets run for a
 # bounded time (scripts/test_sanitize.sh, clang, build-sanitize/; GAUSSOT_SKIP_SANITIZE=1 skips
-# it). CUDA tests skip themselves, saying why, when no device is present.
+# it), then the no-GPU part of the GPU check (scripts/gpu_check.sh selfcheck). CUDA tests skip
+# themselves, saying why, when no device is present.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/setup.sh"
@@ -25,4 +26,7 @@ fi
 if [[ ${GAUSSOT_SKIP_SANITIZE:-0} != 1 ]]; then
   "$root/scripts/test_sanitize.sh" || status=$?
 fi
+# The GPU check's part that needs no GPU (seconds, builds nothing): both scripts' syntax, the
+# paths they use, bench/gpu_peers.py, the GPU bundle's size (or an estimate from the build).
+"$root/scripts/gpu_check.sh" selfcheck || status=$?
 exit $status
