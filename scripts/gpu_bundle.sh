@@ -123,7 +123,7 @@ if [[ $mode == estimate ]]; then
   for pair in "${dev_sources[@]}"; do [[ -e ${pair%%:*} ]] && dev_paths+=("${pair%%:*}"); done
   raw=$(bytes_of "$tmp" "${dev_paths[@]}")
   packed=$(tar -cf - -C "$tmp" bin lib "${dev_paths[@]}" 2>/dev/null | xz -1 -T0 | wc -c)
-  wheels=0
+  wheels=1600000  # the POT wheel, when none was downloaded yet
   [[ -d $bundle/wheels ]] && wheels=$(bytes_of "$bundle/wheels")
   tree=$(tree_bytes)
   total=$((packed + wheels + tree))

@@ -127,6 +127,12 @@ static_checks() {
            xargs -0 -r du -cb 2>/dev/null | awk '$2 == "total" { s += $1 } END { print s + 0 }')
     say "bundle: $(awk -v b="$bytes" -v t="$tree" 'BEGIN { printf "gpu-bundle/ %.1f MiB + working tree %.1f MiB = %.1f MiB", b/1048576, t/1048576, (b+t)/1048576 }') (limit $limit MiB)"
     sed -n '2p' "$bundle_dir/MANIFEST.txt" 2>/dev/null | sed 's/^/gpu_check: bundle /'
+    local built head
+    built=$(sed -n '2s/.*commit \([0-9a-f]*\).*/\1/p' "$bundle_dir/MANIFEST.txt" 2>/dev/null)
+    head=$(git -C "$root" rev-parse --short HEAD 2>/dev/null)
+    if [[ -n $built && -n $head && $built != "$head" ]]; then
+      say "note: the bundle's binaries are from $built, the tree is at $head: run scripts/gpu_bundle.sh before a GPU run"
+    fi
     if ((bytes + tree > limit * 1048576)); then say "FAIL: the bundle is over the limit"; status=1; fi
   else
     say "no gpu-bundle/ here (scripts/gpu_bundle.sh makes it); estimating instead"
