@@ -374,9 +374,11 @@ TYPED_TEST(CudaEdgeCases, SinkhornOnManySmallProblemsAgrees) {
         SinkhornOutputs<T>{scalars(value.data(), count, MemorySpace::device), {}, {}, {}, {}},
         options);
     const std::vector<T> v = download(*this->gpu, value);
+    // Rounding apart, one backend may stop check_every iterations after the other.
+    const long double relative = std::max<long double>(1e3L * eps<T>(), 10 * options.tolerance);
     for (std::int64_t i = 0; i < count; ++i) {
       ASSERT_TRUE(gpu.converged[i]) << "problem " << i;
-      ASSERT_NEAR(v[i], value_cpu[i], 1e3L * eps<T>() * (1 + std::abs(value_cpu[i])))
+      ASSERT_NEAR(v[i], value_cpu[i], relative * (1 + std::abs(value_cpu[i])))
           << "problem " << i << " of " << count;
       ASSERT_EQ(cpu.converged[i], gpu.converged[i]);
     }
