@@ -35,8 +35,8 @@
 
 #include <optional>
 
-#include "gaussot/bures.hpp"
 #include "gaussot/context.hpp"
+#include "gaussot/gaussian.hpp"
 #include "gaussot/spectral.hpp"
 #include "gaussot/views.hpp"
 

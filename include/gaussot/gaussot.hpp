@@ -14,6 +14,7 @@
 #include "gaussot/eigh.hpp"
 #include "gaussot/entropic.hpp"
 #include "gaussot/error.hpp"
+#include "gaussot/gaussian.hpp"
 #include "gaussot/igw.hpp"
 #include "gaussot/mlp.hpp"
 #include "gaussot/mmot.hpp"

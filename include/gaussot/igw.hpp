@@ -34,8 +34,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "gaussot/bures.hpp"
 #include "gaussot/context.hpp"
+#include "gaussot/gaussian.hpp"
 #include "gaussot/spectral.hpp"
 #include "gaussot/views.hpp"
 

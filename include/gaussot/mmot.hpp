@@ -28,8 +28,9 @@
 #include <cstdint>
 #include <string>
 
-#include "gaussot/bures.hpp"
 #include "gaussot/context.hpp"
+#include "gaussot/gaussian.hpp"
+#include "gaussot/spectral.hpp"
 #include "gaussot/views.hpp"
 
 namespace gaussot {

@@ -41,8 +41,8 @@
 #include <string>
 #include <vector>
 
-#include "gaussot/bures.hpp"
 #include "gaussot/context.hpp"
+#include "gaussot/gaussian.hpp"
 #include "gaussot/mlp.hpp"
 #include "gaussot/views.hpp"
 
