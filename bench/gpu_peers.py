@@ -58,7 +58,6 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -67,7 +66,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import peers_bw_pairs  # noqa: E402  (inputs and the rows formula of the all-pairs peers)
 import peers_fid  # noqa: E402  (inputs and the FID formulas)
-import peers_sqrtm as common  # noqa: E402  (inputs, gaussot_time helpers)
+import peers_common as common  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TOLERANCE = {"f64": 1e-10, "f32": 1e-4}

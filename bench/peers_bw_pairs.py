@@ -47,7 +47,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import peers_sqrtm as common  # noqa: E402  (machine header, timing and gaussot_time helpers)
+import peers_common as common  # noqa: E402
 
 TOLERANCE = 1e-10
 SPEEDUP_TARGET = 5.0  # gaussot vs POT's batched form, CPU

@@ -82,8 +82,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import peers_sqrtm as common  # noqa: E402  (machine header, timing, run_cases)
-from peers_igw import blas_threads, scalar  # noqa: E402
+import peers_common as common  # noqa: E402
+from peers_common import blas_threads, scalar  # noqa: E402
 
 CASES = ("layers",)
 INPUT_WIDTH = 32         # columns of the shared input z

@@ -91,7 +91,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import peers_sqrtm as common  # noqa: E402  (machine header, run_cases, check_executables)
+import peers_common as common  # noqa: E402
 
 DEFAULT_SETTINGS = "1,1,1.3,0.7;0.5,10,0.8,1.6"
 DEFAULT_XLA_FLAGS = "--xla_cpu_enable_concurrency_optimized_scheduler=false"

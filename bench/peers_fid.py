@@ -56,7 +56,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import peers_sqrtm as common  # noqa: E402  (machine header, timing and gaussot_time helpers)
+import peers_common as common  # noqa: E402
 
 AGREEMENT_TOLERANCE = 1e-8
 SPEEDUP_TARGET = 3.0  # gaussot vs pytorch-fid's method, 2 CPU cores

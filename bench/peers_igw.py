@@ -62,7 +62,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import peers_sqrtm as common  # noqa: E402  (machine header, timing, run_cases)
+import peers_common as common  # noqa: E402
 
 CASES = ("uncentered-pair", "centered-matrix")
 BOUND_TOLERANCE = 1e-8    # gaussot's bounds vs NumPy's, relative
@@ -234,19 +234,12 @@ def run_gaussot(np, args, arguments: list[str]) -> tuple[dict, float]:
         raise RuntimeError(f"`gaussot igw` printed no JSON ({e}): {done.stdout[:500]!r}") from None
 
 
-def scalar(value) -> float:
-    """A number of gaussot's JSON, also when it comes as a one-element list."""
-    while isinstance(value, list) and len(value) == 1:
-        value = value[0]
-    return float(value)
-
-
 def timings(np, args, arguments: list[str]) -> tuple[dict, dict]:
     """gaussot run --repeats times: the last JSON and the summary of time_ms and wall time."""
     compute, walls, document = [], [], {}
     for _ in range(args.repeats):
         document, wall = run_gaussot(np, args, arguments)
-        compute.append(scalar(document["time_ms"]) / 1e3)
+        compute.append(common.scalar(document["time_ms"]) / 1e3)
         walls.append(wall)
     result = common.summary(compute)
     result["process_wall_min_s"], result["process_wall_median_s"] = min(walls), statistics.median(walls)
@@ -281,8 +274,8 @@ def run_pair(np, args, workdir: Path) -> dict:
         document, g = timings(np, args, ["--a-cov", str(paths[0]), "--a-mean", str(paths[1]),
                                          "--b-cov", str(paths[2]), "--b-mean", str(paths[3])])
         for field in ("igw_squared", "igw", "lower_bound", "upper_bound"):
-            g[field] = scalar(document[field])
-        g["iterations"] = int(scalar(document["iterations"]))
+            g[field] = common.scalar(document[field])
+        g["iterations"] = int(common.scalar(document["iterations"]))
         g["exact"] = document.get("exact")
     except (RuntimeError, KeyError, TypeError, ValueError) as e:
         return fail(case, e)
@@ -421,18 +414,6 @@ def format_report(machine: dict, cases: list[dict]) -> str:
     return "\n".join(lines + ["", json.dumps(summary, separators=(",", ":"))])
 
 
-def blas_threads(env: dict) -> str:
-    try:
-        import threadpoolctl
-        counts = {info["internal_api"]: info["num_threads"] for info in threadpoolctl.threadpool_info()}
-        return ", ".join(f"{api} {n} thread(s)" for api, n in counts.items()) or "unknown"
-    except ImportError:
-        if env:
-            return "BLAS threads as the environment sets them (" + \
-                ", ".join(f"{k}={v}" for k, v in env.items()) + ")"
-        return "BLAS default (one thread per core)"
-
-
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
     try:
@@ -446,7 +427,7 @@ def main(argv: list[str]) -> int:
             "peers_igw.py", ((args.gaussot, "gaussot_cli", "--gaussot"),)):
         return 2
     machine = common.machine_info(np, scipy, args.gaussot, args.threads)
-    machine["numpy_blas_threads"] = blas_threads(machine["blas_thread_env"])
+    machine["numpy_blas_threads"] = common.blas_threads(machine["blas_thread_env"])
     run_one = {"uncentered-pair": run_pair, "centered-matrix": run_matrix}
     return common.run_cases("peers_igw", args, machine,
                             lambda case, workdir: run_one[case](np, args, workdir),

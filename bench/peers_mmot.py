@@ -111,8 +111,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import peers_sqrtm as common  # noqa: E402  (machine header, timing, run_cases)
-from peers_igw import blas_threads, covariance, haar, scalar  # noqa: E402
+import peers_common as common  # noqa: E402
+from peers_common import blas_threads, scalar  # noqa: E402
+from peers_igw import covariance, haar  # noqa: E402
 
 CASES = ("sdp", "conditioning", "formula")
 DEFAULT_CASES = ("sdp", "conditioning")

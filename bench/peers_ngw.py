@@ -81,8 +81,8 @@ import warnings
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import peers_sqrtm as common  # noqa: E402  (cpu_model)
-from peers_igw import scalar  # noqa: E402
+import peers_common as common  # noqa: E402
+from peers_common import scalar  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_GAUSSOT = REPO_ROOT / "build-cpu" / "apps" / "gaussot"
