@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // Private: the Riemannian ascent of the uncentered IGW problem in spectral coordinates
-// (reference formulas-bures-igw-mmot.md §3.1, §3.5), implemented on the host in cpu/igw_ascent.cpp
+// (reference formulas-bures-igw-mmot.md §3.1, §3.5), implemented on the host in host/igw_ascent.cpp
 // for both backends: its data is O(d) per pair and its steps are small dense products.
 #pragma once
 

@@ -23,7 +23,7 @@
 // kSketch columns (a randomized range finder), and (2) gradient steps with a QR retraction on
 // O(k): a Barzilai–Borwein first trial step, then Armijo backtracking as in §3.5 (accept when f
 // grows by 1e-4·step·‖Ω‖², halve otherwise, at most 40 halvings).
-#include "../src/igw_ascent.hpp"
+#include "igw_ascent.hpp"
 
 #include <omp.h>
 
