@@ -13,14 +13,14 @@ inner-product GW cost of a map T from μ to ν,
 
 whose minimum over couplings is IGW² = Σ_i (α_i - β_i)² (α, β the spectra of Σ_a, Σ_b sorted
 decreasingly and zero-padded to the same length; no ½ factor). The closed form is computed here in
-NumPy from the generated covariances and must equal gaussot's `igw_closed_form` to 1e-10 relative
+NumPy from the generated covariances and must equal gaussot's `igw_squared_closed_form` to 1e-10 relative
 (1e-5 with --precision f32, where gaussot computes it in float), else the script fails (exit
 status 1).
 
 Methods, per pair:
   gaussot ngw    `gaussot ngw --a-cov A.npy --b-cov B.npy --steps S ...` (neural map T and potential
-                 trained on fresh samples of the two Gaussians); reported: its time_ms, igw_estimate
-                 (U-statistic of cost(T) on --eval-samples fresh samples), igw_closed_form and bw2_uvp
+                 trained on fresh samples of the two Gaussians); reported: its time_ms, igw_squared_estimate
+                 (U-statistic of cost(T) on --eval-samples fresh samples), igw_squared_closed_form and bw2_uvp
                  (100 W2²(fitted T#μ, ν) / (½ tr Σ_b), percent). Hidden widths of both networks:
                  --widths, "auto" = two layers of max(64, 2n).
   POT            ot.gromov.gromov_wasserstein(C1, C2, p, q, loss_fun='square_loss') on --pot-samples
@@ -87,7 +87,7 @@ from peers_common import scalar  # noqa: E402
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_GAUSSOT = REPO_ROOT / "build-cpu" / "apps" / "gaussot"
 DEFAULT_PAIRS = "16x4,64x16,256x64"
-CLOSED_FORM_TOLERANCE = {"f64": 1e-10, "f32": 1e-5}  # gaussot's igw_closed_form vs NumPy, relative
+CLOSED_FORM_TOLERANCE = {"f64": 1e-10, "f32": 1e-5}  # gaussot's igw_squared_closed_form vs NumPy, relative
 POT_VALUE_TOLERANCE = 1e-8      # POT's gw_dist vs the cost recomputed here, relative
 BLAS_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
@@ -357,23 +357,23 @@ def run_pair(np, ot, args, m: int, n: int, workdir: Path) -> dict:
             document, wall, command = run_gaussot(args, a_path, b_path, m, n, steps)
             g = {"command": " ".join(command), "steps": steps, "widths": widths_for(args, n),
                  "process_wall_s": wall, "load_average_after": load_average(), "time_s": scalar(document["time_ms"]) / 1e3,
-                 "igw_estimate": scalar(document["igw_estimate"]), "json": document}
-            for field in ("igw_closed_form", "bw2_uvp"):
+                 "igw_squared_estimate": scalar(document["igw_squared_estimate"]), "json": document}
+            for field in ("igw_squared_closed_form", "bw2_uvp"):
                 g[field] = scalar(document[field]) if field in document else None
-            g["rel_error_percent"] = relative_percent(g["igw_estimate"], exact)
-            if g["igw_closed_form"] is None:
-                raise RuntimeError("`gaussot ngw` reported no igw_closed_form for centered Gaussians")
-            difference = abs(g["igw_closed_form"] - exact) / abs(exact)
+            g["rel_error_percent"] = relative_percent(g["igw_squared_estimate"], exact)
+            if g["igw_squared_closed_form"] is None:
+                raise RuntimeError("`gaussot ngw` reported no igw_squared_closed_form for centered Gaussians")
+            difference = abs(g["igw_squared_closed_form"] - exact) / abs(exact)
             g["closed_form_rel_diff_vs_numpy"] = difference
             tolerance = CLOSED_FORM_TOLERANCE[args.precision]
             if difference > tolerance:
-                message = (f"{tag} CLOSED FORM MISMATCH: gaussot igw_closed_form {g['igw_closed_form']!r} "
+                message = (f"{tag} CLOSED FORM MISMATCH: gaussot igw_squared_closed_form {g['igw_squared_closed_form']!r} "
                            f"vs NumPy {exact!r} (relative {difference:.3e} > {tolerance:g})")
                 progress(message)
                 case["error"] = message
                 case["ok"] = False
             case["methods"]["gaussot"] = g
-            progress(f"{tag}   {g['time_s']:.1f} s, estimate {g['igw_estimate']:.6g} vs {exact:.6g} "
+            progress(f"{tag}   {g['time_s']:.1f} s, estimate {g['igw_squared_estimate']:.6g} vs {exact:.6g} "
                      f"({g['rel_error_percent']:+.2f}%), BW2-UVP {g['bw2_uvp']}")
         except (RuntimeError, KeyError, TypeError, ValueError, OSError) as e:
             message = f"{tag} gaussot ngw failed: {e}"
@@ -437,7 +437,7 @@ def format_report(machine: dict, args, cases: list[dict]) -> str:
         if g is not None and "error" in g:
             lines.append(f"{m:>4} {n:>3}  gaussot ngw: FAILED ({g['error'][:200]})")
         elif g is not None:
-            row(f"gaussot ngw ({g['steps']} steps, {g['widths']})", g["time_s"], g["igw_estimate"],
+            row(f"gaussot ngw ({g['steps']} steps, {g['widths']})", g["time_s"], g["igw_squared_estimate"],
                 g["bw2_uvp"])
         r = case["methods"].get("pot")
         if r is not None:

@@ -460,14 +460,14 @@ NgwEvaluation evaluate_ngw(Context& ctx, NgwModel<T>& model, const SampleSource<
       (squared_norm(gram_x) + squared_norm(gram_y) - 2 * squared_norm(gram_yx)) / (N * N);
   NgwEvaluation result;
   result.samples = total;
-  result.igw_estimate = N / (N - 1) * (v_statistic - diagonal / (N * N));
+  result.igw_squared_estimate = N / (N - 1) * (v_statistic - diagonal / (N * N));
 
   if (a.is_gaussian() && b.is_gaussian() && a.gaussian.centered() && b.gaussian.centered()) {
     Scratch<T> value(ctx, 1, 1, 1);
     const std::vector<IgwReport> report =
         igw_squared<T>(ctx, a.gaussian, b.gaussian, {value.vectors(), {}, {}});
     if (report[0].exact) {
-      result.igw_closed_form = to_host<T>(ctx, VectorBatch<const T>(value.vectors()))[0];
+      result.igw_squared_closed_form = to_host<T>(ctx, VectorBatch<const T>(value.vectors()))[0];
     }
   }
   if (b.is_gaussian()) {

@@ -255,8 +255,8 @@ TEST(Ngw, EstimatorIsTheUStatisticOfTheMappedSamples) {
       evaluate_ngw(ctx, model, SampleSource<double>::from_samples(points.cview()),
                    SampleSource<double>::from_samples(target.cview()));
   EXPECT_EQ(e.samples, count);
-  EXPECT_NEAR(e.igw_estimate, expected, 1e-11 * expected);
-  EXPECT_FALSE(e.igw_closed_form.has_value());
+  EXPECT_NEAR(e.igw_squared_estimate, expected, 1e-11 * expected);
+  EXPECT_FALSE(e.igw_squared_closed_form.has_value());
   EXPECT_FALSE(e.bw2_uvp.has_value());
 }
 
@@ -276,9 +276,10 @@ TEST(Ngw, ExactIgwMapReachesTheClosedForm) {
   b.data[0] = b.data[1] = 0;
   const NgwEvaluation e =
       evaluate_ngw(ctx, model, pair.source(), pair.target(), std::int64_t(1) << 18, 3);
-  ASSERT_TRUE(e.igw_closed_form.has_value());
-  EXPECT_NEAR(*e.igw_closed_form, 3.25, 1e-10);  // Σ (α_i − β_i)², zero-padded
-  EXPECT_NEAR(e.igw_estimate, *e.igw_closed_form, 0.02 * *e.igw_closed_form);
+  ASSERT_TRUE(e.igw_squared_closed_form.has_value());
+  EXPECT_NEAR(*e.igw_squared_closed_form, 3.25, 1e-10);  // Σ (α_i − β_i)², zero-padded
+  EXPECT_NEAR(e.igw_squared_estimate, *e.igw_squared_closed_form,
+              0.02 * *e.igw_squared_closed_form);
   ASSERT_TRUE(e.bw2_uvp.has_value());
   EXPECT_LT(*e.bw2_uvp, 0.1);
 }
@@ -301,10 +302,11 @@ TEST(Ngw, TrainsTheSmallGaussianPairToTheClosedForm) {
   EXPECT_EQ(report.steps, 1500);
   const NgwEvaluation e =
       evaluate_ngw(ctx, model, pair.source(), pair.target(), std::int64_t(1) << 18, 1);
-  ASSERT_TRUE(e.igw_closed_form && e.bw2_uvp);
+  ASSERT_TRUE(e.igw_squared_closed_form && e.bw2_uvp);
   std::printf("4 -> 2: estimate %.4f, closed form %.4f, BW2-UVP %.3f %%, objective %.4f\n",
-              e.igw_estimate, *e.igw_closed_form, *e.bw2_uvp, report.objective);
-  EXPECT_NEAR(e.igw_estimate, *e.igw_closed_form, 0.05 * *e.igw_closed_form);
+              e.igw_squared_estimate, *e.igw_squared_closed_form, *e.bw2_uvp, report.objective);
+  EXPECT_NEAR(e.igw_squared_estimate, *e.igw_squared_closed_form,
+              0.05 * *e.igw_squared_closed_form);
   EXPECT_LT(*e.bw2_uvp, 5.0);
   EXPECT_TRUE(std::isfinite(report.objective));  // a one-batch value: too noisy to compare
   // Out of sample: the map applies to points it never saw, and matches apply() in chunks.

@@ -163,10 +163,16 @@ void run_ngw(const NgwCommandOptions& o) {
   copy<T>(ctx, model->p(), p.matrices(n, m, 1));
   const std::vector<double> p_c_order = to_c_order(p.take_host(), n, m, 1);
   report.stop_clock();
-  report.fields()["igw_estimate"] = evaluation.igw_estimate;
+  report.fields()["igw_squared_estimate"] = evaluation.igw_squared_estimate;
   report.fields()["steps"] = trained ? trained->steps : 0;
-  if (evaluation.igw_closed_form) report.fields()["igw_closed_form"] = *evaluation.igw_closed_form;
+  if (evaluation.igw_squared_closed_form)
+    report.fields()["igw_squared_closed_form"] = *evaluation.igw_squared_closed_form;
   if (evaluation.bw2_uvp) report.fields()["bw2_uvp"] = *evaluation.bw2_uvp;
+  // The names of the first release, kept as aliases: both values are IGW², as the *_squared
+  // names say (the rule of every command: `igw` is a distance, `igw_squared` its square).
+  report.fields()["igw_estimate"] = evaluation.igw_squared_estimate;
+  if (evaluation.igw_squared_closed_form)
+    report.fields()["igw_closed_form"] = *evaluation.igw_squared_closed_form;
   report.fields()["samples"] = evaluation.samples;
   if (trained) report.fields()["objective"] = trained->objective;
   report.add_array("p", {n, m}, p_c_order);

@@ -151,10 +151,10 @@ NgwReport train_ngw(Context& ctx, NgwModel<T>& model, const SampleSource<T>& a,
 /// Ground-truth comparison of a trained model.
 struct NgwEvaluation {
   /// U-statistic estimate of E(⟨x, x'⟩ − ⟨T(x), T(x')⟩)² over `samples` points.
-  double igw_estimate = 0;
+  double igw_squared_estimate = 0;
   std::int64_t samples = 0;
   /// IGW²(μ, ν) in closed form: both sides centered Gaussians.
-  std::optional<double> igw_closed_form;
+  std::optional<double> igw_squared_closed_form;
   /// 100 · BW²(T#μ, ν) / (½ tr Σ_ν): ν Gaussian.
   std::optional<double> bw2_uvp;
 };

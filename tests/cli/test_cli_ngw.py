@@ -48,11 +48,15 @@ class NgwCommand(CommandTest):
     def test_gaussian_pair_against_the_closed_form(self):
         doc = self.ok("ngw", *self.pair(), "--steps", "1200", "--map-widths", "32,32",
                       "--potential-widths", "32,32", "--threads", "2")
-        self.assertEqual(list(doc)[4:8], ["igw_estimate", "steps", "igw_closed_form", "bw2_uvp"])
+        self.assertEqual(list(doc)[4:8],
+                         ["igw_squared_estimate", "steps", "igw_squared_closed_form", "bw2_uvp"])
+        # The first release's names stay as aliases of the same values.
+        self.assertEqual(doc["igw_estimate"], doc["igw_squared_estimate"])
+        self.assertEqual(doc["igw_closed_form"], doc["igw_squared_closed_form"])
         self.assertEqual(doc["steps"], 1200)
         truth = closed_form(A_SPECTRUM, B_SPECTRUM)
-        self.assertAlmostEqual(doc["igw_closed_form"], truth, delta=1e-10 * truth)
-        self.assertLess(abs(doc["igw_estimate"] / truth - 1), 0.10, doc)
+        self.assertAlmostEqual(doc["igw_squared_closed_form"], truth, delta=1e-10 * truth)
+        self.assertLess(abs(doc["igw_squared_estimate"] / truth - 1), 0.10, doc)
         self.assertLess(doc["bw2_uvp"], 5.0)
         self.assertEqual(doc["samples"], 65536)
         p = doc["p"]
@@ -81,19 +85,19 @@ class NgwCommand(CommandTest):
         self.assertNotIn("objective", again)
         self.assertEqual(again["mapped"], first["mapped"])
         self.assertEqual(again["p"], first["p"])
-        self.assertEqual(again["igw_estimate"], first["igw_estimate"])
+        self.assertEqual(again["igw_squared_estimate"], first["igw_squared_estimate"])
 
     def test_sample_sets_and_means(self):
         xs, ys = points(300, 3, 1, A_SPECTRUM), points(200, 2, 2, B_SPECTRUM)
         doc = self.ok("ngw", "--a-samples", self.npy(xs), "--b-samples", self.npy(ys),
                       "--steps", "10", *self.small)
         self.assertEqual(doc["samples"], 300)
-        self.assertNotIn("igw_closed_form", doc)
+        self.assertNotIn("igw_squared_closed_form", doc)
         self.assertNotIn("bw2_uvp", doc)
-        self.assertTrue(math.isfinite(doc["igw_estimate"]))
+        self.assertTrue(math.isfinite(doc["igw_squared_estimate"]))
         shifted = self.ok("ngw", *self.pair(), "--b-mean", self.npy([1.0, -1.0]), "--steps",
                           "10", *self.small)
-        self.assertNotIn("igw_closed_form", shifted)  # IGW with means: no closed form here
+        self.assertNotIn("igw_squared_closed_form", shifted)  # IGW with means: no closed form here
         self.assertIn("bw2_uvp", shifted)
 
     def test_same_seed_same_result(self):
