@@ -191,7 +191,7 @@ template <typename T>
 void mccann_interpolant(Context& ctx, GaussianBatch<const T> a, GaussianBatch<const T> b, double t,
                         GaussianBatch<T> out, const BuresOptions& options) {
   const ArgumentChecker check("mccann_interpolant", &ctx);
-  check.expect(t >= 0 && t <= 1, "t", "must be in [0, 1], got " + format_number(t));
+  check.in_interval("t", t, 0, 1, /*open_low=*/false, /*open_high=*/false);
   const auto [count, d] = check_pair(ctx, check, a, b);
   check_output(check, Names("out"), out, count, d, /*means_required=*/true);
   if (count == 0) return;
@@ -242,10 +242,9 @@ BarycenterReport w2_barycenter(Context& ctx, GaussianBatch<const T> inputs,
   check_shape(check, Names("inputs"), inputs, k, d);
   check.expect(k >= 1, "inputs", "must hold at least one Gaussian");
   check_output(check, Names("out"), out, 1, d, /*means_required=*/true);
-  check.expect(options.max_iterations >= 1, "options.max_iterations", "must be >= 1");
+  check.at_least("options.max_iterations", options.max_iterations, 1);
   const double tolerance = options.tolerance.value_or(std::is_same_v<T, double> ? 1e-12 : 1e-5);
-  check.expect(std::isfinite(tolerance) && tolerance >= 0, "options.tolerance",
-               "must be finite and >= 0");
+  check.non_negative("options.tolerance", tolerance);
   const std::vector<T> rho = normalized_weights<T>(ctx, check, weights, k);
   check_values(ctx, check, Names("inputs"), inputs);
   if (d == 0) return {};  // Gaussians on R^0: nothing to average, nothing to write

@@ -80,13 +80,19 @@ std::vector<double> to_host(Context& ctx, VectorBatch<const T> scalars_on_contex
   return {host.begin(), host.end()};
 }
 
+/// Host numbers (out.count packed column-major items of out's shape) into `out` on the context.
+template <typename T, typename U>
+void write_on_context(Context& ctx, const std::vector<U>& values, MatrixBatch<T> out) {
+  const std::vector<T> converted(values.begin(), values.end());
+  copy<T>(ctx, matrices<const T>(converted.data(), out.rows, out.cols, out.count), out);
+}
+
 /// Host numbers (count packed column-major rows x cols items) to a scratch on the context.
 template <typename T, typename U>
 Scratch<T> on_context(Context& ctx, const std::vector<U>& values, std::int64_t rows,
                       std::int64_t cols, std::int64_t count) {
-  const std::vector<T> converted(values.begin(), values.end());
   Scratch<T> out(ctx, rows, cols, count);
-  copy<T>(ctx, matrices<const T>(converted.data(), rows, cols, count), out.view);
+  write_on_context<T>(ctx, values, out.view);
   return out;
 }
 
@@ -94,8 +100,7 @@ Scratch<T> on_context(Context& ctx, const std::vector<U>& values, std::int64_t r
 template <typename T>
 void write_scalars(Context& ctx, const std::vector<double>& values, VectorBatch<T> out) {
   if (out.count == 0) return;
-  const std::vector<T> converted(values.begin(), values.end());
-  copy<T>(ctx, VectorBatch<const T>(converted.data(), 1, 1, out.count, MemorySpace::host), out);
+  write_on_context<T>(ctx, values, out.as_matrices());
 }
 
 }  // namespace gaussot

@@ -443,8 +443,7 @@ void entropic_ot(Context& ctx, GaussianBatch<const T> a, GaussianBatch<const T> 
   double s2 = positive_sigma_squared(check, options.sigma);
   const bool is_unbalanced = options.gamma.has_value();
   if (is_unbalanced) {
-    check.expect(std::isfinite(*options.gamma) && *options.gamma > 0, "gamma",
-                 "must be finite and > 0, got " + format_number(*options.gamma));
+    check.positive("gamma", *options.gamma);
   } else {
     check.expect(masses.a.count == 0 && masses.b.count == 0, "masses",
                  "are only for the unbalanced problem (set options.gamma)");

@@ -154,30 +154,10 @@ int host_threads(const Context& ctx) {
   return ctx.backend() == Backend::cpu ? ctx.num_threads() : 0;
 }
 
-/// Checks an optional scalar-per-item output.
-template <typename T>
-void check_values_output(const ArgumentChecker& check, const char* name, const VectorBatch<T>& v,
-                         std::int64_t count) {
-  if (v.count == 0) return;
-  check.output(name, v);
-  check.vector_size(name, v, 1);
-  check.count(name, v.count, count);
-}
-
-template <typename T>
-void check_matrix_output(const ArgumentChecker& check, const char* name, const MatrixBatch<T>& m,
-                         std::int64_t rows, std::int64_t cols) {
-  if (m.count == 0) return;
-  check.output(name, m);
-  check.matrix_shape(name, m, rows, cols);
-  check.count(name, m.count, 1);
-}
-
 void check_options(const ArgumentChecker& check, const IgwOptions& options) {
-  check.expect(options.max_iterations >= 0, "options.max_iterations", "must be >= 0");
-  check.expect(options.restarts >= 0, "options.restarts", "must be >= 0");
-  check.expect(std::isfinite(options.tolerance) && options.tolerance >= 0, "options.tolerance",
-               "must be finite and >= 0");
+  check.at_least("options.max_iterations", options.max_iterations, 0);
+  check.at_least("options.restarts", options.restarts, 0);
+  check.non_negative("options.tolerance", options.tolerance);
   for (std::size_t i = 0; i < options.signs.size(); ++i) {
     check.expect(options.signs[i] == 1 || options.signs[i] == -1, "options.signs",
                  "must hold +1 or -1, item " + std::to_string(i) + " is " +
@@ -204,12 +184,6 @@ std::int64_t check_sides(Context& ctx, const ArgumentChecker& check, GaussianBat
   check_values(ctx, check, Names("a"), a);
   check_values(ctx, check, Names("b"), b);
   return count;
-}
-
-template <typename T>
-void to_context(Context& ctx, const std::vector<double>& host, MatrixBatch<T> out) {
-  const std::vector<T> converted(host.begin(), host.end());
-  copy<T>(ctx, matrices<const T>(converted.data(), out.rows, out.cols, out.count), out);
 }
 
 /// The best value of a pair: exact, or the ascent's feasible value (never below the lower bound,
@@ -282,12 +256,9 @@ PairSolutions solve_pairs(const Context& ctx, const SideSpectra<T>& a, const Sid
 /// 1e154 in float64 (1e19 in float32) have no representable IGW².
 template <typename T>
 void check_representable(const ArgumentChecker& check, double value, std::size_t p) {
-  if (std::isfinite(value) && std::fabs(value) <= double(std::numeric_limits<T>::max())) return;
-  check.fail("b.covariances",
-             "pair " + std::to_string(p) + ": IGW² is beyond the range of " +
-                 (std::is_same_v<T, float> ? "float32" : "float64") +
-                 " (it grows as the square of the covariances' scale); rescale the inputs",
-             static_cast<std::int64_t>(p));
+  check.value_in_range<T>("b.covariances", value,
+                          "IGW² (it grows as the square of the covariances' scale)",
+                          static_cast<std::int64_t>(p));
 }
 
 template <typename T>
@@ -306,9 +277,9 @@ std::vector<IgwReport> write_values(Context& ctx, const ArgumentChecker& check,
     if (lower.count > 0) check_representable<T>(check, low[p], p);
     if (upper.count > 0) check_representable<T>(check, high[p], p);
   }
-  if (squared.count > 0) to_context<T>(ctx, best, squared);
-  if (lower.count > 0) to_context<T>(ctx, low, lower);
-  if (upper.count > 0) to_context<T>(ctx, high, upper);
+  if (squared.count > 0) write_on_context<T>(ctx, best, squared);
+  if (lower.count > 0) write_on_context<T>(ctx, low, lower);
+  if (upper.count > 0) write_on_context<T>(ctx, high, upper);
   return reports;
 }
 
@@ -353,9 +324,9 @@ std::vector<IgwReport> igw_squared(Context& ctx, GaussianBatch<const T> a, Gauss
   check_options(check, options);
   const std::int64_t count = check_sides(ctx, check, a, b);
   check_sign_count(check, options, a.dimension(), b.dimension());
-  check_values_output(check, "out.squared", out.squared, count);
-  check_values_output(check, "out.lower", out.lower, count);
-  check_values_output(check, "out.upper", out.upper, count);
+  check.optional_output("out.squared", out.squared, 1, count);
+  check.optional_output("out.lower", out.lower, 1, count);
+  check.optional_output("out.upper", out.upper, 1, count);
   if (count == 0) return {};
   const SideSpectra<T> sa =
       side_spectra<T>(ctx, check, Names("a"), a, options.spectral, false, false);
@@ -376,9 +347,9 @@ std::vector<IgwReport> igw_squared_all_pairs(Context& ctx, GaussianBatch<const T
   check_shape(check, Names("a"), a, ka, da);
   check_shape(check, Names("b"), b, kb, db);
   check_sign_count(check, options, da, db);
-  check_matrix_output(check, "out.squared", out.squared, ka, kb);
-  check_matrix_output(check, "out.lower", out.lower, ka, kb);
-  check_matrix_output(check, "out.upper", out.upper, ka, kb);
+  check.optional_output("out.squared", out.squared, ka, kb, 1);
+  check.optional_output("out.lower", out.lower, ka, kb, 1);
+  check.optional_output("out.upper", out.upper, ka, kb, 1);
   check_values(ctx, check, Names("a"), a);
   check_values(ctx, check, Names("b"), b);
   if (ka == 0 || kb == 0) return {};
@@ -397,7 +368,7 @@ std::vector<IgwReport> igw_squared_all_pairs(Context& ctx, GaussianBatch<const T
       }
     }
     Scratch<T> on_context(ctx, depth, side.items, 1);
-    to_context<T>(ctx, host, on_context.view);
+    write_on_context<T>(ctx, host, on_context.view);
     return on_context;
   };
   auto products = [&](bool absolute_means) {
@@ -497,7 +468,7 @@ std::vector<IgwReport> igw_squared_all_pairs(Context& ctx, const std::vector<Igw
         {"out.upper", out.upper}}) {
     if (m.count == 0) continue;
     check.expect(m.space == MemorySpace::host, name, "must be in host memory");
-    check_matrix_output(check, name, m, ka, kb);
+    check.optional_output(name, m, ka, kb, 1);
   }
   if (ka == 0 || kb == 0) return {};
   std::vector<PairBounds> bounds(static_cast<std::size_t>(ka * kb));
@@ -557,7 +528,7 @@ std::vector<IgwReport> plan_or_map(Context& ctx, const ArgumentChecker& check,
     reports[i] = report_of(pairs.bounds[i], pairs.solution(i));
   }
   Scratch<T> middle_ctx(ctx, rows, cols, count), left(ctx, rows, cols, count);
-  to_context<T>(ctx, middle, middle_ctx.view);
+  write_on_context<T>(ctx, middle, middle_ctx.view);
   auto basis = [&](const SideSpectra<T>& side) {
     const MatrixBatch<const T> q = side.eigenvectors->cview();
     return side.broadcast ? broadcast(q, count) : q;
@@ -627,7 +598,7 @@ double igw_barycenter(Context& ctx, const std::vector<MatrixBatch<const T>>& inp
   check.output("eigenvalues", eigenvalues);
   check.vector_size("eigenvalues", eigenvalues, depth);
   check.count("eigenvalues", eigenvalues.count, 1);
-  check_matrix_output(check, "covariance", covariance, depth, depth);
+  check.optional_output("covariance", covariance, depth, depth, 1);
   const std::vector<T> rho = normalized_weights<T>(ctx, check, weights, k);
   // Zero-padded decreasing spectra, one row per input.
   std::vector<double> spectra(static_cast<std::size_t>(k * depth), 0.0);
@@ -662,17 +633,14 @@ double igw_barycenter(Context& ctx, const std::vector<MatrixBatch<const T>>& inp
       value += double(rho[i]) * gap * gap;
     }
   }
-  if (!(std::isfinite(value) && value <= double(std::numeric_limits<T>::max()))) {
-    check.fail("inputs.covariances",
-               "the barycenter's value Σ w_i ‖λ_i − λ̄‖² is beyond the range of " +
-                   std::string(std::is_same_v<T, float> ? "float32" : "float64") +
-                   " (it grows as the square of the covariances' scale); rescale the inputs");
-  }
-  to_context<T>(ctx, mean, eigenvalues.as_matrices());
+  check.value_in_range<T>(
+      "inputs.covariances", value,
+      "the barycenter's value Σ w_i ‖λ_i − λ̄‖² (it grows as the square of the covariances' scale)");
+  write_on_context<T>(ctx, mean, eigenvalues.as_matrices());
   if (covariance.count > 0) {
     std::vector<double> diagonal(static_cast<std::size_t>(depth * depth), 0.0);
     for (std::int64_t l = 0; l < depth; ++l) diagonal[l + l * depth] = mean[l];
-    to_context<T>(ctx, diagonal, covariance);
+    write_on_context<T>(ctx, diagonal, covariance);
   }
   return value;
 }

@@ -53,14 +53,10 @@ std::int64_t MlpShape::parameter_count() const {
 
 namespace {
 void check_adam(const ArgumentChecker& check, const AdamOptions& o) {
-  check.expect(std::isfinite(o.learning_rate) && o.learning_rate > 0, "learning_rate",
-               "must be finite and > 0, not " + format_number(o.learning_rate));
-  check.expect(o.beta1 >= 0 && o.beta1 < 1, "beta1",
-               "must be in [0, 1), not " + format_number(o.beta1));
-  check.expect(o.beta2 >= 0 && o.beta2 < 1, "beta2",
-               "must be in [0, 1), not " + format_number(o.beta2));
-  check.expect(std::isfinite(o.epsilon) && o.epsilon > 0, "epsilon",
-               "must be finite and > 0, not " + format_number(o.epsilon));
+  check.positive("learning_rate", o.learning_rate);
+  check.in_interval("beta1", o.beta1, 0, 1, /*open_low=*/false, /*open_high=*/true);
+  check.in_interval("beta2", o.beta2, 0, 1, /*open_low=*/false, /*open_high=*/true);
+  check.positive("epsilon", o.epsilon);
 }
 
 template <typename T>

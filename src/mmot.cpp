@@ -37,13 +37,6 @@ const char* to_string(MmotSolver solver) noexcept {
 
 namespace {
 
-/// The n x n identity, column-major.
-std::vector<double> identity_values(std::int64_t n) {
-  std::vector<double> eye(static_cast<std::size_t>(n * n), 0.0);
-  for (std::int64_t i = 0; i < n; ++i) eye[i + i * n] = 1;
-  return eye;
-}
-
 std::vector<double> squares(const std::vector<double>& values) {
   std::vector<double> out;
   for (double v : values) out.push_back(v * v);
@@ -77,7 +70,7 @@ struct Problem {
         root(ctx, d, d, p),
         weighted_root(ctx, d, d, p),
         weighted_inverse(ctx, d, d, p),
-        identity(on_context<T>(ctx, identity_values(d), d, d, 1)) {
+        identity(gaussot::identity<T>(ctx, d)) {
     for (double r : rho) {
       rho_sum += r;
       rho_max = std::max(rho_max, r);
@@ -392,11 +385,10 @@ MmotReport mmot(Context& ctx, GaussianBatch<const T> marginals, VectorBatch<cons
   check_shape(check, names, marginals, p, d);
   check.expect(p >= 2, "marginals", "needs at least 2 Gaussians, got " + std::to_string(p));
   check.expect(d >= 1, "marginals", "needs dimension d >= 1");
-  check.expect(std::isfinite(options.tolerance) && options.tolerance >= 0, "options.tolerance",
-               "must be finite and >= 0");
-  check.expect(options.max_iterations >= 0, "options.max_iterations", "must be >= 0");
-  check.expect(options.rank_threshold > 0 && options.rank_threshold < 1, "options.rank_threshold",
-               "must be in (0, 1)");
+  check.non_negative("options.tolerance", options.tolerance);
+  check.at_least("options.max_iterations", options.max_iterations, 0);
+  check.in_interval("options.rank_threshold", options.rank_threshold, 0, 1, /*open_low=*/true,
+                    /*open_high=*/true);
   const std::int64_t k = mmot_factor_width(options.solver, d);
   if (out.factors.count > 0) {
     check.output("out.factors", out.factors);
@@ -445,7 +437,7 @@ MmotReport mmot(Context& ctx, GaussianBatch<const T> marginals, VectorBatch<cons
       std::max(0.0, mean_part + problem.rho_sum * weighted_traces + 2 * report.certificate.primal);
 
   if (out.factors.count > 0) {  // U_i = Ũ_iᵀ
-    const Scratch<T> identity_k = on_context<T>(ctx, identity_values(k), k, k, 1);
+    const Scratch<T> identity_k = gaussot::identity<T>(ctx, k);
     GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::yes, Transpose::no, T(1), factors_t.cview(),
                      broadcast(identity_k.cview(), p), T(0), out.factors);
   }

@@ -297,12 +297,12 @@ template <typename T>
 NgwReport train_ngw(Context& ctx, NgwModel<T>& model, const SampleSource<T>& a,
                     const SampleSource<T>& b, const NgwOptions& options) {
   const ArgumentChecker check("train_ngw", &ctx);
-  check.expect(options.steps >= 0, "steps", "must be >= 0");
-  check.expect(options.k_p >= 0 && options.k_f >= 0 && options.k_t >= 0, "k_p, k_f, k_t",
-               "must be >= 0");
-  check.expect(options.batch_size >= 1, "batch_size", "must be >= 1");
-  check.expect(std::isfinite(options.p_step) && options.p_step > 0, "p_step",
-               "must be finite and > 0, not " + format_number(options.p_step));
+  check.at_least("steps", options.steps, 0);
+  check.at_least("k_p", options.k_p, 0);
+  check.at_least("k_f", options.k_f, 0);
+  check.at_least("k_t", options.k_t, 0);
+  check.at_least("batch_size", options.batch_size, 1);
+  check.positive("p_step", options.p_step);
   Sampler<T> source(ctx, check, "a", a), target(ctx, check, "b", b);
   const std::int64_t m = model.input_dimension(), n = model.output_dimension();
   const std::int64_t batch = options.batch_size;

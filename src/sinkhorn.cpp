@@ -84,19 +84,14 @@ SinkhornReport sinkhorn(Context& ctx, MatrixBatch<const T> x, MatrixBatch<const 
   const ArgumentChecker check("sinkhorn", &ctx);
   // ---- options ----
   const double sigma = options.sigma;
-  check.expect(std::isfinite(sigma) && sigma > 0, "options.sigma",
-               "must be finite and > 0, got " + format_number(sigma));
+  check.positive("options.sigma", sigma);
   const bool balanced = !options.gamma.has_value();
   const double gamma = options.gamma.value_or(0.0);
-  check.expect(balanced || (std::isfinite(gamma) && gamma > 0), "options.gamma",
-               "must be finite and > 0 (leave it empty for the balanced problem), got " +
-                   format_number(gamma));
-  check.expect(std::isfinite(options.tolerance) && options.tolerance >= 0, "options.tolerance",
-               "must be finite and >= 0, got " + format_number(options.tolerance));
-  check.expect(options.max_iterations >= 1, "options.max_iterations",
-               "must be >= 1, got " + std::to_string(options.max_iterations));
-  check.expect(options.check_every >= 1, "options.check_every",
-               "must be >= 1, got " + std::to_string(options.check_every));
+  if (!balanced)
+    check.positive("options.gamma", gamma, " (leave it empty for the balanced problem)");
+  check.non_negative("options.tolerance", options.tolerance);
+  check.at_least("options.max_iterations", options.max_iterations, 1);
+  check.at_least("options.check_every", options.check_every, 1);
   const double epsilon = 2 * sigma * sigma;
   check.expect(
       std::isfinite(epsilon) && epsilon >= double(std::numeric_limits<T>::min()), "options.sigma",
@@ -119,23 +114,12 @@ SinkhornReport sinkhorn(Context& ctx, MatrixBatch<const T> x, MatrixBatch<const 
   check.optional_output("out.plan_mass", out.plan_mass, 1, count);
   check.optional_output("out.f", out.f, n, count);
   check.optional_output("out.g", out.g, m, count);
-  {
-    const std::pair<const char*, MatrixBatch<T>> outputs[] = {
-        {"out.value", out.value.as_matrices()},
-        {"out.transport_cost", out.transport_cost.as_matrices()},
-        {"out.plan_mass", out.plan_mass.as_matrices()},
-        {"out.f", out.f.as_matrices()},
-        {"out.g", out.g.as_matrices()}};
-    for (std::size_t i = 0; i < std::size(outputs); ++i) {
-      if (outputs[i].second.count == 0) continue;
-      check.no_alias("x", x, outputs[i].first, outputs[i].second);
-      check.no_alias("y", y, outputs[i].first, outputs[i].second);
-      for (std::size_t j = 0; j < i; ++j) {
-        if (outputs[j].second.count == 0) continue;
-        check.no_alias(outputs[j].first, outputs[j].second, outputs[i].first, outputs[i].second);
-      }
-    }
-  }
+  check.outputs_apart<T>({{"x", x}, {"y", y}},
+                         {{"out.value", out.value.as_matrices()},
+                          {"out.transport_cost", out.transport_cost.as_matrices()},
+                          {"out.plan_mass", out.plan_mass.as_matrices()},
+                          {"out.f", out.f.as_matrices()},
+                          {"out.g", out.g.as_matrices()}});
   if (count == 0) return {};
 
   // ---- values ----

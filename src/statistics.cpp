@@ -63,8 +63,8 @@ template <typename T>
 MomentAccumulator<T>::MomentAccumulator(Context& ctx, std::int64_t dimension, std::int64_t count)
     : ctx_(&ctx), dimension_(dimension), count_(count) {
   const ArgumentChecker check("MomentAccumulator", &ctx);
-  check.expect(dimension >= 1, "dimension", "must be >= 1, got " + std::to_string(dimension));
-  check.expect(count >= 0, "count", "must be >= 0, got " + std::to_string(count));
+  check.at_least("dimension", dimension, 1);
+  check.at_least("count", count, 0);
   mean_ = Array<T>(ctx, dimension * count);
   scatter_ = Array<T>(ctx, dimension * dimension * count);
 }
@@ -102,8 +102,7 @@ void sample_moments(Context& ctx, MatrixBatch<const T> samples, VectorBatch<T> m
   check.expect(
       samples.cols >= 2, "samples",
       "a covariance needs at least 2 samples (columns), got " + std::to_string(samples.cols));
-  check.expect(chunk_columns >= 0, "chunk_columns",
-               "must be >= 0, got " + std::to_string(chunk_columns));
+  check.at_least("chunk_columns", chunk_columns, 0);
   check_samples(ctx, check, "samples", samples, d, samples.count);
   if (samples.empty()) return;
   if (chunk_columns == 0) {

@@ -53,10 +53,7 @@ void ArgumentChecker::result_in_range(Context& ctx, const char* name, MatrixBatc
   if (out.count == 0) return;
   const std::int64_t bad = GAUSSOT_DISPATCH(ctx, first_nonfinite<T>, out, false);
   if (bad >= 0) {
-    fail(name,
-         "batch item " + std::to_string(bad) + ": " + what + " is beyond the range of " +
-             (std::is_same_v<T, float> ? "float32" : "float64") + "; rescale " + rescale,
-         bad);
+    fail(name, out_of_range_message<T>(what, bad, rescale), bad);
   }
 }
 

@@ -4,9 +4,14 @@
 // fault.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
+#include <initializer_list>
+#include <limits>
 #include <sstream>
 #include <string>
+#include <type_traits>
+#include <utility>
 
 #include "gaussot/context.hpp"
 #include "gaussot/eigh.hpp"
@@ -33,6 +38,40 @@ class ArgumentChecker {
   [[noreturn]] void fail(const char* name, const std::string& what, std::int64_t item = -1) const;
   void expect(bool condition, const char* name, const std::string& what) const {
     if (!condition) fail(name, what);
+  }
+
+  // Named checks of scalars and options: one rule and one message ("must be ..., got X") each.
+  /// Finite and > 0.
+  void positive(const char* name, double value, const char* note = "") const {
+    expect(std::isfinite(value) && value > 0, name,
+           std::string("must be finite and > 0") + note + ", got " + format_number(value));
+  }
+  /// Finite and >= 0.
+  void non_negative(const char* name, double value) const {
+    expect(std::isfinite(value) && value >= 0, name,
+           "must be finite and >= 0, got " + format_number(value));
+  }
+  /// An integer (a count, iterations) of at least `minimum`.
+  void at_least(const char* name, std::int64_t value, std::int64_t minimum) const {
+    expect(value >= minimum, name,
+           "must be >= " + std::to_string(minimum) + ", got " + std::to_string(value));
+  }
+  /// In [low, high] (or [low, high) with open_high, (low, high) with open_low too).
+  void in_interval(const char* name, double value, double low, double high, bool open_low,
+                   bool open_high) const {
+    const bool above = open_low ? value > low : value >= low;
+    const bool below = open_high ? value < high : value <= high;
+    expect(above && below, name,
+           std::string("must be in ") + (open_low ? "(" : "[") + format_number(low) + ", " +
+               format_number(high) + (open_high ? ")" : "]") + ", got " + format_number(value));
+  }
+  /// Refuses a result computed on the host that does not fit T (non-finite or beyond its largest
+  /// value), with result_in_range's message; `item` names the batch item (or pair) when >= 0.
+  template <typename T>
+  void value_in_range(const char* name, double value, const std::string& what,
+                      std::int64_t item = -1, const char* rescale = "the inputs") const {
+    if (std::isfinite(value) && std::fabs(value) <= double(std::numeric_limits<T>::max())) return;
+    fail(name, out_of_range_message<T>(what, item, rescale), item);
   }
 
   /// Structure of an input view: non-negative sizes, ld >= rows, stride >= 0 (0 broadcasts), a
@@ -111,6 +150,21 @@ class ArgumentChecker {
            std::string("must not share memory with '") + name_a + "'");
   }
 
+  /// Requested outputs (count > 0; the others are skipped) share memory with no input and with no
+  /// other output.
+  template <typename T>
+  void outputs_apart(std::initializer_list<std::pair<const char*, MatrixBatch<const T>>> inputs,
+                     std::initializer_list<std::pair<const char*, MatrixBatch<T>>> outputs) const {
+    for (auto o = outputs.begin(); o != outputs.end(); ++o) {
+      if (o->second.count == 0) continue;
+      for (const auto& in : inputs) no_alias(in.first, in.second, o->first, o->second);
+      for (auto earlier = outputs.begin(); earlier != o; ++earlier) {
+        if (earlier->second.count > 0)
+          no_alias(earlier->first, earlier->second, o->first, o->second);
+      }
+    }
+  }
+
   /// `out` either shares no memory with `in` or is exactly the same view (same pointer, ld and
   /// stride), which in-place operations allow.
   template <typename A, typename B>
@@ -144,6 +198,15 @@ class ArgumentChecker {
     expect(algorithm != EighAlgorithm::jacobi || d <= kJacobiMaxOrder, "options.algorithm",
            "is jacobi, which serves orders up to " + std::to_string(kJacobiMaxOrder) + ", not " +
                std::to_string(d));
+  }
+
+  /// "[batch item i: ]<what> is beyond the range of float32|float64; rescale <rescale>".
+  template <typename T>
+  static std::string out_of_range_message(const std::string& what, std::int64_t item,
+                                          const char* rescale) {
+    return (item >= 0 ? "batch item " + std::to_string(item) + ": " : std::string()) + what +
+           " is beyond the range of " + (std::is_same_v<T, float> ? "float32" : "float64") +
+           "; rescale " + rescale;
   }
 
   const char* function() const noexcept { return function_; }

@@ -665,9 +665,9 @@ def test_igw_float32():
 
 def test_overflowing_results_are_refused_by_name():
     A = np.diag([2.0, 3.0, 5.0])
-    with pytest.raises(gaussot.InvalidArgument, match="overflows float64"):
+    with pytest.raises(gaussot.InvalidArgument, match="beyond the range of float64"):
         gaussot.powm(A * 1e200, 2.0)
-    with pytest.raises(gaussot.InvalidArgument, match="overflows float64"):
+    with pytest.raises(gaussot.InvalidArgument, match="beyond the range of float64"):
         gaussot.powm(A * 1e-200, -2.0)
     x = np.random.default_rng(1).standard_normal((10, 3))
     with pytest.raises(gaussot.InvalidArgument, match="samples"):
