@@ -39,26 +39,13 @@ void w2_from_roots(Context& ctx, const ArgumentChecker& check, MatrixBatch<const
                    VectorBatch<const T> trace_a, GaussianBatch<const T> a, GaussianBatch<const T> b,
                    VectorBatch<const T> trace_b, VectorBatch<T> out, const BuresOptions& options,
                    W2Scratch<T>& scratch, const std::vector<double>& factors = {}) {
-  if (factors.empty()) {
-    GAUSSOT_DISPATCH(ctx, sandwich<T>, root_a, b.covariances, scratch.middle.view);
-  } else {
-    const std::int64_t count = out.count;
-    const Scratch<T> g = factors_on_context<T>(ctx, factors, 1);
-    Scratch<T> scaled_root(ctx, root_a.rows, root_a.cols, count);
-    scale_items<T>(ctx, root_a, g.cview(), scaled_root.view);
-    GAUSSOT_DISPATCH(ctx, sandwich<T>, scaled_root.cview(), b.covariances, scratch.middle.view);
-  }
+  scaled_sandwich<T>(ctx, root_a, b.covariances, factors, scratch.middle.view);
   run_spectral_trace<T>(
       ctx, check, "b.covariances", scratch.middle.cview(), SpectralFunction::sqrt(),
       scratch.trace_root.vectors(),
       factors.empty() ? options.spectral : normalised_product_rule(options.spectral),
       "S_a^1/2 S_b S_a^1/2");
-  if (!factors.empty()) {  // tr (g² M)^½ = g tr M^½
-    const Scratch<T> inverse = factors_on_context<T>(ctx, factors, -1);
-    Scratch<T> scaled_trace(ctx, 1, 1, out.count);
-    copy<T>(ctx, scratch.trace_root.cview(), scaled_trace.view);
-    scale_items<T>(ctx, scaled_trace.cview(), inverse.cview(), scratch.trace_root.view);
-  }
+  unscale<T>(ctx, factors, scratch.trace_root.view);  // tr (g² M)^½ = g tr M^½
   mean_difference<T>(ctx, a, b, scratch.diff.view);
   GAUSSOT_DISPATCH(ctx, frobenius_inner<T>, scratch.diff.cview(), scratch.diff.cview(),
                    scratch.mean_squared.vectors());
@@ -88,23 +75,11 @@ void brenier_matrix(Context& ctx, const ArgumentChecker& check, GaussianBatch<co
   // product, its square root (g times too large) scaled back before the outer sandwich.
   const std::vector<double> factors =
       pair_factors<T>(host_traces<T>(ctx, a.covariances), host_traces<T>(ctx, b.covariances), d);
-  if (factors.empty()) {
-    GAUSSOT_DISPATCH(ctx, sandwich<T>, root.cview(), b.covariances, middle.view);
-  } else {
-    const Scratch<T> g = factors_on_context<T>(ctx, factors, 1);
-    Scratch<T> scaled_root(ctx, d, d, count);
-    scale_items<T>(ctx, root.cview(), g.cview(), scaled_root.view);
-    GAUSSOT_DISPATCH(ctx, sandwich<T>, scaled_root.cview(), b.covariances, middle.view);
-  }
+  scaled_sandwich<T>(ctx, root.cview(), b.covariances, factors, middle.view);
   run_spectral<T>(ctx, check, b_name, middle.cview(), {{SpectralFunction::sqrt(), middle.view}},
                   options.spectral, "S_a^1/2 S_b S_a^1/2");
-  MatrixBatch<const T> middle_root = middle.cview();
-  if (!factors.empty()) {  // (g² M)^½ = g M^½: scaled back into root, free by now
-    const Scratch<T> inverse = factors_on_context<T>(ctx, factors, -1);
-    scale_items<T>(ctx, middle.cview(), inverse.cview(), root.view);
-    middle_root = root.cview();
-  }
-  GAUSSOT_DISPATCH(ctx, sandwich<T>, inverse_root.cview(), middle_root, out);
+  unscale<T>(ctx, factors, middle.view);  // (g² M)^½ = g M^½
+  GAUSSOT_DISPATCH(ctx, sandwich<T>, inverse_root.cview(), middle.cview(), out);
   // S_b/S_a beyond the range of T gives a map beyond it.
   check.result_in_range<T>(ctx, b_name, out,
                            "the Brenier map (the covariances differ in scale by too much)");

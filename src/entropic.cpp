@@ -214,10 +214,7 @@ std::vector<double> cross_spectra(Context& ctx, const ArgumentChecker& check,
   const std::vector<double> factors =
       pair_factors<T>({host.begin(), host.begin() + count}, {host.begin() + count, host.end()}, d,
                       /*always=*/true);
-  const Scratch<T> g = factors_on_context<T>(ctx, factors, 1);
-  Scratch<T> scaled_roots(ctx, d, d, count);
-  scale_items<T>(ctx, roots, g.cview(), scaled_roots.view);
-  GAUSSOT_DISPATCH(ctx, sandwich<T>, scaled_roots.cview(), q, middle.view);
+  scaled_sandwich<T>(ctx, roots, q, factors, middle.view);
   const SpectralOptions rule = normalised_product_rule(spectral);
   std::vector<double> spectra =
       checked_spectra<T>(ctx, check, q_name, middle.cview(), MatrixBatch<T>{}, rule,

@@ -252,6 +252,33 @@ Scratch<T> factors_on_context(Context& ctx, const std::vector<double>& factors, 
   return on_context<T>(ctx, values, 1, 1, static_cast<std::int64_t>(values.size()));
 }
 
+/// out_i = (g_i F_i)ᵀ S_i (g_i F_i) for g = `factors` (pair_factors), the product of a pair formed
+/// inside the range of T; with no factors, the plain sandwich F_iᵀ S_i F_i. F may broadcast.
+template <typename T>
+void scaled_sandwich(Context& ctx, MatrixBatch<const T> f, MatrixBatch<const T> s,
+                     const std::vector<double>& factors, MatrixBatch<T> out) {
+  if (factors.empty()) {
+    GAUSSOT_DISPATCH(ctx, sandwich<T>, f, s, out);
+    return;
+  }
+  const Scratch<T> g = factors_on_context<T>(ctx, factors, 1);
+  Scratch<T> scaled(ctx, f.rows, f.cols, out.count);
+  scale_items<T>(ctx, f, g.cview(), scaled.view);
+  GAUSSOT_DISPATCH(ctx, sandwich<T>, scaled.cview(), s, out);
+}
+
+/// values_i /= g_i in place, for a result of scaled_sandwich's product that grows as g_i (its
+/// square root, or the trace of that): (g² M)^½ = g M^½. Exact (powers of two); nothing to do
+/// without factors. `values`: count packed items of any shape.
+template <typename T>
+void unscale(Context& ctx, const std::vector<double>& factors, MatrixBatch<T> values) {
+  if (factors.empty()) return;
+  const Scratch<T> inverse = factors_on_context<T>(ctx, factors, -1);
+  Scratch<T> copied(ctx, values.rows, values.cols, values.count);
+  copy<T>(ctx, MatrixBatch<const T>(values), copied.view);
+  scale_items<T>(ctx, copied.cview(), inverse.cview(), values);
+}
+
 /// Host values of the traces of a batch of matrices (one synchronisation).
 template <typename T>
 std::vector<double> host_traces(Context& ctx, MatrixBatch<const T> a) {
