@@ -13,6 +13,7 @@
 #include "compose.hpp"
 #include "gaussian_batches.hpp"
 #include "gaussot/statistics.hpp"
+#include "moments.hpp"
 #include "spectral_internal.hpp"
 #include "validate.hpp"
 
@@ -400,14 +401,8 @@ void frechet_distance(Context& ctx, MatrixBatch<const T> samples_a, MatrixBatch<
   }
   Scratch<T> mean_a(ctx, d, 1, count), mean_b(ctx, d, 1, count), cov_a(ctx, d, d, count),
       cov_b(ctx, d, d, count);
-  sample_moments<T>(ctx, samples_a, mean_a.vectors(), cov_a.view);
-  sample_moments<T>(ctx, samples_b, mean_b.vectors(), cov_b.view);
-  // Finite samples beyond about 1e154 (float64) have covariances beyond the range of T.
-  for (const auto& [name, cov] : {std::pair{"samples_a", &cov_a}, std::pair{"samples_b", &cov_b}}) {
-    check.result_in_range<T>(ctx, name, cov->cview(),
-                             "its sample covariance (the samples are too large to square)",
-                             "the samples");
-  }
+  fit_moments<T>(ctx, check, "samples_a", samples_a, mean_a.vectors(), cov_a.view);
+  fit_moments<T>(ctx, check, "samples_b", samples_b, mean_b.vectors(), cov_b.view);
   w2_squared<T>(ctx, {mean_a.vectors(), cov_a.cview()}, {mean_b.vectors(), cov_b.cview()}, out,
                 options.bures);
 }

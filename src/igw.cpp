@@ -645,6 +645,20 @@ double igw_barycenter(Context& ctx, const std::vector<MatrixBatch<const T>>& inp
   return value;
 }
 
+double igw_squared_univariate(double u, double a, double v, double b) {
+  const ArgumentChecker check("igw_squared_univariate");
+  check.expect(std::isfinite(u), "u", "must be finite, got " + format_number(u));
+  check.expect(std::isfinite(v), "v", "must be finite, got " + format_number(v));
+  check.non_negative("a", a);
+  check.non_negative("b", b);
+  const double spread = a * a - b * b, location = u * u - v * v;
+  const double cross = a * std::fabs(u) - b * std::fabs(v);
+  const double value = spread * spread + location * location + 2 * cross * cross;
+  check.value_in_range<double>("a", value, "IGW² (it grows as the fourth power of the scale)", -1,
+                               "the Gaussians");
+  return value;
+}
+
 #define GAUSSOT_INSTANTIATE(T)                                                                     \
   template std::vector<IgwReport> igw_squared<T>(                                                  \
       Context&, GaussianBatch<const T>, GaussianBatch<const T>, IgwValues<T>, const IgwOptions&);  \

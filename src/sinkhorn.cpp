@@ -237,6 +237,22 @@ SinkhornReport sinkhorn(Context& ctx, MatrixBatch<const T> x, MatrixBatch<const 
     f_ready = true;
   }
 
+  // A breakdown (squared distances or potentials beyond the range of T) leaves NaN or infinite
+  // statistics: refused here, for every front end, rather than returned as NaN.
+  for (std::int64_t i = 0; i < count; ++i) {
+    const bool representable = std::isfinite(report.marginal_error[i]) &&
+                               std::fabs(value[i]) <= double(std::numeric_limits<T>::max());
+    if (!representable) {
+      check.fail("x",
+                 "batch item " + std::to_string(i) +
+                     ": the iterations produced NaN or infinite values (the squared distances "
+                     "‖x − y‖² or the potentials overflow " +
+                     (std::is_same_v<T, float> ? "float32" : "float64") +
+                     "); rescale the points or sigma",
+                 i);
+    }
+  }
+
   // ---- outputs ----
   if (out.f.count > 0) copy<T>(ctx, VectorBatch<const T>(f_buffers[current].vectors()), out.f);
   if (out.g.count > 0) copy<T>(ctx, VectorBatch<const T>(g.vectors()), out.g);

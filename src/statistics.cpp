@@ -5,6 +5,7 @@
 
 #include "backend.hpp"
 #include "compose.hpp"
+#include "moments.hpp"
 #include "validate.hpp"
 
 namespace gaussot {
@@ -48,14 +49,18 @@ void add_in_chunks(Context& ctx, MatrixBatch<const T> samples, std::int64_t chun
   }
 }
 
-/// covariance = scatter / (n - 1); mean_out = mean (skipped when they are the same view).
+/// covariance = scatter / (n - 1); mean_out = mean (skipped when they are the same view). Refuses
+/// a covariance beyond the range of T (finite samples too large to square), naming `name`.
 template <typename T>
-void write_moments(Context& ctx, std::int64_t n, VectorBatch<const T> mean,
-                   MatrixBatch<const T> scatter, VectorBatch<T> mean_out,
+void write_moments(Context& ctx, const ArgumentChecker& check, const char* name, std::int64_t n,
+                   VectorBatch<const T> mean, MatrixBatch<const T> scatter, VectorBatch<T> mean_out,
                    MatrixBatch<T> covariance) {
   if (mean.data != mean_out.data)
     combine<T>(ctx, {{T(1), mean.as_matrices()}}, mean_out.as_matrices());
   combine<T>(ctx, {{T(1) / T(n - 1), scatter}}, covariance);
+  check.result_in_range<T>(ctx, name, covariance,
+                           "its sample covariance (the samples are too large to square)",
+                           "the samples");
 }
 }  // namespace
 
@@ -86,7 +91,7 @@ void MomentAccumulator<T>::finalize(VectorBatch<T> mean, MatrixBatch<T> covarian
   check.expect(samples_ >= 2, "samples",
                "a covariance needs at least 2 samples, got " + std::to_string(samples_));
   if (count_ == 0) return;
-  write_moments<T>(*ctx_, samples_, mean_.vectors(dimension_, count_),
+  write_moments<T>(*ctx_, check, "samples", samples_, mean_.vectors(dimension_, count_),
                    scatter_.matrices(dimension_, dimension_, count_), mean, covariance);
 }
 
@@ -104,19 +109,30 @@ void sample_moments(Context& ctx, MatrixBatch<const T> samples, VectorBatch<T> m
       "a covariance needs at least 2 samples (columns), got " + std::to_string(samples.cols));
   check.at_least("chunk_columns", chunk_columns, 0);
   check_samples(ctx, check, "samples", samples, d, samples.count);
+  fit_moments<T>(ctx, check, "samples", samples, mean, covariance, chunk_columns);
+}
+
+template <typename T>
+void fit_moments(Context& ctx, const ArgumentChecker& check, const char* name,
+                 MatrixBatch<const T> samples, VectorBatch<T> mean, MatrixBatch<T> covariance,
+                 std::int64_t chunk_columns) {
   if (samples.empty()) return;
+  const std::int64_t d = samples.rows;
   if (chunk_columns == 0) {
     chunk_columns = std::max<std::int64_t>(1, kChunkElements / (d * samples.count));
   }
   // The outputs hold the running state: mean, and the scatter matrix in `covariance`.
   add_in_chunks<T>(ctx, samples, chunk_columns, 0, mean, covariance);
-  write_moments<T>(ctx, samples.cols, mean, covariance, mean, covariance);
+  write_moments<T>(ctx, check, name, samples.cols, mean, covariance, mean, covariance);
 }
 
 #define GAUSSOT_INSTANTIATE(T)                                                                    \
   template class MomentAccumulator<T>;                                                            \
   template void sample_moments<T>(Context&, MatrixBatch<const T>, VectorBatch<T>, MatrixBatch<T>, \
-                                  std::int64_t);
+                                  std::int64_t);                                                  \
+  template void fit_moments<T>(Context&, const ArgumentChecker&, const char*,                     \
+                               MatrixBatch<const T>, VectorBatch<T>, MatrixBatch<T>,              \
+                               std::int64_t);
 GAUSSOT_INSTANTIATE(float)
 GAUSSOT_INSTANTIATE(double)
 #undef GAUSSOT_INSTANTIATE

@@ -167,11 +167,9 @@ double igw_barycenter(Context& ctx, const std::vector<MatrixBatch<const T>>& inp
 
 /// IGW² between N(u, a²) and N(v, b²) on the line, a, b >= 0 the standard deviations (§5):
 /// (a² − b²)² + (u² − v²)² + 2 (a|u| − b|v|)². The optimal map is y = v + s (b/a)(x − u) with
-/// s = sign(u v) (any s when u v = 0).
-inline double igw_squared_univariate(double u, double a, double v, double b) {
-  const double spread = a * a - b * b, location = u * u - v * v;
-  const double cross = a * std::fabs(u) - b * std::fabs(v);
-  return spread * spread + location * location + 2 * cross * cross;
-}
+/// s = sign(u v) (any s when u v = 0). Throws InvalidArgument for a non-finite mean, a negative
+/// or non-finite deviation, or a value beyond the range of double (it grows as the fourth power
+/// of the scale).
+double igw_squared_univariate(double u, double a, double v, double b);
 
 }  // namespace gaussot

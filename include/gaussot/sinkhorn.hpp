@@ -90,8 +90,10 @@ struct SinkhornReport {
 /// @param out [out] the results wanted (views in the context's memory space; count 0 skips one).
 /// Throws InvalidArgument naming the argument and item for bad shapes or memory spaces,
 /// non-finite values, non-positive weights, unequal totals (balanced: names 'weights_y'), σ <= 0,
-/// γ <= 0, a negative or non-finite tolerance, max_iterations < 1 or check_every < 1. Does not
-/// throw when a problem does not converge: see the report. On CUDA, synchronizes the stream at
+/// γ <= 0, a negative or non-finite tolerance, max_iterations < 1 or check_every < 1, and (naming
+/// 'x' and the problem, with nothing written) iterations that break down into NaN or infinite
+/// values: squared distances or potentials beyond the range of T. Does not throw when a problem
+/// does not converge: see the report. On CUDA, synchronizes the stream at
 /// every check (one small read of per-problem sums), and returns with the copies into `out`
 /// enqueued on the stream.
 template <typename T>

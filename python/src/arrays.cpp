@@ -66,12 +66,6 @@ void invalid_argument(const std::string& message, const std::string& argument,
   throw InvalidArgument(message, __FILE__, __LINE__, argument, batch_index);
 }
 
-std::string number_text(double x) {
-  std::ostringstream out;
-  out << x;
-  return out.str();
-}
-
 int int_option(std::int64_t value, const char* name, std::int64_t minimum) {
   constexpr std::int64_t maximum = std::numeric_limits<int>::max();
   if (value < minimum || value > maximum) {
@@ -517,28 +511,6 @@ nb::object Output<T>::release() {
                    device ? ctx.device() : 0, call_->framework());
 }
 
-template <typename T>
-std::int64_t Output<T>::first_nonfinite(std::int64_t item_size) {
-  Context& ctx = call_->ctx();
-  ctx.synchronize();
-  std::int64_t size = 1;  // the result's own elements (the buffer has at least one)
-  for (std::int64_t extent : shape_) size *= extent;
-  if (size == 0) return -1;
-  std::vector<T> copied;
-  const T* values = buffer_.data();
-  if (buffer_.space() != MemorySpace::host) {
-    copied.resize(static_cast<std::size_t>(size));
-    copy<T>(ctx, gaussot::vectors<const T>(buffer_.data(), size, 1, buffer_.space()),
-            gaussot::vectors(copied.data(), size, 1));
-    ctx.synchronize();
-    values = copied.data();
-  }
-  for (std::int64_t i = 0; i < size; ++i) {
-    if (!std::isfinite(values[i])) return item_size > 0 ? i / item_size : 0;
-  }
-  return -1;
-}
-
 template <typename U>
 nb::object host_array(std::vector<U> values, const std::vector<std::int64_t>& shape, Order order,
                       bool as_bool) {
@@ -561,7 +533,7 @@ GaussianPair::GaussianPair(nb::handle a_cov_, nb::handle b_cov_, nb::handle a_me
       b_mean(b_mean_, "b_mean", Item::vector),
       b_cov(b_cov_, "b_cov", Item::symmetric) {}
 
-void GaussianPair::check_dimensions(bool same_dimension) const {
+void GaussianPair::check_dimensions(Dimensions rule) const {
   for (const auto* side : {&a_mean, &b_mean}) {
     const Arg& cov = side == &a_mean ? a_cov : b_cov;
     if (side->present() && side->extent(0) != cov.extent(0)) {
@@ -571,7 +543,14 @@ void GaussianPair::check_dimensions(bool same_dimension) const {
                        side->name());
     }
   }
-  if (same_dimension && a_dimension() != b_dimension()) {
+  if (rule == Dimensions::a_at_least_b && a_dimension() < b_dimension()) {
+    invalid_argument("b_cov is " + std::to_string(b_dimension()) + " x " +
+                         std::to_string(b_dimension()) + ", larger than a_cov's " +
+                         std::to_string(a_dimension()) + " x " + std::to_string(a_dimension()) +
+                         ": a map from a to b needs d_a >= d_b (map b to a instead)",
+                     "b_cov");
+  }
+  if (rule == Dimensions::same && a_dimension() != b_dimension()) {
     invalid_argument("a_cov is " + std::to_string(a_dimension()) + " x " +
                          std::to_string(a_dimension()) + " but b_cov is " +
                          std::to_string(b_dimension()) + " x " + std::to_string(b_dimension()) +

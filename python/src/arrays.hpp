@@ -199,11 +199,6 @@ class Output {
   /// work first. Call once.
   nb::object release();
 
-  /// The first item (`item_size` consecutive values of the buffer) with a NaN or an infinite
-  /// value, or -1: a guard against results that overflowed. Waits for the context's work; device
-  /// buffers are copied to the host to be scanned. Call before release().
-  std::int64_t first_nonfinite(std::int64_t item_size);
-
  private:
   Call* call_;
   std::vector<std::int64_t> shape_;
@@ -229,10 +224,33 @@ struct GaussianPair {
   Batch pairs() const { return broadcast({&a_mean, &a_cov, &b_mean, &b_cov}); }
   std::int64_t a_dimension() const { return a_cov.extent(0); }
   std::int64_t b_dimension() const { return b_cov.extent(0); }
-  /// Checks that each mean has its covariance's dimension and, with `same_dimension`, that a and b
-  /// share it.
-  void check_dimensions(bool same_dimension) const;
+  /// What the two sides' dimensions must satisfy: equal (Bures, entropic), anything (IGW), or
+  /// d_a >= d_b (an IGW map from a to b).
+  enum class Dimensions { same, any, a_at_least_b };
+  /// Checks that each mean has its covariance's dimension and that the sides meet `rule`, naming
+  /// the Python arguments (a_cov, b_cov, a_mean, b_mean).
+  void check_dimensions(Dimensions rule) const;
 };
+
+/// The skeleton of a function on pairs of Gaussians (a_i, b_i), broadcast together: the arguments
+/// read, the call set up on its backend, the dimensions checked against `rule`,
+/// then body(zero, call, a, b, batch) in the arrays' dtype (zero is a T; a and b are the
+/// GaussianBatch<const T> of the batch.count pairs).
+template <typename Body>
+nb::object on_gaussian_pairs(nb::handle a_cov, nb::handle b_cov, nb::handle a_mean,
+                             nb::handle b_mean, const std::string& backend,
+                             GaussianPair::Dimensions rule, Body&& body) {
+  GaussianPair g(a_cov, b_cov, a_mean, b_mean);
+  Call call(backend, g.args());
+  g.check_dimensions(rule);
+  const Batch batch = g.pairs();
+  return with_dtype(call, [&](auto zero) {
+    using T = decltype(zero);
+    const GaussianBatch<const T> a = call.gaussians<T>(g.a_mean, g.a_cov, batch.count);
+    const GaussianBatch<const T> b = call.gaussians<T>(g.b_mean, g.b_cov, batch.count);
+    return body(zero, call, a, b, batch);
+  });
+}
 
 /// Throws gaussot::InvalidArgument with `message` (the binding's own argument checks).
 [[noreturn]] void invalid_argument(const std::string& message, const std::string& argument = {},
@@ -243,9 +261,6 @@ struct GaussianPair {
 /// itself are left to it (minimum INT_MIN).
 int int_option(std::int64_t value, const char* name,
                std::int64_t minimum = std::numeric_limits<int>::min());
-
-/// A number as %g prints it, for messages.
-std::string number_text(double x);
 
 /// The items of `sequence` (a Python iterable), or InvalidArgument naming `name` with `expected`
 /// (e.g. "a sequence of 1 and -1") when it is not iterable.

@@ -18,28 +18,24 @@ using namespace nb::literals;
 
 nb::object w2_squared_py(nb::handle a_cov, nb::handle b_cov, nb::handle a_mean, nb::handle b_mean,
                          const std::string& backend) {
-  GaussianPair g(a_cov, b_cov, a_mean, b_mean);
-  Call call(backend, g.args());
-  g.check_dimensions(true);
-  const Batch batch = g.pairs();
-  return with_dtype(call, [&](auto zero) {
-    using T = decltype(zero);
-    const GaussianBatch<const T> a = call.gaussians<T>(g.a_mean, g.a_cov, batch.count);
-    const GaussianBatch<const T> b = call.gaussians<T>(g.b_mean, g.b_cov, batch.count);
-    Output<T> out(call, batch.shape());
-    {
-      nb::gil_scoped_release release;
-      w2_squared<T>(call.ctx(), a, b, out.scalars(batch.count));
-    }
-    return out.release();
-  });
+  return on_gaussian_pairs(
+      a_cov, b_cov, a_mean, b_mean, backend, GaussianPair::Dimensions::same,
+      [&](auto zero, Call& call, const auto& a, const auto& b, const Batch& batch) {
+        using T = decltype(zero);
+        Output<T> out(call, batch.shape());
+        {
+          nb::gil_scoped_release release;
+          w2_squared<T>(call.ctx(), a, b, out.scalars(batch.count));
+        }
+        return out.release();
+      });
 }
 
 nb::object w2_squared_all_pairs_py(nb::handle a_cov, nb::handle b_cov, nb::handle a_mean,
                                    nb::handle b_mean, const std::string& backend) {
   GaussianPair g(a_cov, b_cov, a_mean, b_mean);
   Call call(backend, g.args());
-  g.check_dimensions(true);
+  g.check_dimensions(GaussianPair::Dimensions::same);
   const Batch ba = g.a_batch(), bb = g.b_batch();
   return with_dtype(call, [&](auto zero) {
     using T = decltype(zero);
@@ -56,72 +52,60 @@ nb::object w2_squared_all_pairs_py(nb::handle a_cov, nb::handle b_cov, nb::handl
 
 nb::object brenier_map_py(nb::handle a_cov, nb::handle b_cov, nb::handle a_mean, nb::handle b_mean,
                           const std::string& backend) {
-  GaussianPair g(a_cov, b_cov, a_mean, b_mean);
-  Call call(backend, g.args());
-  g.check_dimensions(true);
-  const Batch batch = g.pairs();
-  const std::int64_t d = g.a_dimension(), k = batch.count;
-  return with_dtype(call, [&](auto zero) {
-    using T = decltype(zero);
-    const GaussianBatch<const T> a = call.gaussians<T>(g.a_mean, g.a_cov, k);
-    const GaussianBatch<const T> b = call.gaussians<T>(g.b_mean, g.b_cov, k);
-    Output<T> matrix(call, concat(batch.shape(), {d, d}), Order::columns);
-    Output<T> bias(call, concat(batch.shape(), {d}));
-    {
-      nb::gil_scoped_release release;
-      brenier_map<T>(call.ctx(), a, b, matrix.matrices(d, d, k), bias.vectors(d, k));
-    }
-    return nb::object(nb::make_tuple(matrix.release(), bias.release()));
-  });
+  return on_gaussian_pairs(
+      a_cov, b_cov, a_mean, b_mean, backend, GaussianPair::Dimensions::same,
+      [&](auto zero, Call& call, const auto& a, const auto& b, const Batch& batch) {
+        using T = decltype(zero);
+        const std::int64_t d = a.dimension(), k = batch.count;
+        Output<T> matrix(call, concat(batch.shape(), {d, d}), Order::columns);
+        Output<T> bias(call, concat(batch.shape(), {d}));
+        {
+          nb::gil_scoped_release release;
+          brenier_map<T>(call.ctx(), a, b, matrix.matrices(d, d, k), bias.vectors(d, k));
+        }
+        return nb::object(nb::make_tuple(matrix.release(), bias.release()));
+      });
 }
 
 nb::object mccann_interpolant_py(nb::handle a_cov, nb::handle b_cov, double t, nb::handle a_mean,
                                  nb::handle b_mean, const std::string& backend) {
-  GaussianPair g(a_cov, b_cov, a_mean, b_mean);
-  Call call(backend, g.args());
-  g.check_dimensions(true);
-  const Batch batch = g.pairs();
-  const std::int64_t d = g.a_dimension(), k = batch.count;
-  return with_dtype(call, [&](auto zero) {
-    using T = decltype(zero);
-    const GaussianBatch<const T> a = call.gaussians<T>(g.a_mean, g.a_cov, k);
-    const GaussianBatch<const T> b = call.gaussians<T>(g.b_mean, g.b_cov, k);
-    Output<T> mean(call, concat(batch.shape(), {d}));
-    Output<T> cov(call, concat(batch.shape(), {d, d}), Order::columns);
-    if (k > 0) {  // an empty batch has nothing to compute (and empty outputs read as centered)
-      nb::gil_scoped_release release;
-      mccann_interpolant<T>(call.ctx(), a, b, t,
-                            GaussianBatch<T>(mean.vectors(d, k), cov.matrices(d, d, k)));
-    }
-    return nb::object(nb::make_tuple(mean.release(), cov.release()));
-  });
+  return on_gaussian_pairs(
+      a_cov, b_cov, a_mean, b_mean, backend, GaussianPair::Dimensions::same,
+      [&](auto zero, Call& call, const auto& a, const auto& b, const Batch& batch) {
+        using T = decltype(zero);
+        const std::int64_t d = a.dimension(), k = batch.count;
+        Output<T> mean(call, concat(batch.shape(), {d}));
+        Output<T> cov(call, concat(batch.shape(), {d, d}), Order::columns);
+        if (k > 0) {  // an empty batch has nothing to compute (and empty outputs read as centered)
+          nb::gil_scoped_release release;
+          mccann_interpolant<T>(call.ctx(), a, b, t,
+                                GaussianBatch<T>(mean.vectors(d, k), cov.matrices(d, d, k)));
+        }
+        return nb::object(nb::make_tuple(mean.release(), cov.release()));
+      });
 }
 
 nb::object w2_squared_gradient_py(nb::handle a_cov, nb::handle b_cov, nb::handle a_mean,
                                   nb::handle b_mean, const std::string& backend) {
-  GaussianPair g(a_cov, b_cov, a_mean, b_mean);
-  Call call(backend, g.args());
-  g.check_dimensions(true);
-  const Batch batch = g.pairs();
-  const std::int64_t d = g.a_dimension(), k = batch.count;
-  return with_dtype(call, [&](auto zero) {
-    using T = decltype(zero);
-    const GaussianBatch<const T> a = call.gaussians<T>(g.a_mean, g.a_cov, k);
-    const GaussianBatch<const T> b = call.gaussians<T>(g.b_mean, g.b_cov, k);
-    Output<T> a_mean_grad(call, concat(batch.shape(), {d}));
-    Output<T> a_cov_grad(call, concat(batch.shape(), {d, d}), Order::columns);
-    Output<T> b_mean_grad(call, concat(batch.shape(), {d}));
-    Output<T> b_cov_grad(call, concat(batch.shape(), {d, d}), Order::columns);
-    if (k > 0) {  // an empty batch has nothing to compute (and empty outputs read as centered)
-      nb::gil_scoped_release release;
-      w2_squared_gradient<T>(
-          call.ctx(), a, b,
-          GaussianBatch<T>(a_mean_grad.vectors(d, k), a_cov_grad.matrices(d, d, k)),
-          GaussianBatch<T>(b_mean_grad.vectors(d, k), b_cov_grad.matrices(d, d, k)));
-    }
-    return nb::object(nb::make_tuple(a_mean_grad.release(), a_cov_grad.release(),
-                                     b_mean_grad.release(), b_cov_grad.release()));
-  });
+  return on_gaussian_pairs(
+      a_cov, b_cov, a_mean, b_mean, backend, GaussianPair::Dimensions::same,
+      [&](auto zero, Call& call, const auto& a, const auto& b, const Batch& batch) {
+        using T = decltype(zero);
+        const std::int64_t d = a.dimension(), k = batch.count;
+        Output<T> a_mean_grad(call, concat(batch.shape(), {d}));
+        Output<T> a_cov_grad(call, concat(batch.shape(), {d, d}), Order::columns);
+        Output<T> b_mean_grad(call, concat(batch.shape(), {d}));
+        Output<T> b_cov_grad(call, concat(batch.shape(), {d, d}), Order::columns);
+        if (k > 0) {  // an empty batch has nothing to compute (and empty outputs read as centered)
+          nb::gil_scoped_release release;
+          w2_squared_gradient<T>(
+              call.ctx(), a, b,
+              GaussianBatch<T>(a_mean_grad.vectors(d, k), a_cov_grad.matrices(d, d, k)),
+              GaussianBatch<T>(b_mean_grad.vectors(d, k), b_cov_grad.matrices(d, d, k)));
+        }
+        return nb::object(nb::make_tuple(a_mean_grad.release(), a_cov_grad.release(),
+                                         b_mean_grad.release(), b_cov_grad.release()));
+      });
 }
 
 nb::object w2_barycenter_py(nb::handle covs, nb::handle means, nb::handle weights,

@@ -26,7 +26,7 @@ struct EntropicCall {
   EntropicCall(nb::handle a_cov, nb::handle b_cov, nb::handle a_mean, nb::handle b_mean,
                const std::string& backend)
       : g(a_cov, b_cov, a_mean, b_mean), call(backend, g.args()) {
-    g.check_dimensions(true);
+    g.check_dimensions(GaussianPair::Dimensions::same);
     batch = g.pairs();
     d = g.a_dimension();
     k = batch.count;

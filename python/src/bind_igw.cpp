@@ -71,36 +71,32 @@ nb::object igw_squared_py(nb::handle a_cov, nb::handle b_cov, nb::handle a_mean,
                           bool report, bool ascent, std::int64_t max_iterations, double tolerance,
                           std::int64_t restarts, std::uint64_t seed, nb::handle signs,
                           const std::string& backend) {
-  GaussianPair g(a_cov, b_cov, a_mean, b_mean);
   const IgwOptions options = igw_options(ascent, max_iterations, tolerance, restarts, seed, signs);
-  Call call(backend, g.args());
-  g.check_dimensions(false);
-  const Batch batch = g.pairs();
-  const std::int64_t k = batch.count;
-  return with_dtype(call, [&](auto zero) {
-    using T = decltype(zero);
-    const GaussianBatch<const T> a = call.gaussians<T>(g.a_mean, g.a_cov, k);
-    const GaussianBatch<const T> b = call.gaussians<T>(g.b_mean, g.b_cov, k);
-    Output<T> squared(call, batch.shape());
-    std::optional<Output<T>> lower, upper;
-    if (report) {
-      lower.emplace(call, batch.shape());
-      upper.emplace(call, batch.shape());
-    }
-    std::vector<IgwReport> reports;
-    {
-      nb::gil_scoped_release release;
-      IgwValues<T> out{squared.scalars(k), lower ? lower->scalars(k) : VectorBatch<T>(),
-                       upper ? upper->scalars(k) : VectorBatch<T>()};
-      reports = igw_squared<T>(call.ctx(), a, b, out, options);
-    }
-    nb::object values = squared.release();
-    if (!report) return values;
-    nb::dict details = report_dict(reports, k, batch.shape(), Order::c);
-    details["lower"] = lower->release();
-    details["upper"] = upper->release();
-    return with_report(values, true, details);
-  });
+  return on_gaussian_pairs(
+      a_cov, b_cov, a_mean, b_mean, backend, GaussianPair::Dimensions::any,
+      [&](auto zero, Call& call, const auto& a, const auto& b, const Batch& batch) {
+        using T = decltype(zero);
+        const std::int64_t k = batch.count;
+        Output<T> squared(call, batch.shape());
+        std::optional<Output<T>> lower, upper;
+        if (report) {
+          lower.emplace(call, batch.shape());
+          upper.emplace(call, batch.shape());
+        }
+        std::vector<IgwReport> reports;
+        {
+          nb::gil_scoped_release release;
+          IgwValues<T> out{squared.scalars(k), lower ? lower->scalars(k) : VectorBatch<T>(),
+                           upper ? upper->scalars(k) : VectorBatch<T>()};
+          reports = igw_squared<T>(call.ctx(), a, b, out, options);
+        }
+        nb::object values = squared.release();
+        if (!report) return values;
+        nb::dict details = report_dict(reports, k, batch.shape(), Order::c);
+        details["lower"] = lower->release();
+        details["upper"] = upper->release();
+        return with_report(values, true, details);
+      });
 }
 
 nb::object igw_squared_all_pairs_py(nb::handle a_cov, nb::handle b_cov, nb::handle a_mean,
@@ -111,7 +107,7 @@ nb::object igw_squared_all_pairs_py(nb::handle a_cov, nb::handle b_cov, nb::hand
   GaussianPair g(a_cov, b_cov, a_mean, b_mean);
   const IgwOptions options = igw_options(ascent, max_iterations, tolerance, restarts, seed, signs);
   Call call(backend, g.args());
-  g.check_dimensions(false);
+  g.check_dimensions(GaussianPair::Dimensions::any);
   const Batch ba = g.a_batch(), bb = g.b_batch();
   const std::vector<std::int64_t> shape = concat(ba.shape(), bb.shape());
   return with_dtype(call, [&](auto zero) {
@@ -145,57 +141,44 @@ nb::object igw_plan_py(nb::handle a_cov, nb::handle b_cov, nb::handle a_mean, nb
                        bool report, bool ascent, std::int64_t max_iterations, double tolerance,
                        std::int64_t restarts, std::uint64_t seed, nb::handle signs,
                        const std::string& backend) {
-  GaussianPair g(a_cov, b_cov, a_mean, b_mean);
   const IgwOptions options = igw_options(ascent, max_iterations, tolerance, restarts, seed, signs);
-  Call call(backend, g.args());
-  g.check_dimensions(false);
-  const Batch batch = g.pairs();
-  const std::int64_t k = batch.count, da = g.a_dimension(), db = g.b_dimension();
-  return with_dtype(call, [&](auto zero) {
-    using T = decltype(zero);
-    const GaussianBatch<const T> a = call.gaussians<T>(g.a_mean, g.a_cov, k);
-    const GaussianBatch<const T> b = call.gaussians<T>(g.b_mean, g.b_cov, k);
-    Output<T> plan(call, concat(batch.shape(), {da, db}), Order::columns);
-    std::vector<IgwReport> reports;
-    {
-      nb::gil_scoped_release release;
-      reports = igw_plan<T>(call.ctx(), a, b, plan.matrices(da, db, k), options);
-    }
-    return with_report(plan.release(), report, report_dict(reports, k, batch.shape(), Order::c));
-  });
+  return on_gaussian_pairs(
+      a_cov, b_cov, a_mean, b_mean, backend, GaussianPair::Dimensions::any,
+      [&](auto zero, Call& call, const auto& a, const auto& b, const Batch& batch) {
+        using T = decltype(zero);
+        const std::int64_t k = batch.count, da = a.dimension(), db = b.dimension();
+        Output<T> plan(call, concat(batch.shape(), {da, db}), Order::columns);
+        std::vector<IgwReport> reports;
+        {
+          nb::gil_scoped_release release;
+          reports = igw_plan<T>(call.ctx(), a, b, plan.matrices(da, db, k), options);
+        }
+        return with_report(plan.release(), report,
+                           report_dict(reports, k, batch.shape(), Order::c));
+      });
 }
 
 nb::object igw_map_py(nb::handle a_cov, nb::handle b_cov, nb::handle a_mean, nb::handle b_mean,
                       bool report, bool ascent, std::int64_t max_iterations, double tolerance,
                       std::int64_t restarts, std::uint64_t seed, nb::handle signs,
                       const std::string& backend) {
-  GaussianPair g(a_cov, b_cov, a_mean, b_mean);
   const IgwOptions options = igw_options(ascent, max_iterations, tolerance, restarts, seed, signs);
-  Call call(backend, g.args());
-  g.check_dimensions(false);
-  const Batch batch = g.pairs();
-  const std::int64_t k = batch.count, da = g.a_dimension(), db = g.b_dimension();
-  if (db > da) {
-    invalid_argument("b_cov is " + std::to_string(db) + " x " + std::to_string(db) +
-                         ", larger than a_cov's " + std::to_string(da) + " x " +
-                         std::to_string(da) + ": an IGW map from a to b needs d_a >= d_b",
-                     "b_cov");
-  }
-  return with_dtype(call, [&](auto zero) {
-    using T = decltype(zero);
-    const GaussianBatch<const T> a = call.gaussians<T>(g.a_mean, g.a_cov, k);
-    const GaussianBatch<const T> b = call.gaussians<T>(g.b_mean, g.b_cov, k);
-    Output<T> matrix(call, concat(batch.shape(), {db, da}), Order::columns);
-    Output<T> bias(call, concat(batch.shape(), {db}));
-    std::vector<IgwReport> reports;
-    {
-      nb::gil_scoped_release release;
-      reports =
-          igw_map<T>(call.ctx(), a, b, matrix.matrices(db, da, k), bias.vectors(db, k), options);
-    }
-    nb::object result = nb::make_tuple(matrix.release(), bias.release());
-    return with_report(result, report, report_dict(reports, k, batch.shape(), Order::c));
-  });
+  return on_gaussian_pairs(
+      a_cov, b_cov, a_mean, b_mean, backend, GaussianPair::Dimensions::a_at_least_b,
+      [&](auto zero, Call& call, const auto& a, const auto& b, const Batch& batch) {
+        using T = decltype(zero);
+        const std::int64_t k = batch.count, da = a.dimension(), db = b.dimension();
+        Output<T> matrix(call, concat(batch.shape(), {db, da}), Order::columns);
+        Output<T> bias(call, concat(batch.shape(), {db}));
+        std::vector<IgwReport> reports;
+        {
+          nb::gil_scoped_release release;
+          reports = igw_map<T>(call.ctx(), a, b, matrix.matrices(db, da, k), bias.vectors(db, k),
+                               options);
+        }
+        nb::object result = nb::make_tuple(matrix.release(), bias.release());
+        return with_report(result, report, report_dict(reports, k, batch.shape(), Order::c));
+      });
 }
 
 nb::object igw_barycenter_py(nb::handle covs, nb::handle weights, const std::string& backend) {
@@ -234,31 +217,6 @@ nb::object igw_barycenter_py(nb::handle covs, nb::handle weights, const std::str
     }
     return nb::object(nb::make_tuple(eigenvalues.release(), cov.release(), value));
   });
-}
-
-/// igw_squared_univariate with its arguments checked: finite means, finite standard deviations
-/// >= 0, and a result that does not overflow.
-double igw_squared_univariate_py(double u, double a, double v, double b) {
-  const char* names[] = {"u", "a", "v", "b"};
-  const double values[] = {u, a, v, b};
-  for (int i = 0; i < 4; ++i) {
-    const bool deviation = i == 1 || i == 3;
-    if (!std::isfinite(values[i]) || (deviation && values[i] < 0)) {
-      invalid_argument(std::string("igw_squared_univariate: argument '") + names[i] + "' must be " +
-                           (deviation ? "finite and >= 0 (a standard deviation)" : "finite") +
-                           ", got " + number_text(values[i]),
-                       names[i]);
-    }
-  }
-  const double value = igw_squared_univariate(u, a, v, b);
-  if (!std::isfinite(value)) {
-    invalid_argument("igw_squared_univariate: IGW² overflows double for u = " + number_text(u) +
-                         ", a = " + number_text(a) + ", v = " + number_text(v) +
-                         ", b = " + number_text(b) +
-                         " (it grows as the fourth power of the scale); rescale the Gaussians",
-                     "a");
-  }
-  return value;
 }
 
 /// Defines one of the two-sided IGW functions with its keyword arguments.
@@ -311,7 +269,7 @@ of the zero-padded decreasing spectra. covs: one array (d, d) or (k, d, d), or a
 positive sum, normalised), None for uniform. Returns λ̄ (D,), diag(λ̄) (D, D) and the minimum Σ_i
 w_i ‖λ_i − λ̄‖².)" GAUSSOT_DOC_COMMON);
 
-  m.def("igw_squared_univariate", &igw_squared_univariate_py, "u"_a, "a"_a, "v"_a, "b"_a,
+  m.def("igw_squared_univariate", &igw_squared_univariate, "u"_a, "a"_a, "v"_a, "b"_a,
         R"(IGW² between N(u, a²) and N(v, b²) on the line (a, b >= 0 standard deviations):
 (a² − b²)² + (u² − v²)² + 2 (a|u| − b|v|)².)");
 }
