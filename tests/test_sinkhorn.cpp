@@ -514,6 +514,10 @@ TEST(SinkhornErrors, BadInputNamesTheArgumentAndItem) {
   };
   const auto x = batch.x.cview(), y = batch.y.cview();
   const VectorBatch<const double> a = batch.a.view, b = batch.b.view;
+  // Points whose squared distances overflow: the breakdown is refused, naming 'x' and the problem.
+  Batch<double> far(problems);
+  for (std::int64_t j = 0; j < problems[1].n; ++j) far.x.view.at(1, 0, j) *= 1e160;
+  expect_invalid(call(far.x.cview(), y, a, b, ok), "'x' batch item 1: the iterations produced");
   // Options.
   for (double sigma : {0.0, -1.0, double(NAN), double(INFINITY)}) {
     SinkhornOptions o = ok;

@@ -150,6 +150,15 @@ TYPED_TEST(Statistics, RefusesBadArguments) {
   expect_invalid([&] { accumulator.finalize(mean.view, cov.view); }, "at least 2 samples");
   HostBatch<T> wrong_dimension(4, 5, 2);
   expect_invalid([&] { accumulator.add(wrong_dimension.cview()); }, "dimension");
+  // Finite samples too large to square: the covariance is refused, not returned as inf.
+  HostBatch<T> huge(3, 4, 2);
+  for (std::int64_t j = 0; j < 4; ++j)
+    huge.view.at(1, 0, j) = std::sqrt(std::numeric_limits<T>::max()) * T(j);
+  expect_invalid([&] { sample_moments<T>(this->ctx, huge.cview(), mean.view, cov.view); },
+                 "'samples' batch item 1: its sample covariance");
+  MomentAccumulator<T> streamed(this->ctx, 3, 2);
+  streamed.add(huge.cview());
+  expect_invalid([&] { streamed.finalize(mean.view, cov.view); }, "beyond the range of");
 }
 
 }  // namespace
