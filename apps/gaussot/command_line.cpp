@@ -91,15 +91,15 @@ void add_ascent_options(CLI::App& command, AscentOptions& o) {
       .add_option("--restarts", o.restarts,
                   "random restarts of the Stiefel ascent (uncentered pairs; local maxima "
                   "exist)")
-      ->check(number_check("at least 0", [](double n) { return n >= 0; }))
+      ->check(count_at_least(0))
       ->capture_default_str();
   command.add_option("--max-iterations", o.max_iterations, "ascent steps per pair, all restarts")
-      ->check(number_check("at least 0", [](double n) { return n >= 0; }))
+      ->check(count_at_least(0))
       ->capture_default_str();
   command
       .add_option("--tolerance", o.tolerance,
                   "stop the ascent when the relative Riemannian gradient norm is at most this")
-      ->check(number_check("finite and >= 0", [](double x) { return std::isfinite(x) && x >= 0; }))
+      ->check(non_negative_number())
       ->capture_default_str();
   command.add_option("--seed", o.seed, "seed of the restarts and of the ascent's sketches")
       ->capture_default_str();
@@ -134,6 +134,24 @@ SpectralOptions input_rule() {
   SpectralOptions rule;
   rule.scale_floor = 1.0;  // CLI.md: PSD when the smallest eigenvalue >= -tau·max(1, largest)
   return rule;
+}
+
+CLI::Validator positive_number() {
+  return number_check("finite and > 0", [](double x) { return std::isfinite(x) && x > 0; });
+}
+
+CLI::Validator non_negative_number() {
+  return number_check("finite and >= 0", [](double x) { return std::isfinite(x) && x >= 0; });
+}
+
+CLI::Validator count_at_least(std::int64_t minimum) {
+  constexpr double kLargestCount = 1e12;
+  return number_check("at least " + std::to_string(minimum) + " (and below 1e12)",
+                      [minimum](double n) { return n >= double(minimum) && n < kLargestCount; });
+}
+
+CLI::Validator unit_interval() {
+  return number_check("in [0, 1]", [](double t) { return t >= 0 && t <= 1; });
 }
 
 CLI::Validator number_check(const std::string& what, const std::function<bool(double)>& ok) {

@@ -58,6 +58,19 @@ SpectralOptions input_rule();
 /// "must be WHAT, got VALUE". NaN is refused too (unlike CLI::Range) when `ok` compares.
 CLI::Validator number_check(const std::string& what, const std::function<bool(double)>& ok);
 
+// The numeric checks every command uses, so that one kind of option means one thing everywhere
+// (before, --sigma was "> 0 and < 1e300" in entropic but "finite and > 0" in sinkhorn); what a
+// value does beyond them (σ too small or too large for the precision, say) the library refuses,
+// naming the option.
+/// A scale, step or penalty: finite and > 0.
+CLI::Validator positive_number();
+/// A tolerance: finite and >= 0.
+CLI::Validator non_negative_number();
+/// A count (iterations, restarts, samples, batch size): an integer >= minimum, below 1e12.
+CLI::Validator count_at_least(std::int64_t minimum);
+/// A time or fraction in [0, 1].
+CLI::Validator unit_interval();
+
 /// A CLI11 check of an output path, for --out, --save-prefix and other files a command writes:
 /// the directory it goes into must exist (`prefix`: the path starts file names, as with
 /// --save-prefix "results/run_"), and a file path must not be a directory. Empty passes.

@@ -271,10 +271,9 @@ void register_barycenter(CLI::App& app) {
           ->add_option("--tolerance", options->tolerance,
                        "stop when the fixed-point residual is at most this (default: 1e-12 in "
                        "f64, 1e-5 in f32)")
-          ->check(
-              number_check("finite and >= 0", [](double x) { return std::isfinite(x) && x >= 0; }));
+          ->check(non_negative_number());
   command->add_option("--max-iterations", options->max_iterations, "most fixed-point updates")
-      ->check(number_check("at least 1", [](double n) { return n >= 1; }))
+      ->check(count_at_least(1))
       ->capture_default_str();
   add_common_options(*command, options->common);
   command->callback([options, tolerance] {
@@ -305,7 +304,7 @@ void register_bures(CLI::App& app) {
                 geodesic, run_bw_geodesic<double>, run_bw_geodesic<float>)
       ->add_option("--t", geodesic->t, "time in [0, 1]")
       ->required()
-      ->check(number_check("in [0, 1]", [](double t) { return t >= 0 && t <= 1; }));
+      ->check(unit_interval());
 
   register_barycenter(app);
 

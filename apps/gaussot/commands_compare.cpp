@@ -345,7 +345,7 @@ void register_compare(CLI::App& app) {
       ->add_option("--memory-limit", o->memory_limit_mib,
                    "MiB for the activations held at once for CKA (files are re-read in blocks "
                    "when they do not all fit)")
-      ->check(number_check("finite and > 0", [](double x) { return std::isfinite(x) && x > 0; }))
+      ->check(positive_number())
       ->capture_default_str();
   add_ascent_options(*command, o->ascent);
   add_common_options(*command, o->common);

@@ -138,8 +138,7 @@ void register_entropic(CLI::App& app) {
       "|x - y|^2 + 2 sigma^2 KL (epsilon = 2 sigma^2); unbalanced with --gamma");
   add_side_options(*command, options->a);
   add_side_options(*command, options->b);
-  const auto positive =
-      number_check("> 0 and < 1e300", [](double x) { return x > 0 && x < 1e300; });
+  const auto positive = positive_number();
   command->add_option("--sigma", options->sigma, "entropic scale sigma (epsilon = 2 sigma^2)")
       ->required()
       ->check(positive);

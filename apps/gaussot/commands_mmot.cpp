@@ -111,15 +111,15 @@ void register_mmot(CLI::App& app) {
   command
       ->add_option("--tolerance", o->tolerance,
                    "stop when the relative dual gap is at most this (and the blocks are feasible)")
-      ->check(number_check("finite and >= 0", [](double x) { return std::isfinite(x) && x >= 0; }))
+      ->check(non_negative_number())
       ->capture_default_str();
   command
       ->add_option("--max-iterations", o->max_iterations,
                    "most gradient steps (bm) or fixed-point updates")
-      ->check(number_check("at least 0", [](double n) { return n >= 0; }))
+      ->check(count_at_least(0))
       ->capture_default_str();
   command->add_option("--check-every", o->check_every, "bm: gradient steps between certificates")
-      ->check(number_check("at least 1", [](double n) { return n >= 1; }))
+      ->check(count_at_least(1))
       ->capture_default_str();
   command->add_option("--seed", o->seed, "bm: seed of the random start")->capture_default_str();
   command->add_flag("--factors", o->factors,
@@ -129,7 +129,7 @@ void register_mmot(CLI::App& app) {
       ->add_option("--samples", o->samples,
                    "also output N samples of the optimal coupling, (k, N, d): row s of every "
                    "marginal is one joint draw")
-      ->check(number_check("at least 0", [](double n) { return n >= 0; }))
+      ->check(count_at_least(0))
       ->capture_default_str();
   command->add_option("--sample-seed", o->sample_seed, "seed of the coupling samples")
       ->capture_default_str();

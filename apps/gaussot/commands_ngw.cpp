@@ -202,12 +202,9 @@ void register_ngw(CLI::App& app) {
   add_side_options(*command, options->a);
   add_side_options(*command, options->b);
   NgwOptions& t = options->training;
-  const auto non_negative =
-      number_check(">= 0 and < 1e12", [](double x) { return x >= 0 && x < 1e12; });
-  const auto positive =
-      number_check("> 0 and < 1e300", [](double x) { return x > 0 && x < 1e300; });
-  const auto at_least_one =
-      number_check(">= 1 and < 1e12", [](double x) { return x >= 1 && x < 1e12; });
+  const auto non_negative = count_at_least(0);
+  const auto positive = positive_number();
+  const auto at_least_one = count_at_least(1);
   command->add_option("--steps", t.steps, "outer training steps")
       ->capture_default_str()
       ->check(non_negative);
@@ -252,7 +249,7 @@ void register_ngw(CLI::App& app) {
       ->add_option("--eval-samples", options->eval_samples,
                    "fresh points of a (Gaussian) for the evaluation; a sample set uses all")
       ->capture_default_str()
-      ->check(number_check(">= 2 and < 1e12", [](double x) { return x >= 2 && x < 1e12; }));
+      ->check(count_at_least(2));
   command->add_option("--save-model", options->save_model, "write the trained model (JSON)")
       ->check(output_path_check(false));
   command->add_option("--load-model", options->load_model,

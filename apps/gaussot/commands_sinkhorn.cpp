@@ -171,8 +171,7 @@ void register_sinkhorn(CLI::App& app) {
       "Entropic OT between two point clouds by a batched log-domain Sinkhorn: min <pi, C> + "
       "eps KL(pi | a x b) with C = |x - y|^2 and eps = 2 sigma^2 (the convention of `entropic`); "
       "unbalanced with --gamma (+ gamma KL of each marginal)");
-  auto positive =
-      number_check("finite and > 0", [](double x) { return std::isfinite(x) && x > 0; });
+  auto positive = positive_number();
   command->add_option("--a-samples", o->a_samples, "points x, (n, d) or (k, n, d) .npy")
       ->required();
   command->add_option("--b-samples", o->b_samples, "points y, (m, d) or (k, m, d) .npy")
@@ -200,13 +199,13 @@ void register_sinkhorn(CLI::App& app) {
       ->add_option("--tolerance", o->tolerance,
                    "stop when the x-marginal's relative L1 error (balanced), or the largest "
                    "change of f over one more update divided by eps (unbalanced), is at most this")
-      ->check(number_check("finite and >= 0", [](double x) { return std::isfinite(x) && x >= 0; }))
+      ->check(non_negative_number())
       ->capture_default_str();
   command->add_option("--max-iterations", o->max_iterations, "most iterations per problem")
-      ->check(number_check("at least 1", [](double n) { return n >= 1; }))
+      ->check(count_at_least(1))
       ->capture_default_str();
   command->add_option("--check-every", o->check_every, "iterations between stopping checks")
-      ->check(number_check("at least 1", [](double n) { return n >= 1; }))
+      ->check(count_at_least(1))
       ->capture_default_str();
   command->add_flag("--potentials", o->potentials,
                     "also output the potentials f (on x) and g (on y); implied by --save-prefix, "
