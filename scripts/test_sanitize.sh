@@ -24,5 +24,8 @@ cmake --build "$build" -j "$(nproc)"
 # halt_on_error and a non-zero exit for every report; leaks are reported too.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:halt_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+# One command-line run may take 10x its plain time here (cli_ngw's 1200-step training took 110 s
+# of the 120 s the CLI tests allow by default while another test held the other core).
+export GAUSSOT_CLI_TIMEOUT=${GAUSSOT_CLI_TIMEOUT:-600}
 cd "$build"
 ctest --output-on-failure -j "$(nproc)" -E "install_consumer" "$@"

@@ -104,8 +104,10 @@ class CommandTest(unittest.TestCase):
     def run_gaussot(self, *args, backend="default"):
         backend = self.backend if backend == "default" else backend
         options = ["--backend", backend] if backend else []
+        # A guard against hangs; the sanitizer build runs several times slower and sets more.
+        timeout = float(os.environ.get("GAUSSOT_CLI_TIMEOUT", "120"))
         return subprocess.run([GAUSSOT, *args, *options], capture_output=True, text=True,
-                              timeout=120)
+                              timeout=timeout)
 
     def ok(self, *args, backend="default"):
         """Runs a command that must succeed; checks the leading fields CLI.md requires."""
