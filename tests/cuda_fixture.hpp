@@ -56,6 +56,23 @@ class CudaVsCpu : public ::testing::Test {
 };
 using Precisions = ::testing::Types<float, double>;
 
+/// A host vector copied to a new device array.
+template <typename T>
+Array<T> upload(Context& gpu, const std::vector<T>& host) {
+  Array<T> out(gpu, static_cast<std::int64_t>(host.size()));
+  const std::int64_t n = out.size();
+  copy<T>(gpu, vectors<const T>(host.data(), n, 1), out.vectors(n, 1));
+  return out;
+}
+
+/// A device array back on the host.
+template <typename T>
+std::vector<T> to_host_vector(Context& gpu, const Array<T>& array) {
+  std::vector<T> host(static_cast<std::size_t>(array.size()));
+  copy<T>(gpu, array.vectors(array.size(), 1), vectors(host.data(), array.size(), 1));
+  return host;
+}
+
 template <typename T>
 long double relative_distance(const HostBatch<T>& a, const HostBatch<T>& b, std::int64_t i) {
   return frobenius_distance(a.item(i), b.item(i)) / std::max(frobenius(b.item(i)), 1e-300L);

@@ -46,22 +46,6 @@ template <typename T>
 class CudaEdgeCases : public CudaVsCpu<T> {};
 TYPED_TEST_SUITE(CudaEdgeCases, Precisions);
 
-/// A host vector copied to a new device array.
-template <typename T>
-Array<T> upload(Context& gpu, const std::vector<T>& host) {
-  Array<T> a(gpu, static_cast<std::int64_t>(host.size()));
-  const auto n = static_cast<std::int64_t>(host.size());
-  copy<T>(gpu, vectors<const T>(host.data(), n, 1), a.vectors(n, 1));
-  return a;
-}
-
-template <typename T>
-std::vector<T> download(Context& gpu, const Array<T>& a) {
-  std::vector<T> host(static_cast<std::size_t>(a.size()));
-  copy<T>(gpu, a.vectors(a.size(), 1), vectors(host.data(), a.size(), 1));
-  return host;
-}
-
 TYPED_TEST(CudaEdgeCases, JacobiAboveOrder32IsRefusedNamingTheOption) {
   using T = TypeParam;
   for (const std::int64_t d : {33, 64}) {
@@ -97,7 +81,7 @@ TYPED_TEST(CudaEdgeCases, CombineFloorKeepsNanOnBothBackends) {
   cpu::combine<T>(this->cpu, combination, square_matrices(out_cpu.data(), 2, 1));
   combination.terms[0] = terms_gpu.matrices(2, 2, 1);
   cuda::combine<T>(*this->gpu, combination, out_gpu.matrices(2, 2, 1));
-  const std::vector<T> out = download(*this->gpu, out_gpu);
+  const std::vector<T> out = to_host_vector(*this->gpu, out_gpu);
   for (const std::vector<T>* o : std::vector<const std::vector<T>*>{&out_cpu, &out}) {
     EXPECT_EQ((*o)[0], T(0));  // floored
     EXPECT_TRUE(std::isnan((*o)[1]));
@@ -235,7 +219,7 @@ TYPED_TEST(CudaEdgeCases, StridedCopiesTakeThe3dPathOnlyWhenItemsDoNotOverlap) {
   const MatrixBatch<const T> overlapping(buffer.data(), rows, cols, ld, 2 * ld, count);
   Array<T> packed(*this->gpu, rows * cols * count);
   copy<T>(*this->gpu, overlapping, packed.matrices(rows, cols, count));
-  const std::vector<T> got = download(*this->gpu, packed);
+  const std::vector<T> got = to_host_vector(*this->gpu, packed);
   for (std::int64_t i = 0; i < count; ++i)
     for (std::int64_t c = 0; c < cols; ++c)
       for (std::int64_t r = 0; r < rows; ++r)
@@ -254,7 +238,7 @@ TYPED_TEST(CudaEdgeCases, EighChunksBeyond32BitSizesAndLargeJacobiBatches) {
     auto d_a = this->to_device(a);
     Array<T> w_gpu(*this->gpu, d * count);
     eigvalsh<T>(*this->gpu, d_a.view, w_gpu.vectors(d, count), EighOptions{EighAlgorithm::jacobi});
-    const std::vector<T> w = download(*this->gpu, w_gpu);
+    const std::vector<T> w = to_host_vector(*this->gpu, w_gpu);
     for (std::int64_t e = 0; e < d * count; ++e) {
       ASSERT_NEAR(w[e], w_cpu[e], 100 * d * eps<T>() * (1 + std::abs(w_cpu[e]))) << "index " << e;
     }
@@ -271,7 +255,7 @@ TYPED_TEST(CudaEdgeCases, EighChunksBeyond32BitSizesAndLargeJacobiBatches) {
     Array<T> w_gpu(*this->gpu, d * count);
     eigvalsh<T>(*this->gpu, broadcast(MatrixBatch<const T>(d_one.view), count),
                 w_gpu.vectors(d, count));
-    const std::vector<T> w = download(*this->gpu, w_gpu);
+    const std::vector<T> w = to_host_vector(*this->gpu, w_gpu);
     for (std::int64_t i = 0; i < count; ++i) {
       for (std::int64_t j = 0; j < d; ++j) {
         ASSERT_NEAR(w[i * d + j], w_one[j], 100 * d * eps<T>() * 3) << "item " << i;
@@ -305,8 +289,10 @@ TYPED_TEST(CudaEdgeCases, BroadcastInputsGiveOneResultPerItem) {
   sqrtm<T>(*this->gpu, a_many, root.matrices(d, d, count));
   qr_retraction<T>(*this->gpu, x_many, q.matrices(m, d, count));
   ASSERT_EQ(cholesky<T>(*this->gpu, a_many, l.matrices(d, d, count)), -1);
-  const std::vector<T> w_host = download(*this->gpu, w), root_host = download(*this->gpu, root),
-                       q_host = download(*this->gpu, q), l_host = download(*this->gpu, l);
+  const std::vector<T> w_host = to_host_vector(*this->gpu, w),
+                       root_host = to_host_vector(*this->gpu, root),
+                       q_host = to_host_vector(*this->gpu, q),
+                       l_host = to_host_vector(*this->gpu, l);
   const long double tolerance = 200 * d * eps<T>();
   for (std::int64_t i = 0; i < count; ++i) {
     for (std::int64_t j = 0; j < d; ++j)
@@ -373,7 +359,7 @@ TYPED_TEST(CudaEdgeCases, SinkhornOnManySmallProblemsAgrees) {
         *this->gpu, d_x.view, d_y.view, {}, {},
         SinkhornOutputs<T>{scalars(value.data(), count, MemorySpace::device), {}, {}, {}, {}},
         options);
-    const std::vector<T> v = download(*this->gpu, value);
+    const std::vector<T> v = to_host_vector(*this->gpu, value);
     // Rounding apart, one backend may stop check_every iterations after the other.
     const long double relative = std::max<long double>(1e3L * eps<T>(), 10 * options.tolerance);
     for (std::int64_t i = 0; i < count; ++i) {
@@ -414,7 +400,7 @@ TYPED_TEST(CudaEdgeCases, SinkhornUpdateSkipsMinusInfinityExponents) {
       *this->gpu, cost_d.matrices(others, rows, 1), column(log_w_other_d.data(), others, device),
       column(pot_other_d.data(), others, device), column(log_w_d.data(), rows, device),
       column(pot_d.data(), rows, device), {}, inv_epsilon, scale, updated_d.vectors(rows, 1), {});
-  const std::vector<T> updated = download(*this->gpu, updated_d);
+  const std::vector<T> updated = to_host_vector(*this->gpu, updated_d);
   for (std::int64_t t = 0; t < rows; ++t) {
     ASSERT_TRUE(std::isfinite(updated[t])) << "row " << t;
     EXPECT_NEAR(updated[t], updated_cpu[t], 100 * eps<T>() * (1 + std::abs(updated_cpu[t])));

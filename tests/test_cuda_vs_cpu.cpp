@@ -343,13 +343,6 @@ struct MirroredGaussians {
 };
 
 template <typename T>
-std::vector<T> to_host_vector(Context& gpu, const Array<T>& array) {
-  std::vector<T> host(static_cast<std::size_t>(array.size()));
-  copy<T>(gpu, array.vectors(array.size(), 1), vectors(host.data(), array.size(), 1));
-  return host;
-}
-
-template <typename T>
 void expect_close(const std::vector<T>& gpu, const std::vector<T>& cpu, long double relative,
                   const char* what) {
   ASSERT_EQ(gpu.size(), cpu.size());
@@ -477,13 +470,6 @@ class NgwCudaVsCpu : public ::testing::Test {
     return out;
   }
   template <typename T>
-  Array<T> upload(const std::vector<T>& host) {
-    Array<T> out(*gpu, static_cast<std::int64_t>(host.size()));
-    const std::int64_t n = out.size();
-    copy<T>(*gpu, vectors<const T>(host.data(), n, 1), out.vectors(n, 1));
-    return out;
-  }
-  template <typename T>
   static MatrixBatch<T> view(std::vector<T>& host, std::int64_t rows, std::int64_t cols,
                              std::int64_t ld) {
     return {host.data(), rows, cols, ld, ld * cols, 1, MemorySpace::host};
@@ -552,7 +538,7 @@ void NgwCudaVsCpu::random_numbers() {
   const std::int64_t rows = 7, cols = 301, ld = 10;
   std::vector<T> normals_cpu(static_cast<std::size_t>(ld * cols),
                              std::numeric_limits<T>::quiet_NaN());
-  Array<T> normals_gpu = upload(normals_cpu);
+  Array<T> normals_gpu = upload(*gpu, normals_cpu);
   cpu::random_normal<T>(cpu, seed, draw, view(normals_cpu, rows, cols, ld));
   cuda::random_normal<T>(*gpu, seed, draw, view(normals_gpu, rows, cols, ld));
   expect_elementwise(to_host_vector(*gpu, normals_gpu), normals_cpu, tolerance,
@@ -570,10 +556,10 @@ void NgwCudaVsCpu::random_numbers() {
   // Columns are copied, and the index is exact arithmetic on the same bits: equal values.
   const std::int64_t d = 5, points = 37, source_ld = 8, picks = 200, out_ld = 6;
   const std::vector<T> source = padded_normals<T>(d, points, source_ld);
-  Array<T> source_gpu = upload(source);
+  Array<T> source_gpu = upload(*gpu, source);
   std::vector<T> picked_cpu(static_cast<std::size_t>(out_ld * picks),
                             std::numeric_limits<T>::quiet_NaN());
-  Array<T> picked_gpu = upload(picked_cpu);
+  Array<T> picked_gpu = upload(*gpu, picked_cpu);
   cpu::random_columns<T>(
       cpu, MatrixBatch<const T>(source.data(), d, points, source_ld, source_ld * points, 1), seed,
       draw, view(picked_cpu, d, picks, out_ld));
@@ -593,7 +579,7 @@ template <typename T>
 void NgwCudaVsCpu::activations() {
   const std::int64_t rows = 9, cols = 53, ld = 11;
   std::vector<T> bias = padded_normals<T>(rows, 1, rows);
-  Array<T> bias_gpu = upload(bias);
+  Array<T> bias_gpu = upload(*gpu, bias);
   const std::vector<T> z = padded_normals<T>(rows, cols, ld);
   for (const Activation activation :
        {Activation::relu, Activation::leaky_relu, Activation::tanh, Activation::identity}) {
@@ -601,7 +587,7 @@ void NgwCudaVsCpu::activations() {
         std::string(to_string(activation)) + (sizeof(T) == 4 ? " float" : " double");
     // Forward: the bias added, then the activation (tanh differs by the rounding of tanh).
     std::vector<T> a_cpu = z;
-    Array<T> a_gpu = upload(z);
+    Array<T> a_gpu = upload(*gpu, z);
     cpu::bias_activation<T>(cpu, activation, vectors<const T>(bias.data(), rows, 1),
                             view(a_cpu, rows, cols, ld));
     cuda::bias_activation<T>(*gpu, activation, VectorBatch<const T>(bias_gpu.vectors(rows, 1)),
@@ -610,7 +596,7 @@ void NgwCudaVsCpu::activations() {
     // Backward at the same activation values.
     const std::vector<T> g = padded_normals<T>(rows, cols, ld);
     std::vector<T> g_cpu = g;
-    Array<T> values_gpu = upload(a_cpu), g_gpu = upload(g);
+    Array<T> values_gpu = upload(*gpu, a_cpu), g_gpu = upload(*gpu, g);
     cpu::activation_backward<T>(cpu, activation, MatrixBatch<const T>(view(a_cpu, rows, cols, ld)),
                                 view(g_cpu, rows, cols, ld));
     cuda::activation_backward<T>(*gpu, activation,
@@ -636,8 +622,8 @@ void NgwCudaVsCpu::adam() {
   step.epsilon = 1e-8;
   step.correction1 = 1 - std::pow(0.9, 3.0);
   step.correction2 = 1 - std::pow(0.999, 3.0);
-  Array<T> theta_gpu = upload(theta), gradient_gpu = upload(gradient), first_gpu = upload(first),
-           second_gpu = upload(second);
+  Array<T> theta_gpu = upload(*gpu, theta), gradient_gpu = upload(*gpu, gradient),
+           first_gpu = upload(*gpu, first), second_gpu = upload(*gpu, second);
   cpu::adam_update<T>(cpu, step, vectors(theta.data(), n, 1),
                       vectors<const T>(gradient.data(), n, 1), vectors(first.data(), n, 1),
                       vectors(second.data(), n, 1));
@@ -661,7 +647,7 @@ void NgwCudaVsCpu::rescale() {
     const std::string what =
         "rescale_to_norm " + std::to_string(rows) + "x" + std::to_string(cols) + type;
     std::vector<T> a_cpu = padded_normals<T>(rows, cols, ld);
-    Array<T> a_gpu = upload(a_cpu);
+    Array<T> a_gpu = upload(*gpu, a_cpu);
     cpu::rescale_to_norm<T>(cpu, view(a_cpu, rows, cols, ld), norm);
     cuda::rescale_to_norm<T>(*gpu, view(a_gpu, rows, cols, ld), norm);
     // The sums of squares differ in their order: rounding grows like √(elements).
@@ -676,7 +662,7 @@ void NgwCudaVsCpu::rescale() {
   // A zero matrix is left as it is (no division by its norm).
   std::vector<T> zero(static_cast<std::size_t>(4 * 3), T(0));
   for (std::int64_t c = 0; c < 3; ++c) zero[3 + c * 4] = std::numeric_limits<T>::quiet_NaN();
-  Array<T> zero_gpu = upload(zero);
+  Array<T> zero_gpu = upload(*gpu, zero);
   cuda::rescale_to_norm<T>(*gpu, view(zero_gpu, 3, 3, 4), norm);
   cpu::rescale_to_norm<T>(cpu, view(zero, 3, 3, 4), norm);
   expect_elementwise(to_host_vector(*gpu, zero_gpu), zero, 0, "rescale_to_norm of zero" + type);
