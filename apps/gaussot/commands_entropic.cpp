@@ -138,17 +138,16 @@ void register_entropic(CLI::App& app) {
       "|x - y|^2 + 2 sigma^2 KL (epsilon = 2 sigma^2); unbalanced with --gamma");
   add_side_options(*command, options->a);
   add_side_options(*command, options->b);
-  const auto positive = positive_number();
   command->add_option("--sigma", options->sigma, "entropic scale sigma (epsilon = 2 sigma^2)")
       ->required()
-      ->check(positive);
+      ->check(positive_number());
   command
       ->add_option("--gamma", options->gamma, "marginal penalty gamma KL: the unbalanced problem")
-      ->check(positive);
+      ->check(positive_number());
   command->add_option("--mass-a", options->mass_a, "mass of a (unbalanced; default 1)")
-      ->check(positive);
+      ->check(positive_number());
   command->add_option("--mass-b", options->mass_b, "mass of b (unbalanced; default 1)")
-      ->check(positive);
+      ->check(positive_number());
   command->add_flag("--divergence", options->divergence,
                     "also the Sinkhorn divergence OT(a, b) - OT(a, a)/2 - OT(b, b)/2 (balanced)");
   command->add_flag("--map", options->map,

@@ -202,35 +202,32 @@ void register_ngw(CLI::App& app) {
   add_side_options(*command, options->a);
   add_side_options(*command, options->b);
   NgwOptions& t = options->training;
-  const auto non_negative = count_at_least(0);
-  const auto positive = positive_number();
-  const auto at_least_one = count_at_least(1);
   command->add_option("--steps", t.steps, "outer training steps")
       ->capture_default_str()
-      ->check(non_negative);
+      ->check(count_at_least(0));
   command->add_option("--k-t", t.k_t, "map steps per outer step")
       ->capture_default_str()
-      ->check(non_negative);
+      ->check(count_at_least(0));
   command->add_option("--k-f", t.k_f, "potential steps per outer step")
       ->capture_default_str()
-      ->check(non_negative);
+      ->check(count_at_least(0));
   command->add_option("--k-p", t.k_p, "P steps per outer step")
       ->capture_default_str()
-      ->check(non_negative);
+      ->check(count_at_least(0));
   command->add_option("--batch", t.batch_size, "mini-batch size (points per side)")
       ->capture_default_str()
-      ->check(at_least_one);
+      ->check(count_at_least(1));
   command->add_option("--lr-map", t.map_optimizer.learning_rate, "Adam learning rate of the map T")
       ->capture_default_str()
-      ->check(positive);
+      ->check(positive_number());
   command
       ->add_option("--lr-potential", t.potential_optimizer.learning_rate,
                    "Adam learning rate of the potential f")
       ->capture_default_str()
-      ->check(positive);
+      ->check(positive_number());
   command->add_option("--p-step", t.p_step, "step of P's normalised gradient ascent")
       ->capture_default_str()
-      ->check(positive);
+      ->check(positive_number());
   command->add_option("--seed", t.seed, "seed of the mini-batches and of the evaluation samples")
       ->capture_default_str();
   command->add_option("--model-seed", options->model_seed, "seed of the initial networks and P")

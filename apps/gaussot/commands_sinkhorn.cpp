@@ -171,26 +171,25 @@ void register_sinkhorn(CLI::App& app) {
       "Entropic OT between two point clouds by a batched log-domain Sinkhorn: min <pi, C> + "
       "eps KL(pi | a x b) with C = |x - y|^2 and eps = 2 sigma^2 (the convention of `entropic`); "
       "unbalanced with --gamma (+ gamma KL of each marginal)");
-  auto positive = positive_number();
   command->add_option("--a-samples", o->a_samples, "points x, (n, d) or (k, n, d) .npy")
       ->required();
   command->add_option("--b-samples", o->b_samples, "points y, (m, d) or (k, m, d) .npy")
       ->required();
   command->add_option("--sigma", o->sigma, "entropic scale: eps = 2 sigma^2")
       ->required()
-      ->check(positive);
+      ->check(positive_number());
   command
       ->add_option("--gamma", o->gamma,
                    "marginal penalty of the unbalanced problem (default: balanced)")
-      ->check(positive);
+      ->check(positive_number());
   command
       ->add_option("--mass-a", o->mass_a,
                    "with --gamma: total mass of side a (uniform weights mass_a / n; default 1)")
-      ->check(positive);
+      ->check(positive_number());
   command
       ->add_option("--mass-b", o->mass_b,
                    "with --gamma: total mass of side b (uniform weights mass_b / m; default 1)")
-      ->check(positive);
+      ->check(positive_number());
   command->add_option("--a-weights", o->a_weights,
                       "weights of x, (n,) or (k, n) .npy, positive (default: uniform 1/n); "
                       "balanced problems need equal totals on both sides");
