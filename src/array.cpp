@@ -38,6 +38,7 @@ void* allocate_host(std::int64_t bytes) {
 
 template <typename T>
 void Array<T>::Deleter::operator()(T* p) const noexcept {
+  if (!owns) return;
   if (space == MemorySpace::device) {
     cuda::deallocate(device, p);
   } else {
@@ -63,6 +64,33 @@ template <typename T>
 Array<T> Array<T>::host(std::int64_t size) {
   return Array(static_cast<T*>(allocate_host(checked_bytes<T>(size))), size,
                Deleter{MemorySpace::host, -1});
+}
+
+template <typename T>
+Array<T> Array<T>::from_host(Context& ctx, std::vector<T> values) {
+  const auto size = static_cast<std::int64_t>(values.size());
+  if (ctx.backend() == Backend::cuda) {
+    Array device(ctx, size);
+    copy<T>(ctx, gaussot::vectors<const T>(values.data(), size, 1), device.vectors(size, 1));
+    return device;
+  }
+  // Moving a std::vector keeps its storage, so ptr_ stays valid when the array moves.
+  Array adopted(values.data(), size, Deleter{MemorySpace::host, -1, false});
+  adopted.adopted_ = std::move(values);
+  return adopted;
+}
+
+template <typename T>
+std::vector<T> Array<T>::take_host(Context& ctx) {
+  std::vector<T> values;
+  if (!ptr_.get_deleter().owns) {
+    values = std::move(adopted_);
+  } else if (size_ > 0) {
+    values.resize(static_cast<std::size_t>(size_));
+    copy<T>(ctx, vectors(size_, 1), gaussot::vectors(values.data(), size_, 1));
+  }
+  *this = Array();
+  return values;
 }
 
 template <typename T>

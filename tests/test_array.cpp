@@ -67,6 +67,36 @@ TEST(Array, HostArrayViewsAndBounds) {
   EXPECT_EQ(from_context.space(), MemorySpace::host);
 }
 
+TEST(Array, FromHostAdoptsOnCpuAndTakeHostHandsBack) {
+  Context ctx = Context::cpu();
+  std::vector<double> values{1, 2, 3, 4, 5, 6};
+  const double* storage = values.data();
+  Array<double> adopted = Array<double>::from_host(ctx, std::move(values));
+  EXPECT_EQ(adopted.data(), storage);  // no copy on the CPU
+  Array<double> moved = std::move(adopted);
+  EXPECT_EQ(moved.data(), storage);  // and none when the array moves
+  EXPECT_EQ(moved.matrices(2, 3, 1).data[4], 5);
+  const std::vector<double> back = moved.take_host(ctx);
+  EXPECT_EQ(back.data(), storage);
+  EXPECT_EQ(back, (std::vector<double>{1, 2, 3, 4, 5, 6}));
+  EXPECT_EQ(moved.size(), 0);
+  // An allocated host array is copied out.
+  Array<float> allocated(ctx, 3);
+  for (int i = 0; i < 3; ++i) allocated.data()[i] = float(i) + 0.5f;
+  EXPECT_EQ(allocated.take_host(ctx), (std::vector<float>{0.5f, 1.5f, 2.5f}));
+  EXPECT_TRUE(Array<float>::from_host(ctx, {}).take_host(ctx).empty());
+}
+
+TEST(Array, FromHostAndTakeHostRoundTripOnTheDevice) {
+  if (cuda_device_count() == 0) GTEST_SKIP() << "no CUDA device: the device round trip is not run";
+  Context ctx = Context::cuda(0);
+  const std::vector<double> values{3, 1, 4, 1, 5};
+  Array<double> on_device = Array<double>::from_host(ctx, values);
+  EXPECT_EQ(on_device.space(), MemorySpace::device);
+  EXPECT_EQ(on_device.take_host(ctx), values);
+  EXPECT_EQ(on_device.size(), 0);
+}
+
 TEST(Copy, HostCopiesHonourPaddingAndBroadcast) {
   Context ctx = Context::cpu();
   HostBatch<double> src(3, 2, 4, 1, 2), dst(3, 2, 4, 2, 0);

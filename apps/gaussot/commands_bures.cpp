@@ -6,8 +6,10 @@
 #include <cmath>
 #include <memory>
 
-#include "command_line.hpp"
 #include "commands.hpp"
+#include "inputs.hpp"
+#include "options.hpp"
+#include "output.hpp"
 
 namespace gaussot::cli {
 namespace {
@@ -53,20 +55,20 @@ void run_bw(const TwoSidedOptions& o) {
   std::vector<double> squared;
   if (o.all_pairs) {
     const std::int64_t ka = a.count(), kb = b.count();
-    Buffer<T> out(ctx, ka * kb);
+    Array<T> out(ctx, ka * kb);
     name_inputs({a.naming(), b.naming()}, [&] {
       w2_squared_all_pairs<T>(ctx, a.all(), b.all(), out.matrices(ka, kb, 1), bures_options());
     });
     shape = {ka, kb};
-    squared = to_c_order(out.take_host(), ka, kb, 1);
+    squared = to_c_order(out.take_host(ctx), ka, kb, 1);
   } else {
     const std::int64_t k = pairing.count;
-    Buffer<T> out(ctx, k);
+    Array<T> out(ctx, k);
     name_inputs({a.naming(), b.naming()}, [&] {
       w2_squared<T>(ctx, a.paired(k), b.paired(k), out.vectors(1, k), bures_options());
     });
     shape = result_shape(pairing.batched, k, {});
-    squared = as_double(out.take_host());
+    squared = as_double(out.take_host(ctx));
   }
   report.stop_clock();
   std::vector<double> distance(squared.size());
@@ -89,14 +91,14 @@ void run_bw_map(const TwoSidedOptions& o) {
   report.start_clock();
   Gaussians<T> a(ctx, std::move(a_input)), b(ctx, std::move(b_input));
   const std::int64_t d = a.dimension(), k = pairing.count;
-  Buffer<T> matrix(ctx, d * d * k), bias(ctx, d * k);
+  Array<T> matrix(ctx, d * d * k), bias(ctx, d * k);
   // The map needs a's covariances positive definite: the library's refusal names side a.
   name_inputs({a.naming(), b.naming()}, [&] {
     brenier_map<T>(ctx, a.paired(k), b.paired(k), matrix.matrices(d, d, k), bias.vectors(d, k),
                    bures_options());
   });
-  const std::vector<T> matrix_host = matrix.take_host();
-  const std::vector<T> bias_host = bias.take_host();
+  const std::vector<T> matrix_host = matrix.take_host(ctx);
+  const std::vector<T> bias_host = bias.take_host(ctx);
   report.stop_clock();
   report.add_array("matrix", result_shape(pairing.batched, k, {d, d}),
                    to_c_order(matrix_host, d, d, k));
@@ -114,14 +116,14 @@ void run_bw_geodesic(const TwoSidedOptions& o) {
   report.start_clock();
   Gaussians<T> a(ctx, std::move(a_input)), b(ctx, std::move(b_input));
   const std::int64_t d = a.dimension(), k = pairing.count;
-  Buffer<T> mean(ctx, d * k), cov(ctx, d * d * k);
+  Array<T> mean(ctx, d * k), cov(ctx, d * d * k);
   name_inputs({a.naming(), b.naming()}, [&] {
     mccann_interpolant<T>(ctx, a.paired(k), b.paired(k), o.t,
                           GaussianBatch<T>(mean.vectors(d, k), cov.matrices(d, d, k)),
                           bures_options());
   });
-  const std::vector<T> mean_host = mean.take_host();
-  const std::vector<T> cov_host = cov.take_host();
+  const std::vector<T> mean_host = mean.take_host(ctx);
+  const std::vector<T> cov_host = cov.take_host(ctx);
   report.stop_clock();
   report.add_array("mean", result_shape(pairing.batched, k, {d}), as_double(mean_host));
   report.add_array("cov", result_shape(pairing.batched, k, {d, d}), to_c_order(cov_host, d, d, k));
@@ -141,7 +143,7 @@ void run_bw_barycenter(const SetOptions& o) {
   Gaussians<T> inputs(ctx, std::move(input));
   const std::int64_t d = inputs.dimension();
   weights.to_context(ctx);
-  Buffer<T> mean(ctx, d), cov(ctx, d * d);
+  Array<T> mean(ctx, d), cov(ctx, d * d);
   BarycenterOptions options;
   if (o.tolerance_given) options.tolerance = o.tolerance;
   options.max_iterations = o.max_iterations;
@@ -153,8 +155,8 @@ void run_bw_barycenter(const SetOptions& o) {
     result = w2_barycenter<T>(ctx, inputs.all(), weights.view(),
                               GaussianBatch<T>(mean.vectors(d, 1), cov.matrices(d, d, 1)), options);
   });
-  const std::vector<T> mean_host = mean.take_host();
-  const std::vector<T> cov_host = cov.take_host();
+  const std::vector<T> mean_host = mean.take_host(ctx);
+  const std::vector<T> cov_host = cov.take_host(ctx);
   report.stop_clock();
   report.add_array("mean", {d}, as_double(mean_host));
   report.add_array("cov", {d, d}, to_c_order(cov_host, d, d, 1));
@@ -189,21 +191,22 @@ template <typename T>
 std::vector<T> fid_from_samples(Context& ctx, GaussianInput<T>& a_input, GaussianInput<T>& b_input,
                                 std::int64_t k, const std::string& method) {
   const std::int64_t d = a_input.d;
-  Buffer<T> a_samples(ctx, std::move(a_input.samples)), b_samples(ctx, std::move(b_input.samples));
+  Array<T> a_samples = Array<T>::from_host(ctx, std::move(a_input.samples));
+  Array<T> b_samples = Array<T>::from_host(ctx, std::move(b_input.samples));
   // One sample set against k is one-versus-many: repeat it (stride 0).
-  auto paired = [k, d](Buffer<T>& samples, const GaussianInput<T>& input) {
+  auto paired = [k, d](Array<T>& samples, const GaussianInput<T>& input) {
     const MatrixBatch<const T> sets = samples.matrices(d, input.n, input.count);
     return input.count == k ? sets : broadcast(sets, k);
   };
   FrechetOptions options;
   options.method = method == "samples" ? FrechetMethod::samples : FrechetMethod::covariances;
   options.bures = bures_options();
-  Buffer<T> out(ctx, k);
+  Array<T> out(ctx, k);
   name_inputs({{"samples_a", a_input.source}, {"samples_b", b_input.source}}, [&] {
     frechet_distance<T>(ctx, paired(a_samples, a_input), paired(b_samples, b_input),
                         out.vectors(1, k), options);
   });
-  return out.take_host();
+  return out.take_host(ctx);
 }
 
 /// fid when a side is given as covariances: W2² of the (given or fitted) Gaussians.
@@ -211,11 +214,11 @@ template <typename T>
 std::vector<T> fid_from_gaussians(Context& ctx, GaussianInput<T>& a_input,
                                   GaussianInput<T>& b_input, std::int64_t k) {
   Gaussians<T> a(ctx, std::move(a_input)), b(ctx, std::move(b_input));
-  Buffer<T> out(ctx, k);
+  Array<T> out(ctx, k);
   name_inputs({a.naming(), b.naming()}, [&] {
     w2_squared<T>(ctx, a.paired(k), b.paired(k), out.vectors(1, k), bures_options());
   });
-  return out.take_host();
+  return out.take_host(ctx);
 }
 
 template <typename T>

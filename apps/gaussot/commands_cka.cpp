@@ -7,8 +7,10 @@
 #include <utility>
 #include <vector>
 
-#include "command_line.hpp"
 #include "commands.hpp"
+#include "inputs.hpp"
+#include "options.hpp"
+#include "output.hpp"
 
 namespace gaussot::cli {
 namespace {
@@ -71,20 +73,21 @@ void run_cka(const CkaOptions& o) {
   Report report("cka", o.common, ctx);
   report.start_clock();
   const std::int64_t count_a = a.count, count_b = b.count;
-  Buffer<T> a_samples(ctx, std::move(a.data)), b_samples(ctx, std::move(b.data));
-  auto paired = [k, n](Buffer<T>& samples, std::int64_t d, std::int64_t count) {
+  Array<T> a_samples = Array<T>::from_host(ctx, std::move(a.data));
+  Array<T> b_samples = Array<T>::from_host(ctx, std::move(b.data));
+  auto paired = [k, n](Array<T>& samples, std::int64_t d, std::int64_t count) {
     const MatrixBatch<const T> sets = samples.matrices(d, n, count);
     return count == k ? sets : broadcast(sets, k);
   };
-  Buffer<T> cka(ctx, k), debiased(ctx, k);
+  Array<T> cka(ctx, k), debiased(ctx, k);
   // The library names 'samples_a' or 'samples_b' (and the item) for bad values: constant
   // features, too few samples for the debiased value, a debiased HSIC that is not positive.
   name_inputs({{"samples_a", a.where()}, {"samples_b", b.where()}}, [&] {
     linear_cka<T>(ctx, paired(a_samples, d_a, count_a), paired(b_samples, d_b, count_b),
                   cka.vectors(1, k), debiased.vectors(1, k));
   });
-  const std::vector<T> cka_host = cka.take_host();
-  const std::vector<T> debiased_host = debiased.take_host();
+  const std::vector<T> cka_host = cka.take_host(ctx);
+  const std::vector<T> debiased_host = debiased.take_host(ctx);
   report.stop_clock();
   const std::vector<std::int64_t> shape = result_shape(batched, k, {});
   report.add_array("cka", shape, as_double(cka_host));

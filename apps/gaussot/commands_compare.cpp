@@ -15,9 +15,12 @@
 #include <utility>
 #include <vector>
 
-#include "command_line.hpp"
 #include "commands.hpp"
-#include "report.hpp"
+#include "comparison_views.hpp"
+#include "inputs.hpp"
+#include "options.hpp"
+#include "output.hpp"
+#include "progress.hpp"
 
 namespace gaussot::cli {
 namespace {
@@ -35,104 +38,10 @@ struct CompareCommandOptions {
   AscentOptions ascent;
 };
 
-/// An activation file and the name it goes by in the results.
-struct NamedFile {
-  std::string name, path, option;  // option: where it was given, for messages
-  std::int64_t n = 0, d = 0;
-  std::string where() const { return option + ": " + path; }
-};
-
-/// The files of --dir: its *.npy files in name order, named by their stems.
-std::vector<NamedFile> files_in_directory(const std::string& dir) {
-  std::error_code error;
-  if (!fs::is_directory(dir, error)) throw UsageError("--dir: " + dir + " is not a directory");
-  std::vector<NamedFile> files;
-  for (fs::directory_iterator it(dir, error), end; !error && it != end; it.increment(error)) {
-    if (it->path().extension() == ".npy" && it->is_regular_file(error)) {
-      files.push_back({it->path().stem().string(), it->path().string(), "--dir"});
-    }
-  }
-  if (error) throw UsageError("--dir: " + dir + ": cannot be listed (" + error.message() + ")");
-  if (files.empty()) throw UsageError("--dir: " + dir + " holds no .npy file");
-  std::sort(files.begin(), files.end(),
-            [](const NamedFile& a, const NamedFile& b) { return a.path < b.path; });
-  return files;
-}
-
-/// The files of a manifest: one per line, "NAME PATH" (PATH is the rest of the line) or just
-/// "PATH" (named by its stem); empty lines and lines starting with '#' are skipped; relative
-/// paths are relative to the manifest's folder.
-std::vector<NamedFile> files_in_manifest(const std::string& manifest) {
-  std::error_code error;
-  if (fs::is_directory(manifest, error)) {
-    throw UsageError("--manifest: " + manifest + " is a directory, not a list of files");
-  }
-  std::ifstream in(manifest);
-  if (!in) throw UsageError("--manifest: " + manifest + " cannot be read");
-  const fs::path base = fs::path(manifest).parent_path();
-  std::vector<NamedFile> files;
-  std::string line;
-  for (int number = 1; std::getline(in, line); ++number) {
-    const auto first = line.find_first_not_of(" \t\r");
-    if (first == std::string::npos || line[first] == '#') continue;
-    const auto last = line.find_last_not_of(" \t\r");
-    const std::string text = line.substr(first, last - first + 1);
-    const auto gap = text.find_first_of(" \t");
-    std::string name, path;
-    if (gap == std::string::npos) {
-      path = text;
-      name = fs::path(path).stem().string();
-    } else {
-      name = text.substr(0, gap);
-      path = text.substr(text.find_first_not_of(" \t", gap));
-    }
-    if (fs::path(path).is_relative()) path = (base / path).string();
-    files.push_back({name, path, "--manifest " + manifest + " line " + std::to_string(number)});
-  }
-  if (files.empty()) throw UsageError("--manifest: " + manifest + " lists no file");
-  return files;
-}
-
-/// The inputs, from exactly one of FILES, --dir, --manifest; headers read and checked: each a
-/// 2-D (n, d) float array, all with the same n, names unique.
+/// The inputs (list_sample_files), all with the same n rows.
 std::vector<NamedFile> list_inputs(const CompareCommandOptions& o) {
-  const int sources = int(!o.files.empty()) + int(!o.dir.empty()) + int(!o.manifest.empty());
-  if (sources != 1) {
-    throw UsageError(std::string(sources == 0 ? "no input: " : "inputs given twice: ") +
-                     "give activation files (n, d_i) .npy as arguments, or --dir DIR, or "
-                     "--manifest FILE");
-  }
-  std::vector<NamedFile> files;
-  if (!o.dir.empty()) {
-    files = files_in_directory(o.dir);
-  } else if (!o.manifest.empty()) {
-    files = files_in_manifest(o.manifest);
-  } else {
-    for (const std::string& path : o.files) {
-      files.push_back({fs::path(path).stem().string(), path, "FILES"});
-    }
-  }
-  std::set<std::string> names;
-  for (NamedFile& f : files) {
-    if (!names.insert(f.name).second) {
-      throw UsageError(f.where() + ": the name '" + f.name +
-                       "' is given to two files (names must be unique; a manifest line "
-                       "'NAME PATH' names a file)");
-    }
-    NpyHeader header;
-    try {
-      header = read_npy_header(f.path);
-    } catch (const InvalidArgument& e) {
-      throw UsageError(f.option + ": " + e.message());
-    }
-    if (header.shape.size() != 2 || header.shape[0] < 2 || header.shape[1] < 1) {
-      std::string shape;
-      for (std::int64_t s : header.shape) shape += (shape.empty() ? "" : ", ") + std::to_string(s);
-      throw UsageError(f.where() + ": expected activations of shape (n, d) with n >= 2 rows and " +
-                       "d >= 1 features, got (" + shape + ")");
-    }
-    f.n = header.shape[0];
-    f.d = header.shape[1];
+  std::vector<NamedFile> files = list_sample_files(o.files, o.dir, o.manifest);
+  for (const NamedFile& f : files) {
     if (f.n != files.front().n) {
       throw UsageError(f.where() + ": " + std::to_string(f.n) + " rows, but " +
                        files.front().where() + " has " + std::to_string(files.front().n) +
@@ -207,11 +116,7 @@ void run_compare(const CompareCommandOptions& o) {
   const std::vector<NamedFile> files = list_inputs(o);
   if (!o.out_dir.empty()) {
     // Checked now, created with the pictures: a failed comparison leaves no folder behind.
-    try {
-      check_out_dir(o.out_dir);
-    } catch (const InvalidArgument& e) {
-      throw UsageError("--out-dir: " + e.message());
-    }
+    check_out_dir("--out-dir", o.out_dir);
   }
   Context ctx = make_context(o.common);
   Report report("compare", o.common, ctx);
@@ -223,12 +128,8 @@ void run_compare(const CompareCommandOptions& o) {
   for (const NamedFile& f : files) {
     sets.push_back({f.name, f.n, f.d, [f, buffer, &reading_ms] {
                       const auto start = std::chrono::steady_clock::now();
-                      NdArray<T> array;
-                      try {
-                        array = read_npy<T>(f.path);
-                      } catch (const InvalidArgument& e) {
-                        throw UsageError(f.option + ": " + e.message());
-                      }
+                      const NdArray<T> array =
+                          blaming(f.option, [&] { return read_npy<T>(f.path); });
                       if (array.shape != std::vector<std::int64_t>{f.n, f.d}) {
                         throw UsageError(f.where() + ": the file changed while being compared");
                       }
@@ -283,11 +184,7 @@ void run_compare(const CompareCommandOptions& o) {
   const bool folder_existed = !o.out_dir.empty() && fs::is_directory(o.out_dir);
   std::vector<std::string> pictures;
   if (!o.out_dir.empty()) {
-    try {
-      pictures = write_comparison_pictures(comparison, o.out_dir);
-    } catch (const InvalidArgument& e) {
-      throw UsageError("--out-dir: " + e.message());
-    }
+    pictures = write_comparison_pictures(comparison, o.out_dir);
     fields["pictures"] = pictures;
   }
   try {

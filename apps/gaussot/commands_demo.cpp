@@ -17,10 +17,13 @@
 #include <utility>
 #include <vector>
 
-#include "command_line.hpp"
 #include "commands.hpp"
+#include "comparison_views.hpp"
 #include "demo_networks.hpp"
-#include "report.hpp"
+#include "inputs.hpp"
+#include "options.hpp"
+#include "output.hpp"
+#include "progress.hpp"
 
 namespace gaussot::cli {
 namespace {
@@ -77,22 +80,25 @@ Extras barycenter_and_fid(Context& ctx, const DemoData& data,
     stacked.insert(stacked.end(), activations[i].begin(), activations[i].end());
   }
   const std::int64_t m = static_cast<std::int64_t>(extras.barycenter_layers.size());
-  Buffer<T> samples(ctx, std::move(stacked)), means(ctx, d * m), covariances(ctx, d * d * m);
+  Array<T> samples = Array<T>::from_host(ctx, std::move(stacked));
+  Array<T> means(ctx, d * m), covariances(ctx, d * d * m);
   sample_moments<T>(ctx, samples.matrices(d, n, m), means.vectors(d, m),
                     covariances.matrices(d, d, m));
   const GaussianBatch<const T> layers(means.vectors(d, m), covariances.matrices(d, d, m));
-  Buffer<T> mean(ctx, d), covariance(ctx, d * d);
+  Array<T> mean(ctx, d), covariance(ctx, d * d);
   const GaussianBatch<T> barycenter(mean.vectors(d, 1), covariance.matrices(d, d, 1));
   extras.barycenter = w2_barycenter<T>(ctx, layers, VectorBatch<const T>(), barycenter);
-  Buffer<T> w2(ctx, m);
+  Array<T> w2(ctx, m);
   w2_squared<T>(ctx, broadcast(GaussianBatch<const T>(barycenter), m), layers, w2.vectors(1, m));
-  for (T squared : w2.take_host()) extras.w2_to_barycenter.push_back(std::sqrt(squared));
+  for (T squared : w2.take_host(ctx)) extras.w2_to_barycenter.push_back(std::sqrt(squared));
 
   const std::size_t a = layer_index(data, kFidLayers[0]), b = layer_index(data, kFidLayers[1]);
-  Buffer<T> a_samples(ctx, activations[a]), b_samples(ctx, activations[b]), fid(ctx, 1);
+  Array<T> a_samples = Array<T>::from_host(ctx, activations[a]);
+  Array<T> b_samples = Array<T>::from_host(ctx, activations[b]);
+  Array<T> fid(ctx, 1);
   frechet_distance<T>(ctx, a_samples.matrices(data.layers[a].width, n, 1),
                       b_samples.matrices(data.layers[b].width, n, 1), fid.vectors(1, 1));
-  extras.fid = fid.take_host()[0];
+  extras.fid = fid.take_host(ctx)[0];
   return extras;
 }
 
@@ -197,11 +203,8 @@ void emit_text(const std::string& text, const std::string& out_file) {
     std::cout << text << std::flush;
     return;
   }
-  try {
-    write_file_atomically(out_file, [&](std::ostream& out) { out << text; });
-  } catch (const InvalidArgument& e) {
-    throw UsageError("--out: " + e.message());
-  }
+  blaming("--out",
+          [&] { write_file_atomically(out_file, [&](std::ostream& out) { out << text; }); });
 }
 
 /// The result fields of --json (after command, backend, precision and time_ms).
@@ -235,11 +238,7 @@ void add_json_fields(nlohmann::ordered_json& fields, const DemoData& data,
 /// then the report (text or JSON); on failure after the pictures, they are removed again.
 template <typename T>
 void run_demo(const DemoOptions& o) {
-  try {
-    check_out_dir(o.out_dir);
-  } catch (const InvalidArgument& e) {
-    throw UsageError("--out-dir: " + e.message());
-  }
+  check_out_dir("--out-dir", o.out_dir);
   Context ctx = make_context(o.common);
   Report report("demo", o.common, ctx);
   Timings time;
@@ -278,11 +277,7 @@ void run_demo(const DemoOptions& o) {
   start = std::chrono::steady_clock::now();
   const bool folder_existed = std::filesystem::is_directory(o.out_dir);
   std::vector<std::string> pictures;
-  try {
-    pictures = write_comparison_pictures(comparison, o.out_dir);
-  } catch (const InvalidArgument& e) {
-    throw UsageError("--out-dir: " + e.message());
-  }
+  pictures = write_comparison_pictures(comparison, o.out_dir);
   time.pictures = seconds_since(start);
 
   try {

@@ -8,8 +8,10 @@
 #include <utility>
 #include <vector>
 
-#include "command_line.hpp"
 #include "commands.hpp"
+#include "inputs.hpp"
+#include "options.hpp"
+#include "output.hpp"
 
 namespace gaussot::cli {
 namespace {
@@ -43,9 +45,9 @@ void run_entropic(const EntropicCommandOptions& o) {
   Gaussians<T> a(ctx, std::move(a_input)), b(ctx, std::move(b_input));
   const std::int64_t d = a.dimension(), k = pairing.count, n = 2 * d;
   const std::int64_t plan_items = o.value_only ? 0 : k;
-  Buffer<T> value(ctx, k), transport(ctx, plan_items), mass(ctx, k), plan_mean(ctx, n * plan_items),
-      plan_cov(ctx, n * n * plan_items), divergence(ctx, k),
-      masses(ctx, std::vector<T>{T(o.mass_a.value_or(1)), T(o.mass_b.value_or(1))});
+  Array<T> value(ctx, k), transport(ctx, plan_items), mass(ctx, k), plan_mean(ctx, n * plan_items),
+      plan_cov(ctx, n * n * plan_items), divergence(ctx, k);
+  Array<T> masses = Array<T>::from_host(ctx, {T(o.mass_a.value_or(1)), T(o.mass_b.value_or(1))});
   EntropicOptions options;
   options.sigma = o.sigma;
   options.gamma = o.gamma;
@@ -56,7 +58,7 @@ void run_entropic(const EntropicCommandOptions& o) {
   };
   const Masses<T> mass_views =
       unbalanced ? Masses<T>{broadcast_mass(0), broadcast_mass(1)} : Masses<T>{};
-  std::optional<Buffer<T>> map_matrix, map_bias, conditional, f_quadratic, f_linear, f_constant,
+  std::optional<Array<T>> map_matrix, map_bias, conditional, f_quadratic, f_linear, f_constant,
       g_quadratic, g_linear, g_constant;
   // The library names 'sigma', 'gamma' and 'masses.a' / 'masses.b' for their values.
   std::vector<std::pair<std::string, std::string>> sources = {a.naming(), b.naming()};
@@ -91,13 +93,13 @@ void run_entropic(const EntropicCommandOptions& o) {
           options.spectral);
     }
   });
-  const auto scalars_of = [&](Buffer<T>& buffer) { return as_double(buffer.take_host()); };
-  const auto matrices_of = [&](Buffer<T>& buffer, std::int64_t rows) {
-    return to_c_order(buffer.take_host(), rows, rows, k);
+  const auto scalars_of = [&](Array<T>& buffer) { return as_double(buffer.take_host(ctx)); };
+  const auto matrices_of = [&](Array<T>& buffer, std::int64_t rows) {
+    return to_c_order(buffer.take_host(ctx), rows, rows, k);
   };
   const std::vector<double> value_host = scalars_of(value), transport_host = scalars_of(transport),
                             mass_host = scalars_of(mass), mean_host = scalars_of(plan_mean),
-                            cov_host = to_c_order(plan_cov.take_host(), n, n, plan_items);
+                            cov_host = to_c_order(plan_cov.take_host(ctx), n, n, plan_items);
   report.stop_clock();
   const std::vector<std::int64_t> scalar = result_shape(pairing.batched, k, {}),
                                   vector = result_shape(pairing.batched, k, {d}),

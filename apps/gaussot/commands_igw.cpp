@@ -7,8 +7,10 @@
 #include <memory>
 #include <sstream>
 
-#include "command_line.hpp"
 #include "commands.hpp"
+#include "inputs.hpp"
+#include "options.hpp"
+#include "output.hpp"
 
 namespace gaussot::cli {
 namespace {
@@ -96,8 +98,8 @@ void run_igw(const IgwCommandOptions& o) {
   Gaussians<T> a(ctx, std::move(a_input), false), b(ctx, std::move(b_input), false);
   const std::int64_t ka = a.count(), kb = b.count(), k = pairing.count;
   const std::int64_t size = o.all_pairs ? ka * kb : k;
-  Buffer<T> squared(ctx, size), lower(ctx, size), upper(ctx, size);
-  Buffer<T> plan(ctx, o.plan ? a.dimension() * b.dimension() * k : 0);
+  Array<T> squared(ctx, size), lower(ctx, size), upper(ctx, size);
+  Array<T> plan(ctx, o.plan ? a.dimension() * b.dimension() * k : 0);
   std::vector<IgwReport> reports;
   name_inputs({a.naming(), b.naming()}, [&] {
     if (o.all_pairs) {
@@ -115,13 +117,13 @@ void run_igw(const IgwCommandOptions& o) {
       }
     }
   });
-  auto host = [&](Buffer<T>& buffer) {
-    const std::vector<T> values = buffer.take_host();
+  auto host = [&](Array<T>& buffer) {
+    const std::vector<T> values = buffer.take_host(ctx);
     return o.all_pairs ? to_c_order(values, ka, kb, 1) : as_double(values);
   };
   const std::vector<double> squared_host = host(squared), lower_host = host(lower),
                             upper_host = host(upper);
-  const std::vector<T> plan_host = plan.take_host();
+  const std::vector<T> plan_host = plan.take_host(ctx);
   report.stop_clock();
   const std::vector<std::int64_t> shape =
       o.all_pairs ? std::vector<std::int64_t>{ka, kb} : result_shape(pairing.batched, k, {});
@@ -159,15 +161,15 @@ void run_igw_map(const IgwCommandOptions& o) {
   // The library checks positive semidefiniteness while it decomposes the covariances.
   Gaussians<T> a(ctx, std::move(a_input), false), b(ctx, std::move(b_input), false);
   const std::int64_t da = a.dimension(), db = b.dimension(), k = pairing.count;
-  Buffer<T> matrix(ctx, db * da * k), bias(ctx, db * k);
+  Array<T> matrix(ctx, db * da * k), bias(ctx, db * k);
   std::vector<IgwReport> reports;
   // The map needs a's covariances positive definite: the library's refusal names side a.
   name_inputs({a.naming(), b.naming()}, [&] {
     reports = igw_map<T>(ctx, a.paired(k), b.paired(k), matrix.matrices(db, da, k),
                          bias.vectors(db, k), options);
   });
-  const std::vector<T> matrix_host = matrix.take_host();
-  const std::vector<T> bias_host = bias.take_host();
+  const std::vector<T> matrix_host = matrix.take_host(ctx);
+  const std::vector<T> bias_host = bias.take_host(ctx);
   report.stop_clock();
   report.add_array("matrix", result_shape(pairing.batched, k, {db, da}),
                    to_c_order(matrix_host, db, da, k));
@@ -193,19 +195,19 @@ void run_igw_barycenter(const BarycenterCommandOptions& o) {
   Report report("igw-barycenter", o.common, ctx);
   report.start_clock();
   std::int64_t depth = 0;
-  std::vector<Buffer<T>> buffers;
+  std::vector<Array<T>> buffers;
   std::vector<MatrixBatch<const T>> views;
   // Library errors name 'inputs'; with several --cov files the file at fault is found below.
   const std::string inputs_source = files.size() == 1 ? files[0].where() : "--cov";
   for (InputFile<T>& file : files) {
     depth = std::max(depth, file.d());
-    buffers.emplace_back(ctx, std::move(file.data));
+    buffers.push_back(Array<T>::from_host(ctx, std::move(file.data)));
   }
   for (std::size_t i = 0; i < files.size(); ++i) {
     views.push_back(buffers[i].matrices(files[i].d(), files[i].d(), files[i].count));
   }
   weights.to_context(ctx);
-  Buffer<T> eigenvalues(ctx, depth), cov(ctx, depth * depth);
+  Array<T> eigenvalues(ctx, depth), cov(ctx, depth * depth);
   double value = 0;
   name_inputs({weights.naming(), {"inputs", inputs_source}}, [&] {
     try {
@@ -225,8 +227,8 @@ void run_igw_barycenter(const BarycenterCommandOptions& o) {
       throw;
     }
   });
-  const std::vector<T> eigenvalues_host = eigenvalues.take_host();
-  const std::vector<T> cov_host = cov.take_host();
+  const std::vector<T> eigenvalues_host = eigenvalues.take_host(ctx);
+  const std::vector<T> cov_host = cov.take_host(ctx);
   report.stop_clock();
   report.add_array("eigenvalues", {depth}, as_double(eigenvalues_host));
   report.add_array("cov", {depth, depth}, to_c_order(cov_host, depth, depth, 1));

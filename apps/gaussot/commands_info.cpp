@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <memory>
 
-#include "command_line.hpp"
 #include "commands.hpp"
+#include "options.hpp"
+#include "output.hpp"
 
 namespace gaussot::cli {
 

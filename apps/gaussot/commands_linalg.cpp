@@ -2,8 +2,10 @@
 // Batched linear algebra from the command line: `eigh` and `sqrtm` of covariance files.
 #include <memory>
 
-#include "command_line.hpp"
 #include "commands.hpp"
+#include "inputs.hpp"
+#include "options.hpp"
+#include "output.hpp"
 
 namespace gaussot::cli {
 namespace {
@@ -22,16 +24,16 @@ void run_eigh(const LinalgOptions& o) {
   Report report("eigh", o.common, ctx);
   report.start_clock();
   const std::int64_t d = input.d(), k = input.count;
-  Buffer<T> a(ctx, std::move(input.data));
-  Buffer<T> w(ctx, d * k);
-  Buffer<T> v(ctx, o.values_only ? 0 : d * d * k);
+  Array<T> a = Array<T>::from_host(ctx, std::move(input.data));
+  Array<T> w(ctx, d * k);
+  Array<T> v(ctx, o.values_only ? 0 : d * d * k);
   if (o.values_only) {
     eigvalsh<T>(ctx, a.matrices(d, d, k), w.vectors(d, k));
   } else {
     eigh<T>(ctx, a.matrices(d, d, k), w.vectors(d, k), v.matrices(d, d, k));
   }
-  const std::vector<T> values = w.take_host();
-  const std::vector<T> vectors = v.take_host();
+  const std::vector<T> values = w.take_host(ctx);
+  const std::vector<T> vectors = v.take_host(ctx);
   report.stop_clock();
   report.add_array("eigenvalues", result_shape(input.batched, k, {d}),
                    std::vector<double>(values.begin(), values.end()));
@@ -49,22 +51,20 @@ void run_sqrtm(const LinalgOptions& o) {
   Report report("sqrtm", o.common, ctx);
   report.start_clock();
   const std::int64_t d = input.d(), k = input.count;
-  Buffer<T> a(ctx, std::move(input.data));
-  Buffer<T> root(ctx, d * d * k);
-  Buffer<T> inverse_root(ctx, o.inv_sqrt ? d * d * k : 0);
+  Array<T> a = Array<T>::from_host(ctx, std::move(input.data));
+  Array<T> root(ctx, d * d * k);
+  Array<T> inverse_root(ctx, o.inv_sqrt ? d * d * k : 0);
   const SpectralOptions spectral = input_rule();
-  try {
+  blaming("--cov: " + o.cov, [&] {
     if (o.inv_sqrt) {
       sqrtm_and_inv_sqrtm<T>(ctx, a.matrices(d, d, k), root.matrices(d, d, k),
                              inverse_root.matrices(d, d, k), spectral);
     } else {
       sqrtm<T>(ctx, a.matrices(d, d, k), root.matrices(d, d, k), spectral);
     }
-  } catch (const InvalidArgument& e) {
-    throw UsageError("--cov: " + o.cov + ": " + e.message());
-  }
-  const std::vector<T> root_host = root.take_host();
-  const std::vector<T> inverse_host = inverse_root.take_host();
+  });
+  const std::vector<T> root_host = root.take_host(ctx);
+  const std::vector<T> inverse_host = inverse_root.take_host(ctx);
   report.stop_clock();
   report.add_array("sqrt", result_shape(input.batched, k, {d, d}), to_c_order(root_host, d, d, k));
   if (o.inv_sqrt) {

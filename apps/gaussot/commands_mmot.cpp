@@ -8,8 +8,10 @@
 #include <utility>
 #include <vector>
 
-#include "command_line.hpp"
 #include "commands.hpp"
+#include "inputs.hpp"
+#include "options.hpp"
+#include "output.hpp"
 
 namespace gaussot::cli {
 namespace {
@@ -56,7 +58,7 @@ void run_mmot(const MmotCommandOptions& o) {
   const std::int64_t k = mmot_factor_width(options.solver, d);
   weights.to_context(ctx);
   const bool with_factors = o.factors || o.samples > 0;
-  Buffer<T> mean(ctx, d), cov(ctx, d * d), factors(ctx, with_factors ? p * d * k : 0);
+  Array<T> mean(ctx, d), cov(ctx, d * d), factors(ctx, with_factors ? p * d * k : 0);
   MmotReport result;
   name_inputs({marginals.naming(), weights.naming()}, [&] {
     result = mmot<T>(ctx, marginals.all(), weights.view(),
@@ -66,20 +68,20 @@ void run_mmot(const MmotCommandOptions& o) {
   });
   // Coupling samples x_i = m_i + U_i z from seeded standard normal draws z (k x n).
   const std::int64_t n = o.samples;
-  Buffer<T> samples(ctx, p * d * n);
+  Array<T> samples(ctx, p * d * n);
   if (n > 0) {
     std::mt19937_64 rng(o.sample_seed);
     std::normal_distribution<double> normal;
     std::vector<T> z(static_cast<std::size_t>(k * n));
     for (T& v : z) v = T(normal(rng));
-    Buffer<T> normals(ctx, std::move(z));
+    Array<T> normals = Array<T>::from_host(ctx, std::move(z));
     mmot_coupling_samples<T>(ctx, marginals.all().means, factors.matrices(d, k, p),
                              normals.matrices(k, n, 1), samples.matrices(d, n, p));
   }
-  const std::vector<T> mean_host = mean.take_host();
-  const std::vector<T> cov_host = cov.take_host();
-  const std::vector<T> factors_host = factors.take_host();
-  const std::vector<T> samples_host = samples.take_host();
+  const std::vector<T> mean_host = mean.take_host(ctx);
+  const std::vector<T> cov_host = cov.take_host(ctx);
+  const std::vector<T> factors_host = factors.take_host(ctx);
+  const std::vector<T> samples_host = samples.take_host(ctx);
   report.stop_clock();
   nlohmann::ordered_json& fields = report.fields();
   fields["value"] = result.value;

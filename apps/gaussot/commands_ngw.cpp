@@ -11,8 +11,10 @@
 #include <sstream>
 #include <string>
 
-#include "command_line.hpp"
 #include "commands.hpp"
+#include "inputs.hpp"
+#include "options.hpp"
+#include "output.hpp"
 
 namespace gaussot::cli {
 namespace {
@@ -54,17 +56,17 @@ std::vector<std::int64_t> parse_widths(const std::string& option, const std::str
 template <typename T>
 struct Side {
   GaussianInput<T> input;
-  std::optional<Buffer<T>> covariances, means, samples;
+  std::optional<Array<T>> covariances, means, samples;
 
   Side(Context& ctx, GaussianInput<T> in) : input(std::move(in)) {
     if (input.batched) {
       throw UsageError(input.source + ": ngw takes one pair of distributions, not a batch");
     }
     if (input.from_samples()) {
-      samples.emplace(ctx, std::move(input.samples));
+      samples = Array<T>::from_host(ctx, std::move(input.samples));
     } else {
-      covariances.emplace(ctx, std::move(input.covariances));
-      if (!input.means.empty()) means.emplace(ctx, std::move(input.means));
+      covariances = Array<T>::from_host(ctx, std::move(input.covariances));
+      if (!input.means.empty()) means = Array<T>::from_host(ctx, std::move(input.means));
     }
   }
   SampleSource<T> source() {
@@ -82,12 +84,7 @@ void run_ngw(const NgwCommandOptions& o) {
   NgwArchitecture architecture = o.architecture;
   architecture.map_hidden = parse_widths("--map-widths", o.map_widths);
   architecture.potential_hidden = parse_widths("--potential-widths", o.potential_widths);
-  try {
-    architecture.activation = parse_activation(o.activation);
-  } catch (const InvalidArgument&) {
-    throw UsageError("--activation: must be relu, leaky_relu, tanh or identity, got '" +
-                     o.activation + "'");
-  }
+  architecture.activation = parse_activation(o.activation);  // checked by --activation's IsMember
   GaussianInput<T> a_input = read_side<T>(o.a);
   GaussianInput<T> b_input = read_side<T>(o.b);
   std::optional<InputFile<T>> points;
@@ -150,18 +147,19 @@ void run_ngw(const NgwCommandOptions& o) {
   std::vector<double> mapped;
   if (points) {
     const std::int64_t count = points->count * points->item[0];
-    Buffer<T> x(ctx, std::move(points->data)), y(ctx, b.input.d * count);
+    Array<T> x = Array<T>::from_host(ctx, std::move(points->data));
+    Array<T> y(ctx, b.input.d * count);
     model->apply(ctx, x.matrices(a.input.d, count, 1), y.matrices(b.input.d, count, 1));
-    mapped = as_double(y.take_host());
+    mapped = as_double(y.take_host(ctx));
   }
   if (!o.save_model.empty()) {
     name_inputs({{"path", "--save-model: " + o.save_model}},
                 [&] { model->save(ctx, o.save_model); });
   }
   const std::int64_t m = model->input_dimension(), n = model->output_dimension();
-  Buffer<T> p(ctx, n * m);
+  Array<T> p(ctx, n * m);
   copy<T>(ctx, model->p(), p.matrices(n, m, 1));
-  const std::vector<double> p_c_order = to_c_order(p.take_host(), n, m, 1);
+  const std::vector<double> p_c_order = to_c_order(p.take_host(ctx), n, m, 1);
   report.stop_clock();
   report.fields()["igw_squared_estimate"] = evaluation.igw_squared_estimate;
   report.fields()["steps"] = trained ? trained->steps : 0;
@@ -241,6 +239,7 @@ void register_ngw(CLI::App& app) {
                    "hidden widths of f, comma-separated")
       ->capture_default_str();
   command->add_option("--activation", options->activation, "relu, leaky_relu, tanh or identity")
+      ->check(CLI::IsMember({"relu", "leaky_relu", "tanh", "identity"}))
       ->capture_default_str();
   command
       ->add_option("--eval-samples", options->eval_samples,

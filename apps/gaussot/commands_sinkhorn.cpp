@@ -9,8 +9,10 @@
 #include <utility>
 #include <vector>
 
-#include "command_line.hpp"
 #include "commands.hpp"
+#include "inputs.hpp"
+#include "options.hpp"
+#include "output.hpp"
 
 namespace gaussot::cli {
 namespace {
@@ -101,19 +103,21 @@ void run_sinkhorn(const SinkhornCommandOptions& o) {
   report.start_clock();
   const std::string a_source = a.where(), b_source = b.where();
   const std::int64_t a_count = a.count, b_count = b.count;
-  Buffer<T> x(ctx, std::move(a.data)), y(ctx, std::move(b.data));
-  Buffer<T> weights_x(ctx, std::move(wa.values)), weights_y(ctx, std::move(wb.values));
+  Array<T> x = Array<T>::from_host(ctx, std::move(a.data));
+  Array<T> y = Array<T>::from_host(ctx, std::move(b.data));
+  Array<T> weights_x = Array<T>::from_host(ctx, std::move(wa.values));
+  Array<T> weights_y = Array<T>::from_host(ctx, std::move(wb.values));
   // One set against k: the single set repeats (stride 0).
   auto paired = [k](MatrixBatch<T> sets, std::int64_t count) {
     return count == k ? MatrixBatch<const T>(sets) : broadcast(MatrixBatch<const T>(sets), k);
   };
-  auto weight_view = [k](Buffer<T>& buffer, std::int64_t length, std::int64_t count) {
+  auto weight_view = [k](Array<T>& buffer, std::int64_t length, std::int64_t count) {
     if (count == 0) return VectorBatch<const T>();
     const VectorBatch<T> v = buffer.vectors(length, count);
     return count == k ? VectorBatch<const T>(v)
                       : VectorBatch<const T>(v.data, length, 0, k, v.space);
   };
-  Buffer<T> value(ctx, k), transport(ctx, k), mass(ctx, k), f(ctx, potentials ? k * n : 0),
+  Array<T> value(ctx, k), transport(ctx, k), mass(ctx, k), f(ctx, potentials ? k * n : 0),
       g(ctx, potentials ? k * m : 0);
   SinkhornReport result;
   name_inputs({{"x", a_source},
@@ -136,8 +140,9 @@ void run_sinkhorn(const SinkhornCommandOptions& o) {
                      potentials ? g.vectors(m, k) : VectorBatch<T>()},
                     options);
               });
-  const std::vector<T> value_host = value.take_host(), transport_host = transport.take_host(),
-                       mass_host = mass.take_host(), f_host = f.take_host(), g_host = g.take_host();
+  const std::vector<T> value_host = value.take_host(ctx), transport_host = transport.take_host(ctx),
+                       mass_host = mass.take_host(ctx), f_host = f.take_host(ctx),
+                       g_host = g.take_host(ctx);
   report.stop_clock();
   const std::vector<std::int64_t> scalar = result_shape(pairing.batched, k, {});
   report.add_array("value", scalar, as_double(value_host));

@@ -6,8 +6,9 @@
 #include <iostream>
 #include <new>
 
-#include "command_line.hpp"
 #include "commands.hpp"
+#include "gaussot/gaussot.hpp"
+#include "usage_error.hpp"
 
 namespace {
 int fail(int status, const std::string& command, const std::string& message) {

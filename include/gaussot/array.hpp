@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "gaussot/context.hpp"
 #include "gaussot/views.hpp"
@@ -23,6 +24,13 @@ class Array {
   Array(const Context& ctx, std::int64_t size);
   /// `size` elements of host memory.
   static Array host(std::int64_t size);
+  /// The contents of `values` in the memory space of `ctx`: for a CPU context the vector itself,
+  /// adopted without a copy (its storage is the array's); for a CUDA context a device copy.
+  static Array from_host(Context& ctx, std::vector<T> values);
+
+  /// The contents as a host vector, leaving the array empty: an adopted vector is handed back
+  /// without a copy, other memory is copied out (synchronizing ctx's stream for device memory).
+  std::vector<T> take_host(Context& ctx);
 
   T* data() noexcept { return ptr_.get(); }
   const T* data() const noexcept { return ptr_.get(); }
@@ -41,6 +49,7 @@ class Array {
   struct Deleter {
     MemorySpace space = MemorySpace::host;
     int device = -1;
+    bool owns = true;  ///< false for the storage of an adopted vector (freed with it)
     void operator()(T* p) const noexcept;
   };
   Array(T* data, std::int64_t size, Deleter deleter);
@@ -48,6 +57,7 @@ class Array {
 
   std::unique_ptr<T, Deleter> ptr_;
   std::int64_t size_ = 0;
+  std::vector<T> adopted_;  ///< from_host's vector on CPU contexts (ptr_ points into it)
 };
 
 /// Copies `src` into `dst`; shapes and counts must agree, and `src` may broadcast (stride 0).

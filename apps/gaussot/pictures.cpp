@@ -1,19 +1,20 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "report.hpp"
+#include "pictures.hpp"
 
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <sstream>
+#include <stdexcept>
 #include <system_error>
 
 #include "gaussot/error.hpp"
 #include "gaussot/npy.hpp"
+#include "usage_error.hpp"
 
 namespace gaussot::cli {
 namespace {
@@ -186,19 +187,23 @@ Layout layout(const Heatmap& map, const std::vector<std::string>& labels) {
   return l;
 }
 
-/// Throws InvalidArgument unless `map` has k > 0 labels and k x k values.
+/// Throws std::invalid_argument (a bug of the caller, not bad input) unless `map` has k > 0 labels
+/// and k x k values.
 void check_heatmap(const Heatmap& map) {
   const std::size_t k = map.labels.size();
   if (k == 0 || map.values.size() != k * k) {
-    throw InvalidArgument("heatmap '" + map.title +
-                              "' needs k x k values for k = " + std::to_string(k) +
-                              " labels (k > 0), got " + std::to_string(map.values.size()),
-                          __FILE__, __LINE__, "map.values");
+    throw std::invalid_argument("heatmap '" + map.title +
+                                "' needs k x k values for k = " + std::to_string(k) +
+                                " labels (k > 0), got " + std::to_string(map.values.size()));
   }
 }
 
-/// The SVG document of `map` (see write_heatmap_svg).
+}  // namespace
+
+// ---- heatmaps and tables -----------------------------------------------------------------------
+
 std::string heatmap_svg(const Heatmap& map) {
+  check_heatmap(map);
   const std::size_t k = map.labels.size();
   std::vector<std::string> labels;
   for (const std::string& label : map.labels) labels.push_back(shorten(label, kLabelLimit));
@@ -322,15 +327,157 @@ std::string heatmap_svg(const Heatmap& map) {
   return svg.str();
 }
 
+// ---- scatter maps
+// --------------------------------------------------------------------------------
+
+namespace {
+
+/// Okabe & Ito's colour-blind-safe qualitative palette.
+constexpr std::array<const char*, 8> kGroupColours = {"#0072b2", "#e69f00", "#009e73", "#cc79a7",
+                                                      "#56b4e9", "#d55e00", "#f0e442", "#000000"};
+constexpr std::size_t kMarkerShapes = 5;
+constexpr std::size_t kLegendEntries = 24;
+
+std::string group_colour(std::int64_t group, std::size_t groups) {
+  if (groups <= kGroupColours.size()) return kGroupColours[static_cast<std::size_t>(group)];
+  return viridis(static_cast<double>(group) / static_cast<double>(groups - 1));
+}
+
+/// An SVG marker of `shape` (0..4: circle, square, triangle, diamond, cross) centred at (x, y).
+std::string marker(std::size_t shape, double x, double y, double r, const std::string& fill,
+                   const std::string& tooltip) {
+  std::ostringstream m;
+  const std::string cx = coordinate(x), cy = coordinate(y);
+  auto polygon = [&](std::initializer_list<std::pair<double, double>> points) {
+    m << "<polygon points=\"";
+    for (const auto& [dx, dy] : points)
+      m << coordinate(x + dx * r) << ',' << coordinate(y + dy * r) << ' ';
+    m << "\"";
+  };
+  switch (shape % kMarkerShapes) {
+    case 0:
+      m << "<circle cx=\"" << cx << "\" cy=\"" << cy << "\" r=\"" << coordinate(r) << "\"";
+      break;
+    case 1:
+      polygon({{-0.9, -0.9}, {0.9, -0.9}, {0.9, 0.9}, {-0.9, 0.9}});
+      break;
+    case 2:
+      polygon({{0, -1.2}, {1.1, 0.8}, {-1.1, 0.8}});
+      break;
+    case 3:
+      polygon({{0, -1.25}, {1.25, 0}, {0, 1.25}, {-1.25, 0}});
+      break;
+    default:
+      polygon({{-0.35, -1.1},
+               {0.35, -1.1},
+               {0.35, -0.35},
+               {1.1, -0.35},
+               {1.1, 0.35},
+               {0.35, 0.35},
+               {0.35, 1.1},
+               {-0.35, 1.1},
+               {-0.35, 0.35},
+               {-1.1, 0.35},
+               {-1.1, -0.35},
+               {-0.35, -0.35}});
+  }
+  m << " fill=\"" << fill << "\" stroke=\"#222\" stroke-width=\"0.6\" fill-opacity=\"0.85\"><title>"
+    << escape_xml(tooltip) << "</title></" << (shape % kMarkerShapes == 0 ? "circle" : "polygon")
+    << ">\n";
+  return m.str();
+}
+
+void check_scatter(const ScatterMap& map) {
+  const std::size_t n = map.labels.size();
+  auto refuse = [&](const std::string& why) {
+    throw std::invalid_argument("scatter map '" + map.title + "': " + why);
+  };
+  if (n == 0) refuse("no points");
+  if (map.x.size() != n || map.y.size() != n || map.colour_group.size() != n ||
+      !(map.shape_group.empty() || map.shape_group.size() == n)) {
+    refuse("labels, coordinates and groups must have one entry per point");
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    if (!std::isfinite(map.x[i]) || !std::isfinite(map.y[i])) refuse("a coordinate is not finite");
+    if (map.colour_group[i] < 0 || std::size_t(map.colour_group[i]) >= map.colour_names.size() ||
+        (!map.shape_group.empty() &&
+         (map.shape_group[i] < 0 || std::size_t(map.shape_group[i]) >= map.shape_names.size()))) {
+      refuse("a group index is out of range");
+    }
+  }
+}
+
 }  // namespace
 
-// ---- heatmaps and tables -----------------------------------------------------------------------
+std::string scatter_svg(const ScatterMap& map) {
+  check_scatter(map);
+  const std::size_t n = map.labels.size();
+  constexpr double kPlot = 480, kTop = kTitleHeight + 8, kRadius = 5;
+  const auto [x_lo, x_hi] = std::minmax_element(map.x.begin(), map.x.end());
+  const auto [y_lo, y_hi] = std::minmax_element(map.y.begin(), map.y.end());
+  const double span = std::max({*x_hi - *x_lo, *y_hi - *y_lo, 1e-300});
+  const double scale = (kPlot - 4 * kRadius) / span;  // one scale for both axes
+  const double x_mid = (*x_lo + *x_hi) / 2, y_mid = (*y_lo + *y_hi) / 2;
+  auto page_x = [&](double v) { return kMargin + kPlot / 2 + (v - x_mid) * scale; };
+  auto page_y = [&](double v) { return kTop + kPlot / 2 - (v - y_mid) * scale; };  // y up
+  const double radius = n > 500 ? 3 : kRadius;
 
-void write_heatmap_svg(const std::string& path, const Heatmap& map) {
-  check_heatmap(map);
-  const std::string svg = heatmap_svg(map);
-  write_file_atomically(path, [&](std::ostream& out) { out << svg; });
+  std::size_t legend_chars = 0;
+  for (const auto* names : {&map.colour_names, &map.shape_names}) {
+    for (const std::string& name : *names) legend_chars = std::max(legend_chars, utf8_length(name));
+  }
+  const double legend_x = kMargin + kPlot + 24;
+  const double width =
+      std::max(legend_x + 24 + static_cast<double>(legend_chars) * 11 * kCharWidth + kMargin,
+               2 * kMargin + utf8_length(map.title) * 16 * kCharWidth);
+  const std::size_t colours = std::min(map.colour_names.size(), kLegendEntries);
+  const std::size_t shapes =
+      map.shape_group.empty() ? 0 : std::min(map.shape_names.size(), kLegendEntries);
+  const double legend_height = 18.0 * static_cast<double>(colours + shapes + 2);
+  const double height = std::max(kTop + kPlot, kTop + legend_height) + kMargin;
+
+  std::ostringstream svg;
+  svg << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+      << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << coordinate(width) << "\" height=\""
+      << coordinate(height) << "\" viewBox=\"0 0 " << coordinate(width) << ' ' << coordinate(height)
+      << "\" font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\">\n"
+      << "<title>" << escape_xml(map.title) << "</title>\n"
+      << "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
+      << "<text x=\"" << kMargin << "\" y=\"26\" font-size=\"16\" font-weight=\"bold\">"
+      << escape_xml(map.title) << "</text>\n";
+  if (!map.note.empty()) {
+    svg << "<text x=\"" << kMargin << "\" y=\"42\" font-size=\"11\" fill=\"#444\">"
+        << escape_xml(map.note) << "</text>\n";
+  }
+  svg << "<rect x=\"" << kMargin << "\" y=\"" << kTop << "\" width=\"" << kPlot << "\" height=\""
+      << kPlot << "\" fill=\"none\" stroke=\"#bbb\"/>\n<g class=\"points\">\n";
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::int64_t c = map.colour_group[i];
+    const std::size_t shape = map.shape_group.empty() ? 0 : std::size_t(map.shape_group[i]);
+    std::string tooltip = map.labels[i] + ": " + map.colour_names[std::size_t(c)];
+    if (!map.shape_group.empty()) tooltip += ", " + map.shape_names[shape];
+    svg << marker(shape, page_x(map.x[i]), page_y(map.y[i]), radius,
+                  group_colour(c, map.colour_names.size()), tooltip);
+  }
+  svg << "</g>\n<g class=\"legend\" font-size=\"11\">\n";
+  double y = kTop + 10;
+  for (std::size_t g = 0; g < colours; ++g, y += 18) {
+    svg << marker(0, legend_x + 6, y, kRadius,
+                  group_colour(std::int64_t(g), map.colour_names.size()), map.colour_names[g])
+        << "<text x=\"" << coordinate(legend_x + 18) << "\" y=\"" << coordinate(y)
+        << "\" dy=\"0.35em\">" << escape_xml(map.colour_names[g]) << "</text>\n";
+  }
+  y += 18;
+  for (std::size_t g = 0; g < shapes; ++g, y += 18) {
+    svg << marker(g, legend_x + 6, y, kRadius, "#ffffff", map.shape_names[g]) << "<text x=\""
+        << coordinate(legend_x + 18) << "\" y=\"" << coordinate(y) << "\" dy=\"0.35em\">"
+        << escape_xml(map.shape_names[g]) << "</text>\n";
+  }
+  svg << "</g>\n</svg>\n";
+  return svg.str();
 }
+
+// ---- tables ------------------------------------------------------------------------------------
 
 std::string format_table(const Heatmap& map, int digits) {
   check_heatmap(map);
@@ -366,37 +513,12 @@ std::string format_table(const Heatmap& map, int digits) {
   return table;
 }
 
-std::vector<std::pair<std::string, Heatmap>> comparison_heatmaps(const Comparison& comparison) {
-  const std::vector<std::string>& names = comparison.names;
-  const std::string note = std::to_string(names.size()) + " activation sets of " +
-                           std::to_string(comparison.samples) + " samples";
-  std::vector<std::pair<std::string, Heatmap>> maps;
-  auto add = [&](const char* stem, const std::vector<double>& values, std::string title,
-                 bool similarity, std::string undefined = "undefined") {
-    if (values.empty()) return;
-    maps.emplace_back(stem, Heatmap{std::move(title), names, values, similarity, note, undefined});
-  };
-  const bool all_exact = !comparison.igw_exact.empty() &&
-                         std::all_of(comparison.igw_exact.begin(), comparison.igw_exact.end(),
-                                     [](bool e) { return e; });
-  add("igw", comparison.igw,
-      all_exact ? "IGW distance (exact)" : "IGW distance (best value found, within the bounds)",
-      false);
-  if (!all_exact) {
-    add("igw_lower", comparison.igw_lower, "IGW lower bound (analytic)", false);
-    add("igw_upper", comparison.igw_upper, "IGW upper bound (analytic)", false);
-  }
-  add("bw", comparison.bw, "Bures-Wasserstein (W2) distance", false, "different dimensions");
-  add("cka", comparison.cka, "linear CKA", true);
-  add("cka_debiased", comparison.cka_debiased, "debiased linear CKA", true);
-  return maps;
-}
+// ---- folders of pictures ------------------------------------------------------------------------
 
-void check_out_dir(const std::string& out_dir) {
+void check_out_dir(const std::string& option, const std::string& out_dir) {
   namespace fs = std::filesystem;
   auto refuse = [&](const std::string& why) {
-    throw InvalidArgument("cannot write pictures in '" + out_dir + "': " + why, __FILE__, __LINE__,
-                          "out_dir");
+    throw UsageError(option + ": cannot write pictures in '" + out_dir + "': " + why);
   };
   if (out_dir.empty()) refuse("the folder name is empty");
   std::error_code error;
@@ -413,24 +535,24 @@ void check_out_dir(const std::string& out_dir) {
   }
 }
 
-std::vector<std::string> write_comparison_pictures(const Comparison& comparison,
-                                                   const std::string& out_dir) {
+std::vector<std::string> write_pictures(const std::string& option, const std::string& out_dir,
+                                        const std::vector<Picture>& pictures) {
   namespace fs = std::filesystem;
   std::error_code error;
   const bool existed = fs::is_directory(out_dir, error);
   if (!existed) {
     fs::create_directories(out_dir, error);
     if (error || !fs::is_directory(out_dir, error)) {
-      throw InvalidArgument(
-          "cannot create the folder '" + out_dir + "'" + (error ? ": " + error.message() : ""),
-          __FILE__, __LINE__, "out_dir");
+      throw UsageError(option + ": cannot create the folder '" + out_dir + "'" +
+                       (error ? ": " + error.message() : ""));
     }
   }
   std::vector<std::string> written;
   try {
-    for (const auto& [stem, map] : comparison_heatmaps(comparison)) {
-      const std::string path = (fs::path(out_dir) / (stem + ".svg")).string();
-      write_heatmap_svg(path, map);
+    for (const Picture& picture : pictures) {
+      const std::string path = (fs::path(out_dir) / picture.file_name).string();
+      blaming(option,
+              [&] { write_file_atomically(path, [&](std::ostream& out) { out << picture.svg; }); });
       written.push_back(path);
     }
   } catch (...) {
@@ -439,55 +561,6 @@ std::vector<std::string> write_comparison_pictures(const Comparison& comparison,
     throw;
   }
   return written;
-}
-
-std::string format_comparison_tables(const Comparison& comparison, int digits) {
-  std::string text;
-  for (const auto& [stem, map] : comparison_heatmaps(comparison)) {
-    text += (text.empty() ? "" : "\n") + map.title + "\n" + format_table(map, digits);
-  }
-  return text;
-}
-
-// ---- progress ----------------------------------------------------------------------------------
-
-bool stderr_is_terminal() { return ::isatty(2) == 1; }
-
-ProgressBar::ProgressBar(bool enabled) : enabled_(enabled && stderr_is_terminal()) {}
-
-ProgressBar::~ProgressBar() { finish(); }
-
-void ProgressBar::update(const char* stage, std::int64_t done, std::int64_t total) {
-  if (!enabled_) return;
-  const double now =
-      std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-  const bool complete = done >= total;
-  if (drawn_ && stage_ == stage && !complete && now - last_draw_ < 0.1) return;
-  last_draw_ = now;
-  stage_ = stage;
-  constexpr int kBar = 24;
-  const double fraction = total > 0 ? std::clamp(double(done) / double(total), 0.0, 1.0) : 1.0;
-  const int filled = static_cast<int>(fraction * kBar);
-  char percent[8];
-  std::snprintf(percent, sizeof percent, "%3d%%", static_cast<int>(fraction * 100));
-  const std::string line = "[" + std::string(filled, '#') + std::string(kBar - filled, ' ') + "] " +
-                           percent + " " + stage + " " + std::to_string(done) + "/" +
-                           std::to_string(total);
-  // Spaces over what is left of a longer previous line.
-  const std::string clear(width_ > line.size() ? width_ - line.size() : 0, ' ');
-  std::fprintf(stderr, "\r%s%s", line.c_str(), clear.c_str());
-  std::fflush(stderr);
-  width_ = line.size();
-  drawn_ = true;
-}
-
-void ProgressBar::finish() {
-  if (!drawn_) return;
-  std::fprintf(stderr, "\r%s\r", std::string(width_, ' ').c_str());
-  std::fflush(stderr);
-  drawn_ = false;
-  width_ = 0;
-  stage_.clear();
 }
 
 }  // namespace gaussot::cli
