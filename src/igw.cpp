@@ -16,6 +16,7 @@
 #include "compose.hpp"
 #include "gaussian_batches.hpp"
 #include "igw_ascent.hpp"
+#include "padded_spectra.hpp"
 #include "spectral_internal.hpp"
 #include "validate.hpp"
 
@@ -587,41 +588,15 @@ double igw_barycenter(Context& ctx, const std::vector<MatrixBatch<const T>>& inp
                       VectorBatch<const T> weights, VectorBatch<T> eigenvalues,
                       MatrixBatch<T> covariance, const SpectralOptions& spectral) {
   const ArgumentChecker check("igw_barycenter", &ctx);
-  std::int64_t k = 0, depth = 0;
-  for (const MatrixBatch<const T>& group : inputs) {
-    check.input("inputs.covariances", group);
-    check.square("inputs.covariances", group);
-    k += group.count;
-    depth = std::max(depth, group.rows);
-  }
-  check.expect(k >= 1, "inputs", "must hold at least one covariance");
+  const CovarianceGroups groups = check_covariance_groups(check, inputs);
+  const std::int64_t k = groups.count, depth = groups.depth;
   check.output("eigenvalues", eigenvalues);
   check.vector_size("eigenvalues", eigenvalues, depth);
   check.count("eigenvalues", eigenvalues.count, 1);
   check.optional_output("covariance", covariance, depth, depth, 1);
   const std::vector<T> rho = normalized_weights<T>(ctx, check, weights, k);
   // Zero-padded decreasing spectra, one row per input.
-  std::vector<double> spectra(static_cast<std::size_t>(k * depth), 0.0);
-  std::int64_t item = 0;
-  for (std::size_t index = 0; index < inputs.size(); ++index) {
-    const MatrixBatch<const T>& group = inputs[index];
-    const GaussianBatch<const T> g(VectorBatch<const T>(), group);
-    std::vector<double> values;
-    try {
-      check_values(ctx, check, Names("inputs"), g);
-      values = checked_spectra<T>(ctx, check, "inputs.covariances", group, MatrixBatch<T>(),
-                                  spectral, false);
-    } catch (const InvalidArgument& e) {
-      // The checks count items within the group: name the group and the input's overall index.
-      if (e.batch_index() < 0 || inputs.size() == 1) throw;
-      throw InvalidArgument(e.message() + " of group " + std::to_string(index) + " (input " +
-                                std::to_string(item + e.batch_index()) + ")",
-                            __FILE__, __LINE__, e.argument(), item + e.batch_index());
-    }
-    for (std::int64_t i = 0; i < group.count; ++i, ++item) {
-      std::copy_n(values.data() + i * group.rows, group.rows, spectra.data() + item * depth);
-    }
-  }
+  const std::vector<double> spectra = padded_spectra(ctx, check, inputs, groups, spectral);
   std::vector<double> mean(static_cast<std::size_t>(depth), 0.0);
   for (std::int64_t i = 0; i < k; ++i) {
     for (std::int64_t l = 0; l < depth; ++l) mean[l] += double(rho[i]) * spectra[l + i * depth];

@@ -755,3 +755,119 @@ TEST_F(NgwCudaVsCpu, OneTrainingStepAndItsEvaluationMatch) {
 
 }  // namespace
 }  // namespace gaussot::test
+
+namespace gaussot::test {
+namespace {
+
+// Clustering (cluster.hpp) on both backends from the same seeded data: IGW k-means of covariance
+// groups eigendecomposed on the device, W2 k-means with its distances and barycenters on the
+// device, and classical MDS with its eigendecomposition on the device.
+template <typename T>
+class ClusterCudaVsCpu : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    GAUSSOT_REQUIRE_CUDA();
+    gpu.emplace(Context::cuda(0));
+  }
+  /// Three clearly separated groups of `count` covariances of order d (interleaved).
+  HostBatch<T> grouped_covariances(std::int64_t d, std::int64_t count) {
+    HostBatch<T> h(d, d, count);
+    for (std::int64_t i = 0; i < count; ++i) {
+      h.set_item(i, with_spectrum(random_orthogonal(d, rng),
+                                  geometric_spectrum(d, 2 + 3 * (i % 3), 4 + i % 3), d));
+    }
+    return h;
+  }
+  static KMeansOptions options(std::int64_t clusters) {
+    KMeansOptions o;
+    o.clusters = clusters;
+    o.n_init = 4;
+    o.seed = 7;
+    return o;
+  }
+  Context cpu = Context::cpu();
+  std::optional<Context> gpu;
+  std::mt19937_64 rng{4242};
+};
+TYPED_TEST_SUITE(ClusterCudaVsCpu, Precisions);
+
+TYPED_TEST(ClusterCudaVsCpu, IgwKMeansOfCovarianceGroupsAgrees) {
+  using T = TypeParam;
+  Context& gpu = *this->gpu;
+  const HostBatch<T> small = this->grouped_covariances(5, 9),
+                     large = this->grouped_covariances(8, 9);
+  const Array<T> small_gpu = upload(gpu, small.storage), large_gpu = upload(gpu, large.storage);
+  const IgwKMeansResult on_cpu =
+      igw_kmeans<T>(this->cpu, {small.cview(), large.cview()}, this->options(3));
+  const IgwKMeansResult on_gpu = igw_kmeans<T>(
+      gpu, {small_gpu.matrices(5, 5, 9), large_gpu.matrices(8, 8, 9)}, this->options(3));
+  EXPECT_EQ(on_gpu.assignment, on_cpu.assignment);
+  EXPECT_EQ(on_gpu.iterations, on_cpu.iterations);
+  EXPECT_NEAR(on_gpu.objective, on_cpu.objective, 1e3 * eps<T>() * (1 + on_cpu.objective));
+  expect_close(on_gpu.centroid_eigenvalues, on_cpu.centroid_eigenvalues, 1e3L * eps<T>(),
+               "IGW centroid eigenvalues");
+}
+
+TYPED_TEST(ClusterCudaVsCpu, W2KMeansAgrees) {
+  using T = TypeParam;
+  Context& gpu = *this->gpu;
+  const std::int64_t d = 4, n = 12, clusters = 3;
+  const HostBatch<T> covariances = this->grouped_covariances(d, n);
+  std::vector<T> means(d * n);
+  std::normal_distribution<double> normal;
+  for (std::int64_t i = 0; i < n; ++i) {
+    for (std::int64_t r = 0; r < d; ++r)
+      means[i * d + r] = T(0.1 * normal(this->rng) + 6.0 * (r == i % 3));
+  }
+  const Array<T> means_gpu = upload(gpu, means), covariances_gpu = upload(gpu, covariances.storage);
+  std::vector<T> centroid_means(d * clusters), centroid_covariances(d * d * clusters);
+  const KMeansResult on_cpu =
+      w2_kmeans<T>(this->cpu, {vectors(means.data(), d, n), covariances.cview()},
+                   {vectors(centroid_means.data(), d, clusters),
+                    square_matrices(centroid_covariances.data(), d, clusters)},
+                   this->options(clusters));
+  Array<T> out_means(gpu, d * clusters), out_covariances(gpu, d * d * clusters);
+  const KMeansResult on_gpu =
+      w2_kmeans<T>(gpu, {means_gpu.vectors(d, n), covariances_gpu.matrices(d, d, n)},
+                   {out_means.vectors(d, clusters), out_covariances.matrices(d, d, clusters)},
+                   this->options(clusters));
+  EXPECT_EQ(on_gpu.assignment, on_cpu.assignment);
+  EXPECT_NEAR(on_gpu.objective, on_cpu.objective, 1e4 * eps<T>() * (1 + on_cpu.objective));
+  expect_close(to_host_vector(gpu, out_covariances), centroid_covariances, 1e4L * eps<T>(),
+               "W2 centroid covariances");
+  expect_close(to_host_vector(gpu, out_means), centroid_means, 1e4L * eps<T>(),
+               "W2 centroid means");
+}
+
+TYPED_TEST(ClusterCudaVsCpu, ClassicalMdsAgrees) {
+  using T = TypeParam;
+  Context& gpu = *this->gpu;
+  const std::int64_t n = 10, p = 2;
+  std::normal_distribution<double> normal;
+  std::vector<std::array<double, 3>> points(n);
+  for (auto& x : points) x = {4 * normal(this->rng), 2 * normal(this->rng), normal(this->rng)};
+  std::vector<T> distances(n * n);
+  for (std::int64_t j = 0; j < n; ++j) {
+    for (std::int64_t i = 0; i < n; ++i) {
+      double s = 0;
+      for (int r = 0; r < 3; ++r)
+        s += (points[i][r] - points[j][r]) * (points[i][r] - points[j][r]);
+      distances[i + j * n] = T(std::sqrt(s));
+    }
+  }
+  std::vector<T> coordinates(p * n);
+  const MdsReport on_cpu =
+      classical_mds<T>(this->cpu, square_matrices<const T>(distances.data(), n, 1),
+                       matrices(coordinates.data(), p, n, 1));
+  const Array<T> distances_gpu = upload(gpu, distances);
+  Array<T> coordinates_gpu(gpu, p * n);
+  const MdsReport on_gpu =
+      classical_mds<T>(gpu, distances_gpu.matrices(n, n, 1), coordinates_gpu.matrices(p, n, 1));
+  expect_close(to_host_vector(gpu, coordinates_gpu), coordinates, 1e3L * eps<T>(),
+               "MDS coordinates");
+  expect_close(on_gpu.eigenvalues, on_cpu.eigenvalues, 1e3L * eps<T>(), "MDS eigenvalues");
+  EXPECT_NEAR(on_gpu.variance_kept, on_cpu.variance_kept, 1e3 * eps<T>());
+}
+
+}  // namespace
+}  // namespace gaussot::test

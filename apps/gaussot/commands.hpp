@@ -12,6 +12,7 @@ void register_bures(CLI::App& app);     // bw, bw-map, bw-geodesic, bw-barycente
 void register_igw(CLI::App& app);       // igw, igw-map, igw-barycenter
 void register_cka(CLI::App& app);       // cka
 void register_compare(CLI::App& app);   // compare
+void register_cluster(CLI::App& app);   // cluster
 void register_demo(CLI::App& app);      // demo
 void register_mmot(CLI::App& app);      // mmot
 void register_entropic(CLI::App& app);  // entropic

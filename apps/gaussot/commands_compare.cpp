@@ -224,10 +224,7 @@ void register_compare(CLI::App& app) {
       "compare",
       "Compare many representations all against all: activation files (n, d_i) of the same n "
       "inputs, one per network and layer; IGW, BW (same dimensions) and linear CKA matrices");
-  command->add_option("files", o->files, "activation files (n, d_i) .npy, named by their stems");
-  command->add_option("--dir", o->dir, "compare every .npy file of DIR (named by their stems)");
-  command->add_option("--manifest", o->manifest,
-                      "a text file listing the inputs, one per line: 'NAME PATH' or 'PATH'");
+  add_sample_file_options(*command, o->files, o->dir, o->manifest, "activation files (n, d_i)");
   command->add_option("--metrics", o->metrics, "comma-separated: igw, bw, cka, cka_debiased")
       ->capture_default_str();
   command->add_flag("--centered", o->centered,

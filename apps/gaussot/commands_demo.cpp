@@ -3,8 +3,10 @@
 // (demo_networks.hpp) see the same inputs; their 12 layers are compared all against all with
 // compare_representations (IGW, BW, linear and debiased CKA), the Gaussians of the layers of
 // width 64 are averaged (W2 barycenter) and the last layers of two networks compared by their
-// Fréchet distance. Prints a readable report (or, with --json, the JSON object of CLI.md) and
-// writes the heatmaps to --out-dir.
+// Fréchet distance. Then the paper's other task, heterogeneous clustering: built-in "users" of
+// three styles in two widths are clustered by IGW k-means and drawn on an MDS map. Prints a
+// readable report (or, with --json, the JSON object of CLI.md) and writes the pictures to
+// --out-dir.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -17,12 +19,14 @@
 #include <utility>
 #include <vector>
 
+#include "clustering.hpp"
 #include "commands.hpp"
 #include "comparison_views.hpp"
 #include "demo_networks.hpp"
 #include "inputs.hpp"
 #include "options.hpp"
 #include "output.hpp"
+#include "pictures.hpp"
 #include "progress.hpp"
 
 namespace gaussot::cli {
@@ -52,11 +56,22 @@ struct Extras {
   double fid = 0;
 };
 
+/// The clustering part: IGW k-means of the built-in users, its scores and map.
+struct Clustering {
+  DemoUsers data;
+  IgwKMeansResult result;
+  double ari = 0, nmi = 0;
+  PlanarMap map;
+};
+
 /// Phases of the run, in seconds.
 struct Timings {
-  double networks = 0, comparison = 0, extras = 0, pictures = 0;
-  double compute() const { return networks + comparison + extras; }
+  double networks = 0, comparison = 0, extras = 0, clustering = 0, pictures = 0;
+  double compute() const { return networks + comparison + extras + clustering; }
 };
+
+/// The clusters the demo asks for (the users' styles).
+constexpr std::int64_t kStyles = 3;
 
 /// Index of the layer called `name` in data.layers.
 std::size_t layer_index(const DemoData& data, const std::string& name) {
@@ -102,6 +117,66 @@ Extras barycenter_and_fid(Context& ctx, const DemoData& data,
   return extras;
 }
 
+/// The users' IGW spectra: the Gaussians fitted to their samples (one batch per width), centered.
+template <typename T>
+std::vector<IgwSpectrum> user_spectra(Context& ctx, const DemoUsers& data) {
+  std::vector<IgwSpectrum> spectra(data.users.size());
+  const std::int64_t n = data.samples;
+  for (const std::int64_t d : data.widths) {
+    std::vector<std::size_t> members;
+    std::vector<T> stacked;
+    for (std::size_t i = 0; i < data.users.size(); ++i) {
+      if (data.users[i].width != d) continue;
+      members.push_back(i);
+      stacked.insert(stacked.end(), data.users[i].samples.begin(), data.users[i].samples.end());
+    }
+    const auto k = static_cast<std::int64_t>(members.size());
+    Array<T> samples = Array<T>::from_host(ctx, std::move(stacked));
+    Array<T> means(ctx, d * k), covariances(ctx, d * d * k);
+    sample_moments<T>(ctx, samples.matrices(d, n, k), means.vectors(d, k),
+                      covariances.matrices(d, d, k));
+    const std::vector<IgwSpectrum> fitted = igw_spectra<T>(
+        ctx, GaussianBatch<const T>(VectorBatch<const T>(), covariances.matrices(d, d, k)));
+    for (std::size_t m = 0; m < members.size(); ++m) spectra[members[m]] = fitted[m];
+  }
+  return spectra;
+}
+
+/// IGW k-means of the built-in users into kStyles clusters, scored against their styles.
+template <typename T>
+Clustering cluster_users(Context& ctx) {
+  Clustering c;
+  c.data = make_demo_users();
+  const std::vector<IgwSpectrum> spectra = user_spectra<T>(ctx, c.data);
+  KMeansOptions options;
+  options.clusters = kStyles;
+  c.result = igw_kmeans(spectra, options);
+  std::vector<std::int64_t> styles;
+  for (const DemoUser& user : c.data.users) styles.push_back(user.style);
+  c.ari = adjusted_rand_index(styles, c.result.assignment);
+  c.nmi = normalized_mutual_info(styles, c.result.assignment);
+  c.map = planar_map<T>(ctx, igw_distances(ctx, spectra));
+  return c;
+}
+
+/// The clustering's map, coloured by cluster and shaped by style.
+Picture clustering_picture(const Clustering& c) {
+  std::vector<std::string> names;
+  std::vector<std::int64_t> styles;
+  for (const DemoUser& user : c.data.users) {
+    names.push_back(user.name + " (" + c.data.styles[std::size_t(user.style)] + ", width " +
+                    std::to_string(user.width) + ")");
+    styles.push_back(user.style);
+  }
+  const std::string note = std::to_string(c.data.users.size()) + " users of widths " +
+                           std::to_string(c.data.widths[0]) + " and " +
+                           std::to_string(c.data.widths[1]) + "; marker shape: true style";
+  return {"cluster_map.svg",
+          scatter_svg(clustering_map("IGW k-means of heterogeneous users (MDS map)", note, names,
+                                     c.map.embedding, c.result.assignment, kStyles, styles,
+                                     c.data.styles))};
+}
+
 /// For layer i, the layer of another network with the best value of `values` (largest when
 /// `similarity`, else smallest) and that value; {-1, NaN} when there is none.
 std::pair<std::int64_t, double> nearest(const DemoData& data, const std::vector<double>& values,
@@ -132,8 +207,8 @@ std::string column(const std::string& text, std::size_t width) {
 
 /// The readable report of a run.
 std::string text_report(const DemoData& data, const Comparison& comparison, const Extras& extras,
-                        const std::vector<std::string>& pictures, const std::string& out_dir,
-                        const Timings& time, const std::string& backend,
+                        const Clustering& clustering, const std::vector<std::string>& pictures,
+                        const std::string& out_dir, const Timings& time, const std::string& backend,
                         const std::string& precision) {
   std::ostringstream out;
   const std::size_t k = data.layers.size();
@@ -183,16 +258,30 @@ std::string text_report(const DemoData& data, const Comparison& comparison, cons
   out << "\nFrechet distance (FID) between the last layers of A and A' (" << kFidLayers[0] << ", "
       << kFidLayers[1] << "): " << number(extras.fid, 4) << "\n\n";
 
-  out << "Pictures (SVG heatmaps, brighter = more similar) in " << out_dir << "/:";
+  const DemoUsers& users = clustering.data;
+  out << "Heterogeneous clustering: " << users.users.size() << " users, sample sets of "
+      << users.samples << " in R^" << users.widths[0] << " or R^" << users.widths[1]
+      << " (as if embedded by two models of\n  different widths), of three spectral styles ("
+      << users.styles[0] << ", " << users.styles[1] << ", " << users.styles[2]
+      << "), clustered by IGW k-means into " << kStyles << " clusters\n  (k-means++, "
+      << KMeansOptions().n_init << " runs; centroids are IGW barycenters): ARI "
+      << number(clustering.ari, 4) << ", NMI " << number(clustering.nmi, 4)
+      << " against the true styles; objective " << number(clustering.result.objective, 4)
+      << ".\n  The MDS map (cluster_map.svg) keeps "
+      << number(100 * clustering.map.variance_kept, 3)
+      << "% of the variance of the IGW distances.\n\n";
+
+  out << "Pictures (SVG heatmaps, brighter = more similar; the clusters' map) in " << out_dir
+      << "/:";
   for (const std::string& path : pictures) {
     out << " " << path.substr(path.find_last_of('/') + 1);
   }
   char line[200];
   std::snprintf(line, sizeof line,
                 "\nTime: %.2f s computing (networks %.2f s, comparison %.2f s, barycenter and FID "
-                "%.2f s), %.2f s writing pictures; backend %s, precision %s.\n",
-                time.compute(), time.networks, time.comparison, time.extras, time.pictures,
-                backend.c_str(), precision.c_str());
+                "%.2f s, clustering %.2f s), %.2f s writing pictures; backend %s, precision %s.\n",
+                time.compute(), time.networks, time.comparison, time.extras, time.clustering,
+                time.pictures, backend.c_str(), precision.c_str());
   out << line << "All matrices: gaussot demo --json (--out-dir DIR for the pictures' folder).\n";
   return out.str();
 }
@@ -209,7 +298,8 @@ void emit_text(const std::string& text, const std::string& out_file) {
 
 /// The result fields of --json (after command, backend, precision and time_ms).
 void add_json_fields(nlohmann::ordered_json& fields, const DemoData& data,
-                     const Comparison& comparison, const Extras& extras, const std::string& out_dir,
+                     const Comparison& comparison, const Extras& extras,
+                     const Clustering& clustering, const std::string& out_dir,
                      const std::vector<std::string>& pictures) {
   fields["out_dir"] = out_dir;
   fields["pictures"] = pictures;
@@ -232,6 +322,23 @@ void add_json_fields(nlohmann::ordered_json& fields, const DemoData& data,
                           {"w2_to_layers", extras.w2_to_barycenter}};
   fields["fid"] = {{"layers", std::vector<std::string>{kFidLayers[0], kFidLayers[1]}},
                    {"fid", extras.fid}};
+  nlohmann::ordered_json users = nlohmann::ordered_json::array();
+  for (const DemoUser& user : clustering.data.users) {
+    users.push_back({{"name", user.name},
+                     {"width", user.width},
+                     {"style", clustering.data.styles[std::size_t(user.style)]}});
+  }
+  const auto k = static_cast<std::int64_t>(clustering.data.users.size());
+  fields["clustering"] = {{"users", users},
+                          {"samples", clustering.data.samples},
+                          {"clusters", kStyles},
+                          {"assignment", clustering.result.assignment},
+                          {"objective", clustering.result.objective},
+                          {"iterations", clustering.result.iterations},
+                          {"ari", clustering.ari},
+                          {"nmi", clustering.nmi},
+                          {"embedding", nested_lists({k, 2}, clustering.map.embedding)},
+                          {"embedding_variance_kept", clustering.map.variance_kept}};
 }
 
 /// The whole demo at precision T: out-dir check, data, comparison, barycenter and FID, pictures,
@@ -272,20 +379,25 @@ void run_demo(const DemoOptions& o) {
   start = std::chrono::steady_clock::now();
   const Extras extras = barycenter_and_fid<T>(ctx, data, activations);
   time.extras = seconds_since(start);
+
+  start = std::chrono::steady_clock::now();
+  const Clustering clustering = cluster_users<T>(ctx);
+  time.clustering = seconds_since(start);
   report.stop_clock();
 
   start = std::chrono::steady_clock::now();
   const bool folder_existed = std::filesystem::is_directory(o.out_dir);
-  std::vector<std::string> pictures;
-  pictures = write_comparison_pictures(comparison, o.out_dir);
+  std::vector<Picture> drawn = comparison_pictures(comparison);
+  drawn.push_back(clustering_picture(clustering));
+  const std::vector<std::string> pictures = write_pictures("--out-dir", o.out_dir, drawn);
   time.pictures = seconds_since(start);
 
   try {
     if (o.json) {
-      add_json_fields(report.fields(), data, comparison, extras, o.out_dir, pictures);
+      add_json_fields(report.fields(), data, comparison, extras, clustering, o.out_dir, pictures);
       report.emit();
     } else {
-      emit_text(text_report(data, comparison, extras, pictures, o.out_dir, time,
+      emit_text(text_report(data, comparison, extras, clustering, pictures, o.out_dir, time,
                             to_string(ctx.backend()), o.common.precision),
                 o.common.out);
     }
@@ -305,7 +417,8 @@ void register_demo(CLI::App& app) {
   CLI::App* command = app.add_subcommand(
       "demo",
       "The main job on built-in data: four random networks compared layer by layer (IGW, BW, "
-      "CKA), a W2 barycenter and an FID; prints a readable report and writes SVG heatmaps");
+      "CKA), a W2 barycenter and an FID, and users of two widths clustered by IGW k-means; "
+      "prints a readable report and writes SVG pictures");
   command
       ->add_option("--out-dir", options->out_dir, "folder for the heatmaps (created when missing)")
       ->capture_default_str();

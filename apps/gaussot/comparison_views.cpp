@@ -32,13 +32,17 @@ std::vector<std::pair<std::string, Heatmap>> comparison_heatmaps(const Compariso
   return maps;
 }
 
-std::vector<std::string> write_comparison_pictures(const Comparison& comparison,
-                                                   const std::string& out_dir) {
+std::vector<Picture> comparison_pictures(const Comparison& comparison) {
   std::vector<Picture> pictures;
   for (const auto& [stem, map] : comparison_heatmaps(comparison)) {
     pictures.push_back({stem + ".svg", heatmap_svg(map)});
   }
-  return write_pictures("--out-dir", out_dir, pictures);
+  return pictures;
+}
+
+std::vector<std::string> write_comparison_pictures(const Comparison& comparison,
+                                                   const std::string& out_dir) {
+  return write_pictures("--out-dir", out_dir, comparison_pictures(comparison));
 }
 
 std::string format_comparison_tables(const Comparison& comparison, int digits) {

@@ -18,6 +18,9 @@ namespace gaussot::cli {
 /// when every IGW value is exact (then both bounds equal the value).
 std::vector<std::pair<std::string, Heatmap>> comparison_heatmaps(const Comparison& comparison);
 
+/// <metric>.svg for every heatmap of comparison_heatmaps.
+std::vector<Picture> comparison_pictures(const Comparison& comparison);
+
 /// Writes out_dir/<metric>.svg for every heatmap of comparison_heatmaps (so igw_lower.svg and
 /// igw_upper.svg only when some IGW value is not exact); creates out_dir (and its parents) when
 /// missing. Returns the paths written. On failure removes the files it wrote (and out_dir when it

@@ -105,6 +105,63 @@ void add_network(DemoData& data, DemoNetwork network, const std::vector<Dense>& 
 
 }  // namespace
 
+namespace {
+
+/// A random rotation of R^d: Gram–Schmidt on a Gaussian matrix (column-major, columns
+/// orthonormal).
+std::vector<double> random_rotation(PortableNormal& normal, std::int64_t d) {
+  std::vector<double> q(static_cast<std::size_t>(d * d));
+  for (double& v : q) v = normal();
+  for (std::int64_t c = 0; c < d; ++c) {
+    double* column = q.data() + c * d;
+    for (std::int64_t p = 0; p < c; ++p) {
+      const double* previous = q.data() + p * d;
+      double dot = 0;
+      for (std::int64_t r = 0; r < d; ++r) dot += previous[r] * column[r];
+      for (std::int64_t r = 0; r < d; ++r) column[r] -= dot * previous[r];
+    }
+    double norm = 0;
+    for (std::int64_t r = 0; r < d; ++r) norm += column[r] * column[r];
+    for (std::int64_t r = 0; r < d; ++r) column[r] /= std::sqrt(norm);
+  }
+  return q;
+}
+
+}  // namespace
+
+DemoUsers make_demo_users(std::int64_t per_style, std::int64_t samples, std::uint64_t seed) {
+  struct Style {
+    const char* name;
+    double scale, ratio;
+  };
+  constexpr Style kStyles[3] = {{"steep", 6.0, 0.6}, {"moderate", 3.0, 0.8}, {"flat", 1.5, 0.9}};
+  DemoUsers data;
+  data.samples = samples;
+  data.seed = seed;
+  data.widths = {16, 32};
+  for (const Style& style : kStyles) data.styles.push_back(style.name);
+  PortableNormal normal(seed);
+  for (std::int64_t i = 0; i < 3 * per_style; ++i) {
+    DemoUser user;
+    user.name = (i < 10 ? "u0" : "u") + std::to_string(i);
+    user.style = i % 3;
+    user.width = data.widths[static_cast<std::size_t>((i / 3) % 2)];
+    const std::int64_t d = user.width;
+    const Style& style = kStyles[user.style];
+    const std::vector<double> q = random_rotation(normal, d);
+    user.samples.assign(static_cast<std::size_t>(samples * d), 0.0);
+    for (std::int64_t s = 0; s < samples; ++s) {
+      double* x = user.samples.data() + s * d;
+      for (std::int64_t l = 0; l < d; ++l) {
+        const double z = std::sqrt(style.scale * std::pow(style.ratio, double(l))) * normal();
+        for (std::int64_t r = 0; r < d; ++r) x[r] += q[r + l * d] * z;
+      }
+    }
+    data.users.push_back(std::move(user));
+  }
+  return data;
+}
+
 DemoData make_demo_networks(std::int64_t samples, std::uint64_t seed) {
   constexpr std::int64_t kInputDimension = 16;
   DemoData data;

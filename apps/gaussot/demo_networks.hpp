@@ -62,4 +62,30 @@ struct DemoData {
 /// 12 layers in all (widths 128, 64 and 32); about 0.1 s on one core for n = 2000.
 DemoData make_demo_networks(std::int64_t samples = 2000, std::uint64_t seed = 2026);
 
+/// One "user" of the clustering part of the demo: a sample set of one style, in one width.
+struct DemoUser {
+  std::string name;             ///< e.g. "u07"
+  std::int64_t style = 0;       ///< index in DemoUsers::styles: the true label
+  std::int64_t width = 0;       ///< d
+  std::vector<double> samples;  ///< samples x d, row-major, as DemoLayer::activations
+};
+
+/// Heterogeneous users as in the paper's clustering run (§7.3 of the reference: users of three
+/// writing styles whose documents are embedded by one of two models of different widths), made
+/// synthetic: style s has the covariance spectrum λ_j = a_s r_s^j (j = 0, 1, ...), with
+/// (a, r) = (6, 0.6) "steep", (3, 0.8) "moderate", (1.5, 0.9) "flat"; user i has style i mod 3
+/// and width 16 or 32 (alternating by pairs of users, so that both widths hold every style),
+/// and `samples` draws x = Q Λ^½ z with z ~ N(0, I) and its own random rotation Q.
+struct DemoUsers {
+  std::int64_t samples = 0;
+  std::uint64_t seed = 0;
+  std::vector<std::string> styles;
+  std::vector<std::int64_t> widths;  ///< the two widths
+  std::vector<DemoUser> users;
+};
+
+/// 3 x `per_style` users of `samples` draws each.
+DemoUsers make_demo_users(std::int64_t per_style = 12, std::int64_t samples = 200,
+                          std::uint64_t seed = 2027);
+
 }  // namespace gaussot::cli

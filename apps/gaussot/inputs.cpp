@@ -219,6 +219,14 @@ std::vector<NamedFile> list_sample_files(const std::vector<std::string>& paths,
   return files;
 }
 
+void add_sample_file_options(CLI::App& command, std::vector<std::string>& paths, std::string& dir,
+                             std::string& manifest, const std::string& what) {
+  command.add_option("files", paths, what + " .npy, named by their stems");
+  command.add_option("--dir", dir, "every .npy file of DIR, named by their stems");
+  command.add_option("--manifest", manifest,
+                     "a text file listing the inputs, one per line: 'NAME PATH' or 'PATH'");
+}
+
 template <typename T>
 GaussianInput<T> read_gaussians(const std::string& name, const std::string& cov_option,
                                 const std::string& cov_path, const std::string& mean_option,

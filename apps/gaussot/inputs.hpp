@@ -173,6 +173,11 @@ struct NamedFile {
 std::vector<NamedFile> list_sample_files(const std::vector<std::string>& paths,
                                          const std::string& dir, const std::string& manifest);
 
+/// Registers the three ways to give list_sample_files its files: positional FILES, --dir and
+/// --manifest; `what` describes the files ("activation files (n, d_i)").
+void add_sample_file_options(CLI::App& command, std::vector<std::string>& paths, std::string& dir,
+                             std::string& manifest, const std::string& what);
+
 /// Runs a library computation. An InvalidArgument it throws about an argument named in `sources`
 /// becomes a UsageError that starts with that input's source; others pass unchanged. The library's
 /// message says "argument 'a.covariances' ...": a source named by the whole argument

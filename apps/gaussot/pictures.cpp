@@ -11,6 +11,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <system_error>
+#include <utility>
 
 #include "gaussot/error.hpp"
 #include "gaussot/npy.hpp"
@@ -475,6 +476,27 @@ std::string scatter_svg(const ScatterMap& map) {
   }
   svg << "</g>\n</svg>\n";
   return svg.str();
+}
+
+ScatterMap clustering_map(std::string title, std::string note, std::vector<std::string> names,
+                          const std::vector<double>& embedding,
+                          const std::vector<std::int64_t>& assignment, std::int64_t clusters,
+                          const std::vector<std::int64_t>& label_codes,
+                          const std::vector<std::string>& label_names) {
+  ScatterMap map;
+  map.title = std::move(title);
+  map.note = std::move(note);
+  map.labels = std::move(names);
+  for (std::size_t i = 0; 2 * i + 1 < embedding.size(); ++i) {
+    map.x.push_back(embedding[2 * i]);
+    map.y.push_back(embedding[2 * i + 1]);
+  }
+  map.colour_group = assignment;
+  for (std::int64_t c = 0; c < clusters; ++c)
+    map.colour_names.push_back("cluster " + std::to_string(c));
+  map.shape_group = label_codes;
+  for (const std::string& name : label_names) map.shape_names.push_back("label " + name);
+  return map;
 }
 
 // ---- tables ------------------------------------------------------------------------------------

@@ -58,6 +58,14 @@ struct ScatterMap {
 /// index is out of range, a coordinate is not finite or n is 0.
 std::string scatter_svg(const ScatterMap& map);
 
+/// The map of a clustering: points (an (n, 2) C-order embedding) coloured by cluster ("cluster
+/// c"), and shaped by known labels ("label NAME") when `label_codes` is not empty.
+ScatterMap clustering_map(std::string title, std::string note, std::vector<std::string> names,
+                          const std::vector<double>& embedding,
+                          const std::vector<std::int64_t>& assignment, std::int64_t clusters,
+                          const std::vector<std::int64_t>& label_codes = {},
+                          const std::vector<std::string>& label_names = {});
+
 /// The matrix as an aligned text table, ending with a newline: row labels on the left, values
 /// right-aligned with `digits` significant digits, "-" for NaN. Column headers are the labels
 /// when none is longer than 12 characters; otherwise the columns are numbered 1..k and every row

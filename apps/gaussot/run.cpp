@@ -30,6 +30,7 @@ int run(int argc, char** argv) {
   gaussot::cli::register_igw(app);
   gaussot::cli::register_cka(app);
   gaussot::cli::register_compare(app);
+  gaussot::cli::register_cluster(app);
   gaussot::cli::register_demo(app);
   gaussot::cli::register_mmot(app);
   gaussot::cli::register_entropic(app);

@@ -8,6 +8,7 @@
 #include "gaussot/bures.hpp"
 #include "gaussot/cholesky.hpp"
 #include "gaussot/cka.hpp"
+#include "gaussot/cluster.hpp"
 #include "gaussot/compare.hpp"
 #include "gaussot/config.hpp"
 #include "gaussot/context.hpp"

@@ -22,7 +22,8 @@ from test_cli import CommandTest, main  # noqa: E402
 
 SVG = "{http://www.w3.org/2000/svg}"
 METRICS = ("igw", "igw_lower_bound", "igw_upper_bound", "bw", "cka", "cka_debiased")
-PICTURES = ("igw.svg", "igw_lower.svg", "igw_upper.svg", "bw.svg", "cka.svg", "cka_debiased.svg")
+PICTURES = ("igw.svg", "igw_lower.svg", "igw_upper.svg", "bw.svg", "cka.svg", "cka_debiased.svg",
+            "cluster_map.svg")
 
 
 def without_timings(text):
@@ -61,7 +62,8 @@ class DemoCommand(CommandTest):
         self.assertEqual(self.text.stderr, "")
         out = self.text.stdout
         for needle in ("2000 inputs", "A'", "Nearest layer", "linear CKA", "IGW distance",
-                       "W2 barycenter", "FID", "Time:", "gaussot-demo/", "cka.svg"):
+                       "W2 barycenter", "FID", "Time:", "gaussot-demo/", "cka.svg",
+                       "Heterogeneous clustering", "ARI 1, NMI 1", "cluster_map.svg"):
             self.assertIn(needle, out)
         folder = os.path.join(self.cwd, "gaussot-demo")
         self.assertEqual(sorted(os.listdir(folder)), sorted(PICTURES))
@@ -126,6 +128,25 @@ class DemoCommand(CommandTest):
         a1, c1 = names.index("A.1"), names.index("C.1")
         self.assertAlmostEqual(doc["cka"][a1][c1], 1.0, delta=1e-12)
         self.assertAlmostEqual(doc["igw"][a1][c1], 0.0, delta=1e-6)
+
+    def test_clustering_recovers_the_styles_across_widths(self):
+        clustering = self.document()["clustering"]
+        users = clustering["users"]
+        self.assertEqual(len(users), 36)
+        self.assertEqual(sorted({u["width"] for u in users}), [16, 32])
+        assignment = clustering["assignment"]
+        # Same cluster exactly when same style, whatever the widths: ARI = NMI = 1.
+        for i, a in enumerate(users):
+            for j, b in enumerate(users):
+                self.assertEqual(assignment[i] == assignment[j], a["style"] == b["style"])
+        self.assertEqual(clustering["ari"], 1.0)
+        self.assertAlmostEqual(clustering["nmi"], 1.0, delta=1e-12)
+        self.assertEqual(len(clustering["embedding"]), 36)
+        self.assertTrue(0 < clustering["embedding_variance_kept"] <= 1)
+        # The map draws one marker per user.
+        points = [g for g in self.svg("cluster_map.svg").iter(SVG + "g")
+                  if g.get("class") == "points"][0]
+        self.assertEqual(len(list(points)), 36)
 
     def test_barycenter_and_fid(self):
         doc = self.document()

@@ -312,6 +312,11 @@ COMMANDS = [
             numbers=[("--tolerance", "non-negative"), ("--max-iterations", "count"),
                      ("--check-every", "positive count"), ("--samples", "count")]),
     Command("igw-barycenter", {"--cov": ("cov", [A, B]), "--weights": ("weights", [1.0, 3.0])}),
+    Command("cluster", {"--cov": ("cov", [A, B])}, extra=["--k", "1"],
+            numbers=[("--k", "positive count"), ("--n-init", "positive count"),
+                     ("--max-iterations", "count")]),
+    Command("cluster", {"--cov": ("cov", [A, B]), "--mean": ("mean", MEANS)},
+            extra=["--k", "2", "--metric", "bw"]),
     Command("sinkhorn", {"--a-samples": ("samples", SAMPLES),
                          "--b-samples": ("samples", SAMPLES[::-1]),
                          "--a-weights": ("point weights", [[0.2] * 5, [0.1, 0.1, 0.2, 0.3, 0.3]]),
@@ -649,6 +654,25 @@ class Hardening(CommandTest):
         self.refused("cka given covariances", ["cka", "--a-cov", self.materialise(A),
                                                "--b-samples", x], ["--a-cov"])
         self.refused("cka without side b", ["cka", "--a-samples", x], ["--b-samples"])
+
+    def test_cluster(self):
+        self.sweep("cluster")
+        good = [self.materialise(s) for s in SAMPLES]
+        self.refused("cluster --k above the items", ["cluster", *good, "--k", "3"], ["--k"])
+        self.refused("cluster FILES unreadable", ["cluster", good[0], self.materialise(MISSING),
+                                                  "--k", "1"], ["FILES"])
+        for label, labels, needles in (
+                ("one label for two items", [1.0], ["--labels", "1 labels for 2 items"]),
+                ("not integers", [0.5, 1.0], ["--labels", "integers"]),
+                ("NaN", [NAN, 1.0], ["--labels", "integers"]),
+                ("rank 2", [[0.0, 1.0]], ["--labels", "(k,)"])):
+            self.refused("cluster --labels " + label,
+                         ["cluster", *good, "--k", "1", "--labels", self.materialise(labels)],
+                         needles)
+        self.refused("cluster --labels missing", ["cluster", *good, "--k", "1", "--labels",
+                                                  self.path("none.txt")], ["--labels"])
+        self.refused("cluster --out-dir is a file", ["cluster", *good, "--k", "1", "--out-dir",
+                                                     good[0]], ["--out-dir"])
 
     def test_bw_barycenter(self):
         self.sweep("bw-barycenter")
