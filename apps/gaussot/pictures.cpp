@@ -141,7 +141,7 @@ constexpr const char* kNanPattern = "nan-hatch";
 constexpr const char* kNanBackground = "#d4d4d4";  // grey cells, darker grey stripes
 constexpr const char* kNanStripe = "#9e9e9e";
 
-// ---- heatmap layout ----------------------------------------------------------------------------
+// ---- picture layout ----------------------------------------------------------------------------
 
 /// Where everything of a heatmap goes, in pixels.
 struct Layout {
@@ -186,6 +186,18 @@ Layout layout(const Heatmap& map, const std::vector<std::string>& labels) {
                       2 * kMargin + utf8_length(map.note) * 11 * kCharWidth});
   l.height = std::max(l.grid_y + grid, l.bar_y + l.bar_height + 48) + kMargin;
   return l;
+}
+
+/// A white background, then the title and, when given, a smaller note under it.
+std::string titles(const std::string& title, const std::string& note) {
+  std::string text = "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n<text x=\"" +
+                     coordinate(kMargin) + "\" y=\"26\" font-size=\"16\" font-weight=\"bold\">" +
+                     escape_xml(title) + "</text>\n";
+  if (!note.empty()) {
+    text += "<text x=\"" + coordinate(kMargin) + "\" y=\"42\" font-size=\"11\" fill=\"#444\">" +
+            escape_xml(note) + "</text>\n";
+  }
+  return text;
 }
 
 /// Throws std::invalid_argument (a bug of the caller, not bad input) unless `map` has k > 0 labels
@@ -244,14 +256,7 @@ std::string heatmap_svg(const Heatmap& map) {
     const double t = static_cast<double>(i) / (kViridis.size() - 1);
     svg << "<stop offset=\"" << coordinate(t) << "\" stop-color=\"" << viridis(t) << "\"/>";
   }
-  svg << "</linearGradient>\n</defs>\n"
-      << "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
-      << "<text x=\"" << kMargin << "\" y=\"26\" font-size=\"16\" font-weight=\"bold\">"
-      << escape_xml(map.title) << "</text>\n";
-  if (!map.note.empty()) {
-    svg << "<text x=\"" << kMargin << "\" y=\"42\" font-size=\"11\" fill=\"#444\">"
-        << escape_xml(map.note) << "</text>\n";
-  }
+  svg << "</linearGradient>\n</defs>\n" << titles(map.title, map.note);
 
   // Cells, row by row, with a tooltip each; values printed when k is small, those below 1e-5 of
   // the largest magnitude (rounding noise of a zero distance, say) as 0.
@@ -443,13 +448,7 @@ std::string scatter_svg(const ScatterMap& map) {
       << coordinate(height) << "\" viewBox=\"0 0 " << coordinate(width) << ' ' << coordinate(height)
       << "\" font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\">\n"
       << "<title>" << escape_xml(map.title) << "</title>\n"
-      << "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
-      << "<text x=\"" << kMargin << "\" y=\"26\" font-size=\"16\" font-weight=\"bold\">"
-      << escape_xml(map.title) << "</text>\n";
-  if (!map.note.empty()) {
-    svg << "<text x=\"" << kMargin << "\" y=\"42\" font-size=\"11\" fill=\"#444\">"
-        << escape_xml(map.note) << "</text>\n";
-  }
+      << titles(map.title, map.note);
   svg << "<rect x=\"" << kMargin << "\" y=\"" << kTop << "\" width=\"" << kPlot << "\" height=\""
       << kPlot << "\" fill=\"none\" stroke=\"#bbb\"/>\n<g class=\"points\">\n";
   for (std::size_t i = 0; i < n; ++i) {
