@@ -5,11 +5,18 @@
 #pragma once
 
 #include <functional>
+#include <type_traits>
 
 #include "gaussot/bures.hpp"
 #include "validate.hpp"
 
 namespace gaussot {
+
+/// The residual w2_barycenter stops on by default: 1e-12 in double, 1e-5 in float.
+template <typename T>
+constexpr double default_barycenter_tolerance() {
+  return std::is_same_v<T, double> ? 1e-12 : 1e-5;
+}
 
 /// One iterate B_n, seen by the stop rule, with what the iteration computed from it.
 template <typename T>

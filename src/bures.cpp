@@ -219,7 +219,7 @@ BarycenterReport w2_barycenter(Context& ctx, GaussianBatch<const T> inputs,
   check.expect(k >= 1, "inputs", "must hold at least one Gaussian");
   check_output(check, Names("out"), out, 1, d, /*means_required=*/true);
   check.at_least("options.max_iterations", options.max_iterations, 1);
-  const double tolerance = options.tolerance.value_or(std::is_same_v<T, double> ? 1e-12 : 1e-5);
+  const double tolerance = options.tolerance.value_or(default_barycenter_tolerance<T>());
   check.non_negative("options.tolerance", tolerance);
   const std::vector<T> rho = normalized_weights<T>(ctx, check, weights, k);
   check_values(ctx, check, Names("inputs"), inputs);

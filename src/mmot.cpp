@@ -229,6 +229,9 @@ MmotCertificate certify(Context& ctx, const Problem<T>& problem, MatrixBatch<con
   return c;
 }
 
+/// Burer–Monteiro's default dual-gap tolerance.
+constexpr double kBurerMonteiroGap = 1e-7;
+
 /// Converged: the relative dual gap within the tolerance and every block feasible, to 1e-10 in
 /// double (§6.3) and to 100·d·ε in float (what a float retraction keeps).
 template <typename T>
@@ -278,6 +281,7 @@ MmotReport burer_monteiro(Context& ctx, const Problem<T>& problem, const MmotOpt
   double objective = -0.5 * to_host<T>(ctx, scalars_t.vectors().slice(0, 1))[0];
   double step = 1 / (std::max(1.0, problem.largest_eigenvalue) * problem.rho_max * problem.rho_sum);
 
+  const double gap_tolerance = options.tolerance.value_or(kBurerMonteiroGap);
   MmotReport report;
   double gradient_norm2 = 0;
   for (int iteration = 0;; ++iteration) {
@@ -289,7 +293,7 @@ MmotReport burer_monteiro(Context& ctx, const Problem<T>& problem, const MmotOpt
       report.iterations = iteration;
       gradient_norm2 = to_host<T>(ctx, scalars_t.vectors().slice(1, 2))[0];
       report.certificate.gradient_norm = std::sqrt(gradient_norm2);
-      if (certified<T>(report.certificate, options.tolerance, problem.d)) {
+      if (certified<T>(report.certificate, gap_tolerance, problem.d)) {
         report.stop_reason = "dual_gap";
         break;
       }
@@ -325,9 +329,8 @@ MmotReport burer_monteiro(Context& ctx, const Problem<T>& problem, const MmotOpt
       report.certificate.gradient_norm = std::sqrt(gradient_norm2);
       report.iterations = iteration;
       // No descent step is left (the objective's rounding level): converged if certified.
-      report.stop_reason = certified<T>(report.certificate, options.tolerance, problem.d)
-                               ? "dual_gap"
-                               : "line_search";
+      report.stop_reason =
+          certified<T>(report.certificate, gap_tolerance, problem.d) ? "dual_gap" : "line_search";
       break;
     }
   }
@@ -335,8 +338,10 @@ MmotReport burer_monteiro(Context& ctx, const Problem<T>& problem, const MmotOpt
   return report;
 }
 
-/// The fixed point (§6.6), certified at every iterate: Ũ_i = U_iᵀ = (B^½S_iB^½)^½ B^-½ (the
-/// iteration's own intermediate results), stopping on the same rule as Burer–Monteiro.
+/// The fixed point (§6.6). Its factors Ũ_i = U_iᵀ = (B^½S_iB^½)^½ B^-½ are the iteration's own
+/// intermediate results. By default it stops on its residual, as w2_barycenter, and is
+/// certified once at the end; with options.tolerance it is certified at every iterate and stops
+/// on the same rule as Burer–Monteiro.
 template <typename T>
 MmotReport fixed_point(Context& ctx, const ArgumentChecker& check, const Problem<T>& problem,
                        const MmotOptions& options, Scratch<T>& factors_t) {
@@ -351,19 +356,23 @@ MmotReport fixed_point(Context& ctx, const ArgumentChecker& check, const Problem
   barycenter_fixed_point<T>(
       ctx, check, problem.covariances.cview(), normalised.cview(), b.view, barycenter_options,
       [&](const BarycenterIterate<T>& iterate) {
-        GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::no, Transpose::no, T(1), iterate.middles,
-                         broadcast(iterate.inverse_root, p), T(0), factors_t.view);
         report.iterations = iterate.iteration;
-        report.certificate = certify<T>(ctx, problem, factors_t.cview(), options.rank_threshold);
-        // The iterates stop changing at the rounding level of the residual (16·d·ε): a gap
-        // tolerance below what the certificate can show (about 1e-12) then stops here.
+        // The iterates stop changing at the rounding level of the residual (16·d·ε).
         const double stalled = 16 * double(d) * double(std::numeric_limits<T>::epsilon());
-        if (certified<T>(report.certificate, options.tolerance, d)) {
-          report.stop_reason = "dual_gap";
+        const bool on_gap = options.tolerance.has_value();
+        if (!on_gap && iterate.residual <= std::max(default_barycenter_tolerance<T>(), stalled)) {
+          report.stop_reason = "residual";
         } else if (iterate.iteration == options.max_iterations) {
           report.stop_reason = "max_iterations";
-        } else if (iterate.residual <= stalled) {
-          report.stop_reason = "stalled";
+        }
+        if (!on_gap && report.stop_reason.empty()) return false;
+        GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::no, Transpose::no, T(1), iterate.middles,
+                         broadcast(iterate.inverse_root, p), T(0), factors_t.view);
+        report.certificate = certify<T>(ctx, problem, factors_t.cview(), options.rank_threshold);
+        if (on_gap && certified<T>(report.certificate, *options.tolerance, d)) {
+          report.stop_reason = "dual_gap";
+        } else if (on_gap && report.stop_reason.empty() && iterate.residual <= stalled) {
+          report.stop_reason = "stalled";  // a gap tolerance below the certificate's floor
         }
         return !report.stop_reason.empty();
       });
@@ -385,7 +394,7 @@ MmotReport mmot(Context& ctx, GaussianBatch<const T> marginals, VectorBatch<cons
   check_shape(check, names, marginals, p, d);
   check.expect(p >= 2, "marginals", "needs at least 2 Gaussians, got " + std::to_string(p));
   check.expect(d >= 1, "marginals", "needs dimension d >= 1");
-  check.non_negative("options.tolerance", options.tolerance);
+  if (options.tolerance) check.non_negative("options.tolerance", *options.tolerance);
   check.at_least("options.max_iterations", options.max_iterations, 0);
   check.in_interval("options.rank_threshold", options.rank_threshold, 0, 1, /*open_low=*/true,
                     /*open_high=*/true);

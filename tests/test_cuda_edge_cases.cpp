@@ -194,7 +194,7 @@ TYPED_TEST(CudaEdgeCases, MmotAtOrder64AgreesWithTheCpu) {
     ASSERT_NO_THROW(gpu =
                         mmot<T>(*this->gpu, {VectorBatch<const T>(), d_covs.view}, {}, {}, options))
         << "seed " << seed;
-    const double relative = sizeof(T) == 4 ? 1e-3 : 10 * options.tolerance;
+    const double relative = sizeof(T) == 4 ? 1e-3 : 10 * *options.tolerance;
     EXPECT_NEAR(gpu.value, cpu.value, relative * std::abs(cpu.value)) << "seed " << seed;
   }
 }

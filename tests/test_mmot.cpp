@@ -260,6 +260,41 @@ TEST_F(Mmot, IllConditionedInputsConvergeOrSayWhy) {
   }
 }
 
+TEST_F(Mmot, DefaultFixedPointGivesTheBarycenterToThePrecision) {
+  // Stopped on the dual gap (1e-7), the fixed point's barycenter was off by ~1e-5 (issue 20);
+  // by default it stops on its residual and agrees with w2_barycenter to the rounding level.
+  std::mt19937_64 rng(5);
+  const std::int64_t p = 6, d = 4;
+  std::vector<double> covariances;
+  for (std::int64_t i = 0; i < p; ++i) {
+    const Dense s = with_spectrum(random_orthogonal(d, rng), geometric_spectrum(d, 3.0L, 0.2L), d);
+    covariances.insert(covariances.end(), s.begin(), s.end());
+  }
+  MmotOptions options;
+  options.solver = MmotSolver::fixed_point;
+  const Solved<double> fp = solve<double>(ctx, covariances, d, {}, options);
+  EXPECT_EQ(fp.report.stop_reason, "residual");
+  EXPECT_TRUE(fp.report.converged());
+  std::vector<double> mean(d), barycenter(d * d);
+  const BarycenterReport w2 = w2_barycenter<double>(
+      ctx, {VectorBatch<const double>(), square_matrices<const double>(covariances.data(), d, p)},
+      VectorBatch<const double>(),
+      {vectors(mean.data(), d, 1), square_matrices(barycenter.data(), d, 1)});
+  EXPECT_LE(w2.residual, 1e-12);
+  double scale = 0;
+  for (double v : barycenter) scale = std::max(scale, std::fabs(v));
+  for (std::int64_t e = 0; e < d * d; ++e) {
+    EXPECT_NEAR(fp.cov[e], barycenter[e], 1e-12 * scale) << e;
+  }
+  // The certificate is still computed, at the returned point: far below the old 1e-7 stop.
+  EXPECT_LE(fp.report.certificate.dual_gap, 1e-11);  // the certificate's floor is ~1e-12
+  // Asked for the gap, it stops there, after fewer updates.
+  const Solved<double> on_gap =
+      solve<double>(ctx, covariances, d, {}, with_solver(MmotSolver::fixed_point, 1e-7));
+  EXPECT_EQ(on_gap.report.stop_reason, "dual_gap");
+  EXPECT_LT(on_gap.report.iterations, fp.report.iterations);
+}
+
 TEST_F(Mmot, FloatAgreesWithDouble) {
   const std::vector<double> rho = {0.2, 0.3, 0.5};
   const Solved<float> r = solve<float>(ctx, kWeightedCovariances, 2, rho,

@@ -3,6 +3,7 @@
 // Σ_{i<j} ρ_iρ_j‖x_i − x_j‖², by Burer–Monteiro or the fixed point, with its certificate.
 #include <cmath>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <utility>
@@ -20,7 +21,7 @@ struct MmotCommandOptions {
   CommonOptions common;
   std::string cov, mean, weights;
   std::string solver = "bm";
-  double tolerance = MmotOptions().tolerance;
+  std::optional<double> tolerance;  // the solver's default: see MmotOptions::tolerance
   int max_iterations = MmotOptions().max_iterations;
   int check_every = MmotOptions().check_every;
   std::uint64_t seed = 0;
@@ -112,9 +113,10 @@ void register_mmot(CLI::App& app) {
       ->capture_default_str();
   command
       ->add_option("--tolerance", o->tolerance,
-                   "stop when the relative dual gap is at most this (and the blocks are feasible)")
-      ->check(non_negative_number())
-      ->capture_default_str();
+                   "stop when the relative dual gap is at most this (and the blocks are feasible); "
+                   "default: 1e-7 for bm, and the fixed point stops on its own residual (the "
+                   "barycenter to what the precision allows)")
+      ->check(non_negative_number());
   command
       ->add_option("--max-iterations", o->max_iterations,
                    "most gradient steps (bm) or fixed-point updates")

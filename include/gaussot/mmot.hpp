@@ -26,6 +26,7 @@
 ///   E Σ_{i<j} ρ_iρ_j‖X_i − X_j‖² with tr(WX) = Σ ρ_i² tr S_i + 2 Σ_{i<j} ρ_iρ_j tr C_ij = ‖T‖²].
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "gaussot/context.hpp"
@@ -42,9 +43,15 @@ const char* to_string(MmotSolver solver) noexcept;
 
 struct MmotOptions {
   MmotSolver solver = MmotSolver::burer_monteiro;
-  /// Stop when the relative dual gap is at most this and every block is feasible
-  /// (‖U_iU_iᵀ − S_i‖/‖S_i‖ <= 1e-10 in double, 100·d·ε in float).
-  double tolerance = 1e-7;
+  /// Burer–Monteiro: stop when the relative dual gap is at most this and every block is feasible
+  /// (‖U_iU_iᵀ − S_i‖/‖S_i‖ <= 1e-10 in double, 100·d·ε in float); empty: 1e-7.
+  /// Fixed point: empty (the default) stops it on its own residual, as w2_barycenter does
+  /// (‖Σ ρ̂_i (B^½S_iB^½)^½ − B‖_F/‖B‖_F <= 1e-12 in double, 1e-5 in float, or the rounding level
+  /// 16·d·ε when that is larger), which gives the barycenter to what the precision allows; the
+  /// dual gap is then reported as the certificate. A value stops it on the dual gap instead,
+  /// like Burer–Monteiro (the gap reaches 1e-7 after a few updates, with the barycenter accurate
+  /// to about √gap: ask for that only to trade digits for time).
+  std::optional<double> tolerance;
   /// Burer–Monteiro gradient steps, or fixed-point updates.
   int max_iterations = 10000;
   /// Burer–Monteiro: iterations between certificates (each costs O(p d³)).
@@ -72,14 +79,15 @@ struct MmotReport {
   MmotCertificate certificate;
   double value = 0;  ///< the MMOT value (see the file comment)
   int iterations = 0;
-  /// "dual_gap" (converged), "max_iterations", "line_search" (Burer–Monteiro found no Armijo
-  /// step) or "stalled" (the fixed point stopped changing, its residual at the rounding level,
-  /// before the gap reached the tolerance: a tolerance below the certificate's floor of about
-  /// 1e-12). The barycenter and factors are accurate to about √gap relative (the objective is
-  /// quadratic near the optimum): tighten the tolerance for more digits.
+  /// "dual_gap" (converged on the gap), "residual" (the fixed point converged on its residual,
+  /// its default), "max_iterations", "line_search" (Burer–Monteiro found no Armijo step) or
+  /// "stalled" (the fixed point stopped changing, its residual at the rounding level, before the
+  /// gap reached a requested tolerance below the certificate's floor of about 1e-12). On the gap,
+  /// the barycenter and factors are accurate to about √gap relative (the objective is quadratic
+  /// near the optimum): tighten the tolerance for more digits.
   std::string stop_reason;
   MmotSolver solver = MmotSolver::burer_monteiro;  ///< the solver that ran
-  bool converged() const { return stop_reason == "dual_gap"; }
+  bool converged() const { return stop_reason == "dual_gap" || stop_reason == "residual"; }
   /// Calls field(name, value) for the report's scalar fields, in the order the command and the
   /// Python module give them: dual_gap, rank, iterations, solver, converged, stop_reason, primal,
   /// dual, feasibility, kkt_residual, gradient_norm, rank_ratio (values double, int, bool or

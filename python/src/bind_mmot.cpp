@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // Bindings of mmot.hpp: multimarginal Gaussian OT with pairwise quadratic costs.
+#include <nanobind/stl/optional.h>
 #include <nanobind/stl/string.h>
 
 #include <optional>
@@ -21,8 +22,9 @@ MmotSolver mmot_solver(const std::string& solver) {
 }
 
 nb::object mmot_py(nb::handle covs, nb::handle means, nb::handle weights, const std::string& solver,
-                   double tolerance, std::int64_t max_iterations, std::int64_t check_every,
-                   std::uint64_t seed, bool factors, const std::string& backend) {
+                   std::optional<double> tolerance, std::int64_t max_iterations,
+                   std::int64_t check_every, std::uint64_t seed, bool factors,
+                   const std::string& backend) {
   Arg cov(covs, "covs", Item::symmetric), mean(means, "means", Item::vector),
       weight(weights, "weights", Item::vector, 0, "k");
   Call call(backend, {&cov, &mean, &weight});
@@ -66,7 +68,7 @@ nb::object mmot_py(nb::handle covs, nb::handle means, nb::handle weights, const 
 
 void bind_mmot(nb::module_& m) {
   m.def("mmot", &mmot_py, "covs"_a, nb::kw_only(), "means"_a = nb::none(), "weights"_a = nb::none(),
-        "solver"_a = "bm", "tolerance"_a = MmotOptions().tolerance,
+        "solver"_a = "bm", "tolerance"_a = nb::none(),
         "max_iterations"_a = MmotOptions().max_iterations,
         "check_every"_a = MmotOptions().check_every, "seed"_a = 0, "factors"_a = false,
         "backend"_a = "auto",
@@ -76,7 +78,9 @@ None) with the cost Σ_{i<j} ρ_i ρ_j ‖x_i − x_j‖² (weights ρ (p,), Non
 'value' (the minimal expected cost), 'barycenter_mean', 'barycenter_cov' (the W2 barycenter with
 weights ρ/Σρ), the certificate 'primal', 'dual', 'dual_gap', 'feasibility', 'kkt_residual',
 'gradient_norm', 'rank', 'rank_ratio', and 'iterations', 'solver', 'converged', 'stop_reason'
-('dual_gap', 'max_iterations' or 'line_search'); with factors=True also 'factors' (p, d, k): the
+('dual_gap', 'residual', 'max_iterations', 'line_search' or 'stalled'). tolerance: the dual gap to
+stop on (None: 1e-7 for 'bm'; the fixed point then stops on its own residual, 1e-12 in float64,
+giving the barycenter to what the precision allows). With factors=True also 'factors' (p, d, k): the
 coupling is X_i = m_i + U_i z, z ~ N(0, I_k).)" GAUSSOT_DOC_COMMON);
 }
 

@@ -34,8 +34,10 @@ class MmotCommand(CommandTest):
                     self.assertIn(field, doc)
                 self.assertEqual(doc["solver"], solver)
                 self.assertTrue(doc["converged"])
-                self.assertEqual(doc["stop_reason"], "dual_gap")
-                self.assertLessEqual(doc["dual_gap"], 1e-7)
+                # bm stops on the dual gap; the fixed point on its residual (the barycenter to
+                # the precision), with a gap far below bm's 1e-7.
+                self.assertEqual(doc["stop_reason"], "dual_gap" if solver == "bm" else "residual")
+                self.assertLessEqual(doc["dual_gap"], 1e-7 if solver == "bm" else 1e-11)
                 self.assertLessEqual(doc["dual"], doc["primal"])
                 self.assertEqual(doc["rank"], 2)
                 self.assertAlmostEqual(doc["value"], cost, delta=2e-6)
