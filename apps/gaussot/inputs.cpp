@@ -201,12 +201,7 @@ std::vector<NamedFile> list_sample_files(const std::vector<std::string>& paths,
                        "' is given to two files (names must be unique; a manifest line "
                        "'NAME PATH' names a file)");
     }
-    NpyHeader header;
-    try {
-      header = read_npy_header(f.path);
-    } catch (const InvalidArgument& e) {
-      throw UsageError(f.option + ": " + e.message());
-    }
+    const NpyHeader header = blaming(f.option, [&] { return read_npy_header(f.path); });
     if (header.shape.size() != 2 || header.shape[0] < 2 || header.shape[1] < 1) {
       std::string shape;
       for (std::int64_t s : header.shape) shape += (shape.empty() ? "" : ", ") + std::to_string(s);
