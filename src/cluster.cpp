@@ -640,6 +640,21 @@ KMeansResult w2_kmeans(Context& ctx, GaussianBatch<const T> gaussians, GaussianB
   return std::move(run.result);
 }
 
+std::vector<double> distances_from_squares(const std::vector<double>& squared, std::int64_t n) {
+  const ArgumentChecker check("distances_from_squares");
+  check.expect(n >= 0 && squared.size() == static_cast<std::size_t>(n * n), "squared",
+               "must hold n x n = " + std::to_string(n * n) + " values, got " +
+                   std::to_string(squared.size()));
+  std::vector<double> distances(squared.size());
+  for (std::int64_t i = 0; i < n; ++i) {
+    for (std::int64_t j = 0; j < n; ++j) {
+      const double mean_square = (squared[i * n + j] + squared[j * n + i]) / 2;
+      distances[i * n + j] = i == j ? 0.0 : std::sqrt(std::max(mean_square, 0.0));
+    }
+  }
+  return distances;
+}
+
 template <typename T>
 MdsReport classical_mds(Context& ctx, MatrixBatch<const T> distances, MatrixBatch<T> coordinates) {
   const ArgumentChecker check("classical_mds", &ctx);

@@ -727,3 +727,23 @@ TEST(ClusterScores, RefuseEmptyOrMismatchedLabelings) {
 
 }  // namespace
 }  // namespace gaussot::test
+
+namespace gaussot::test {
+namespace {
+
+TEST(DistancesFromSquares, SymmetrisesClampsAndZeroesTheDiagonal) {
+  // Squares as an all-pairs function returns them: rounding on the diagonal, a little asymmetry,
+  // a tiny negative.
+  const std::vector<double> squared = {1e-15, 4.0, -1e-16, 4.0 + 2e-12, 3e-16, 9.0, 0.0, 9.0, 0.0};
+  const std::vector<double> d = distances_from_squares(squared, 3);
+  EXPECT_EQ(d[0], 0.0);
+  EXPECT_EQ(d[4], 0.0);
+  EXPECT_EQ(d[1], d[3]);
+  EXPECT_NEAR(d[1], 2.0, 1e-12);
+  EXPECT_EQ(d[2], 0.0);  // (-1e-16 + 0) / 2 clamped
+  EXPECT_EQ(d[5], 3.0);
+  EXPECT_THROW(distances_from_squares(squared, 2), InvalidArgument);
+}
+
+}  // namespace
+}  // namespace gaussot::test

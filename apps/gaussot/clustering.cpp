@@ -6,17 +6,6 @@
 
 namespace gaussot::cli {
 
-std::vector<double> distances_from_squares(const std::vector<double>& squared, std::int64_t k) {
-  std::vector<double> distances(squared.size());
-  for (std::int64_t i = 0; i < k; ++i) {
-    for (std::int64_t j = 0; j < k; ++j) {
-      const double mean_square = (squared[i * k + j] + squared[j * k + i]) / 2;
-      distances[i * k + j] = i == j ? 0.0 : std::sqrt(std::max(mean_square, 0.0));
-    }
-  }
-  return distances;
-}
-
 std::vector<double> igw_distances(Context& ctx, const std::vector<IgwSpectrum>& spectra) {
   const auto k = static_cast<std::int64_t>(spectra.size());
   std::vector<double> squared(static_cast<std::size_t>(k * k));

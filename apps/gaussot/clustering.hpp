@@ -10,11 +10,6 @@
 
 namespace gaussot::cli {
 
-/// The k x k distances of items from their squares as the library computed them: square roots
-/// (rounding below 0 clamped), symmetrised, and 0 from an item to itself (W2²(a, a) is rounding,
-/// not 0). Symmetric, so row- and column-major alike.
-std::vector<double> distances_from_squares(const std::vector<double>& squared, std::int64_t k);
-
 /// The centered IGW distances (not squared) of all pairs of spectra, k x k.
 std::vector<double> igw_distances(Context& ctx, const std::vector<IgwSpectrum>& spectra);
 

@@ -110,6 +110,12 @@ template <typename T>
 KMeansResult w2_kmeans(Context& ctx, GaussianBatch<const T> gaussians, GaussianBatch<T> centroids,
                        const KMeansOptions& options = {});
 
+/// The n x n distance matrix (for classical_mds) from an all-pairs matrix of squared distances as
+/// igw_squared_all_pairs or w2_squared_all_pairs compute them (n x n, either order, symmetric up
+/// to rounding): square roots of the symmetrised entries, rounding below 0 clamped, and exactly 0
+/// from an item to itself (W2²(a, a) is rounding, not 0). On the host.
+std::vector<double> distances_from_squares(const std::vector<double>& squared, std::int64_t n);
+
 /// What classical_mds found besides the coordinates.
 struct MdsReport {
   /// The n eigenvalues of B = −½ J D² J (J = I − 11ᵀ/n), decreasing, as computed: negative ones

@@ -2,7 +2,8 @@
 
 Bures–Wasserstein (W2) distances, maps, geodesics and barycenters, the Fréchet distance of sample
 sets, inner-product Gromov–Wasserstein (IGW) between Gaussians of different dimensions, linear
-CKA, and the batched symmetric linear algebra underneath, on the CPU (Eigen/LAPACK) or on CUDA
+CKA, k-means of Gaussians (IGW or W2) with classical-MDS maps and clustering scores (ARI, NMI),
+and the batched symmetric linear algebra underneath, on the CPU (Eigen/LAPACK) or on CUDA
 devices. The functions are those of the C++ library (``#include <gaussot/gaussot.hpp>``), with
 the same names.
 
@@ -46,7 +47,9 @@ from ._gaussot import (
     NotCompiled,
     OutOfMemory,
     __version__,
+    adjusted_rand_index,
     brenier_map,
+    cluster,
     compare_representations,
     eigh,
     eigvalsh,
@@ -65,7 +68,9 @@ from ._gaussot import (
     linear_cka,
     logm,
     mccann_interpolant,
+    mds,
     mmot,
+    normalized_mutual_info,
     powm,
     sample_moments,
     sinkhorn,
@@ -86,7 +91,9 @@ __all__ = [
     "NotCompiled",
     "OutOfMemory",
     "__version__",
+    "adjusted_rand_index",
     "brenier_map",
+    "cluster",
     "compare_representations",
     "eigh",
     "eigvalsh",
@@ -105,7 +112,9 @@ __all__ = [
     "linear_cka",
     "logm",
     "mccann_interpolant",
+    "mds",
     "mmot",
+    "normalized_mutual_info",
     "powm",
     "sample_moments",
     "sinkhorn",

@@ -571,6 +571,8 @@ template GaussianBatch<const float> Call::gaussians<float>(const Arg&, const Arg
 template GaussianBatch<const double> Call::gaussians<double>(const Arg&, const Arg&, std::int64_t);
 template class Output<float>;
 template class Output<double>;
+template nb::object host_array<float>(std::vector<float>, const std::vector<std::int64_t>&, Order,
+                                      bool);
 template nb::object host_array<double>(std::vector<double>, const std::vector<std::int64_t>&, Order,
                                        bool);
 template nb::object host_array<std::int64_t>(std::vector<std::int64_t>,

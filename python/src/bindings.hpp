@@ -36,6 +36,9 @@ void bind_mmot(nanobind::module_& m);
 void bind_entropic(nanobind::module_& m);
 /// sinkhorn (bind_sinkhorn.cpp).
 void bind_sinkhorn(nanobind::module_& m);
+/// cluster (igw_kmeans, w2_kmeans), mds (classical_mds), adjusted_rand_index,
+/// normalized_mutual_info (cluster.hpp).
+void bind_cluster(nanobind::module_& m);
 
 /// IgwOptions from the keyword arguments that igw_* and compare_representations share; `signs` is
 /// None or a sequence of 1 and -1.

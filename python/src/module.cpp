@@ -140,4 +140,5 @@ NB_MODULE(_gaussot, m) {
   bind_mmot(m);
   bind_entropic(m);
   bind_sinkhorn(m);
+  bind_cluster(m);
 }

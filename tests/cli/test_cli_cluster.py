@@ -8,7 +8,6 @@ sum and no single reassignment lowers it. Spectra of dimension 2 are points of t
 MDS map reproduces their distances exactly. BW k-means: every centroid is `gaussot bw-barycenter`
 of its members and every squared distance is `gaussot bw` to it. Pictures, determinism, and bad
 input refused by name."""
-import json
 import math
 import os
 import random

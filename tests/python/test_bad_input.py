@@ -96,6 +96,11 @@ def _sinkhorn(rng):
                 weights_x=wx, weights_y=wy, sigma=0.7)
 
 
+def _distances(rng, n):
+    points = rng.standard_normal((n, 3))
+    return np.sqrt(np.sum((points[:, None] - points[None]) ** 2, axis=2))
+
+
 SPECS = [
     Spec("w2_squared", gaussian_pair(), PAIR),
     Spec("w2_squared_all_pairs", gaussian_pair(k_b=2), PAIR),
@@ -150,10 +155,16 @@ SPECS = [
     Spec("sinkhorn_divergence", gaussian_pair(sigma=0.8), PAIR),
     Spec("sinkhorn", _sinkhorn,
          {"x": SAMPLES, "y": SAMPLES, "weights_x": MEAN, "weights_y": MEAN}),
+    Spec("cluster",
+         lambda rng: dict(inputs=[spd(rng, 3, K), spd(rng, 2, 2)], k=2, labels=[0, 0, 1, 1, 1]),
+         {"inputs": (LIST, COV, 1)}, aliases={"inputs": ("inputs[1]",)}),
+    # A distance matrix, checked as one (n, n) item: the role of an unbatched sample set.
+    Spec("mds", lambda rng: dict(distances=_distances(rng, 6)), {"distances": SAMPLES}),
 ]
 BY_NAME = {spec.name: spec for spec in SPECS}
-# Functions without array arguments, tested in their own tests below.
-SCALAR_ONLY = {"igw_squared_univariate", "info"}
+# Functions without float array arguments, tested in their own tests below (the scores of two
+# integer labelings in test_cluster.py).
+SCALAR_ONLY = {"igw_squared_univariate", "info", "adjusted_rand_index", "normalized_mutual_info"}
 
 
 def test_every_public_function_has_a_spec():
@@ -674,6 +685,16 @@ EMPTY_CASES = {
     "sinkhorn n=0": (lambda: gaussot.sinkhorn(_z(0, 2), np.eye(2)), "at least one point"),
     "sinkhorn m=0": (lambda: gaussot.sinkhorn(np.eye(2), _z(0, 2)), "at least one point"),
     "sinkhorn d=0": (lambda: gaussot.sinkhorn(_z(3, 0), _z(2, 0)), "dimension >= 1"),
+    "cluster []": (lambda: gaussot.cluster([], 1), "at least one"),
+    "cluster no items": (lambda: gaussot.cluster(_z(0, 3, 3), 1), "at least one"),
+    "cluster bw no items": (lambda: gaussot.cluster(_z(0, 3, 3), 1, metric="bw"), "at least one"),
+    "cluster bw d=0": (lambda: gaussot.cluster(_z(2, 0, 0), 1, metric="bw"), "dimension >= 1"),
+    "cluster samples d=0": (lambda: gaussot.cluster(_z(2, 5, 0), 1, inputs_are="samples"),
+                            "dimension >= 1"),
+    # dict results in the order of their sorted keys; 'dimensions' is a list of two numbers
+    "cluster d=0": (lambda: gaussot.cluster(_z(2, 0, 0), 1),
+                    [(2,), (1, 0), (), (), (), (2, 2), (2, 2), (), (), (), (2,)]),
+    "mds n=0": (lambda: gaussot.mds(_z(0, 0)), "at least one point"),
 }
 
 
@@ -767,6 +788,18 @@ for _name in ("igw_squared", "igw_squared_all_pairs", "igw_plan", "igw_map"):
         (_name, fixed, "restarts", [-1, 2**31], "restarts"),
         (_name, fixed, "signs", [[1], [1, 1, 1], [2, 1], [1.5, 1], "ab", 5, [None, 1]], "signs"),
     ]
+CLUSTER_FIXED = dict(inputs=[E3, E2, 2 * E3])
+OPTION_CASES += [
+    ("cluster", CLUSTER_FIXED, "k", [0, -1, 4, 2**31, 2**62], "k"),
+    ("cluster", dict(CLUSTER_FIXED, k=2), "n_init", [0, -1, 2**31], "n_init"),
+    ("cluster", dict(CLUSTER_FIXED, k=2), "max_iterations", [-1, 2**31], "max_iterations"),
+    ("cluster", dict(CLUSTER_FIXED, k=2), "metric", ["w2", "IGW", ""], "metric"),
+    ("cluster", dict(CLUSTER_FIXED, k=2), "inputs_are", ["cov", "sample"], "inputs_are"),
+    ("cluster", dict(CLUSTER_FIXED, k=2), "labels",
+     [[0, 1], [0, 1, 1.5], ["a", "b", "c"], [0, 1, np.nan], [[0, 1, 2]], 7], "labels"),
+    ("mds", dict(distances=_distances(np.random.default_rng(0), 4)), "dim", [0, -1, 2**31],
+     "dim"),
+]
 for _name in [s.name for s in SPECS]:
     fixed = {arg: get(BY_NAME[_name].make(np.random.default_rng(0)), BY_NAME[_name], arg)
              for arg in BY_NAME[_name].arrays if not isinstance(BY_NAME[_name].arrays[arg], tuple)}
@@ -774,8 +807,10 @@ for _name in [s.name for s in SPECS]:
         fixed = dict(activations=[X, X[:, :2]])
     if "covs" in BY_NAME[_name].arrays and _name == "igw_barycenter":
         fixed = dict(covs=[E3, E2])
+    if _name == "cluster":
+        fixed = dict(CLUSTER_FIXED)
     extra = BY_NAME[_name].make(np.random.default_rng(0))
-    for key in ("t", "p", "sigma"):
+    for key in ("t", "p", "sigma", "k"):
         if key in extra:
             fixed[key] = extra[key]
     OPTION_CASES.append((_name, fixed, "backend", ["gpu", "cuda:x", "cuda:-1", ""], "backend"))

@@ -1,28 +1,22 @@
 """Runs examples/python/digits_layers.py (small MLPs trained with scikit-learn on its digits,
 layers compared with gaussot) and checks its results and picture."""
 
-import importlib.util
 import os
 import xml.etree.ElementTree as ElementTree
 
 import numpy as np
 import pytest
+from examples_path import load_example
 
 import reference as ref
 
 pytest.importorskip("sklearn", reason="scikit-learn is not installed: the digits example needs it "
                                       "(pip install scikit-learn)")
 
-EXAMPLE = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "python",
-                       "digits_layers.py")
-
 
 @pytest.fixture(scope="module")
 def example():
-    spec = importlib.util.spec_from_file_location("digits_layers", EXAMPLE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_example("digits_layers.py")
 
 
 @pytest.fixture(scope="module")
