@@ -428,12 +428,16 @@ std::vector<double> symmetric_distances(const ArgumentChecker& check, const std:
   for (std::int64_t j = 0; j < n; ++j) {
     for (std::int64_t i = 0; i < n; ++i) {
       const double x = d[i + j * n], y = d[j + i * n];
-      check.expect(x >= 0, "distances", entry(i, j) + " is negative: " + format_number(x));
-      check.expect(std::fabs(x - y) <= slack, "distances",
-                   "is not symmetric: " + entry(i, j) + " = " + format_number(x) + ", " +
-                       entry(j, i) + " = " + format_number(y));
-      check.expect(i != j || x <= slack, "distances",
+      // Messages are built only on failure: this loop runs n² times.
+      if (!(x >= 0)) check.fail("distances", entry(i, j) + " is negative: " + format_number(x));
+      if (!(std::fabs(x - y) <= slack)) {
+        check.fail("distances", "is not symmetric: " + entry(i, j) + " = " + format_number(x) +
+                                    ", " + entry(j, i) + " = " + format_number(y));
+      }
+      if (i == j && !(x <= slack)) {
+        check.fail("distances",
                    "has a nonzero diagonal: " + entry(i, i) + " = " + format_number(x));
+      }
       symmetric[i + j * n] = i == j ? 0.0 : (x + y) / 2;
     }
   }

@@ -129,19 +129,40 @@ PairBounds pair_bounds(double spectral_distance, double v1_norm2, double v2_norm
   return bounds;
 }
 
-/// The terms of pair_bounds for one pair, from both sides' spectra (O(d)).
+/// Σ x_i² over n values.
+double squared_norm(const double* x, std::int64_t n) {
+  double total = 0;
+  for (std::int64_t i = 0; i < n; ++i) total += x[i] * x[i];
+  return total;
+}
+
+/// The terms of pair_bounds for one pair, from both sides' spectra (O(d)), given ‖v1‖², ‖v2‖².
+/// The loops run over the common length and the longer side's tail apart (no branch inside, so
+/// they vectorise): the all-pairs tables call this n_a·n_b times.
+PairBounds pair_bounds(const double* alpha, std::int64_t d1, const double* beta, std::int64_t d2,
+                       const double* v1, const double* v2, double q1, double q2, double m1_norm2,
+                       double m2_norm2) {
+  const std::int64_t common = std::min(d1, d2);
+  double distance = 0, spectra = 0, cross = 0;
+  for (std::int64_t i = 0; i < common; ++i) {
+    distance += (alpha[i] - beta[i]) * (alpha[i] - beta[i]);
+    spectra += alpha[i] * alpha[i] + beta[i] * beta[i];
+  }
+  const double tail = squared_norm(d1 > d2 ? alpha + common : beta + common,
+                                   std::max(d1, d2) - common);  // against zero padding
+  distance += tail;
+  spectra += tail;
+  if (q1 > 0 && q2 > 0) {  // a centered side (v = 0) has no cross term
+    for (std::int64_t i = 0; i < common; ++i) cross += std::fabs(v1[i] * v2[i]);
+  }
+  return pair_bounds(distance, q1, q2, cross, m1_norm2, m2_norm2, spectra, std::max(d1, d2));
+}
+
+/// The same, ‖v1‖² and ‖v2‖² computed here.
 PairBounds pair_bounds(const double* alpha, std::int64_t d1, const double* beta, std::int64_t d2,
                        const double* v1, const double* v2, double m1_norm2, double m2_norm2) {
-  double distance = 0, spectra = 0, q1 = 0, q2 = 0, cross = 0;
-  for (std::int64_t i = 0; i < std::max(d1, d2); ++i) {
-    const double a = i < d1 ? alpha[i] : 0, b = i < d2 ? beta[i] : 0;
-    distance += (a - b) * (a - b);
-    spectra += a * a + b * b;
-  }
-  for (std::int64_t i = 0; i < d1; ++i) q1 += v1[i] * v1[i];
-  for (std::int64_t i = 0; i < d2; ++i) q2 += v2[i] * v2[i];
-  for (std::int64_t i = 0; i < std::min(d1, d2); ++i) cross += std::fabs(v1[i] * v2[i]);
-  return pair_bounds(distance, q1, q2, cross, m1_norm2, m2_norm2, spectra, std::max(d1, d2));
+  return pair_bounds(alpha, d1, beta, d2, v1, v2, squared_norm(v1, d1), squared_norm(v2, d2),
+                     m1_norm2, m2_norm2);
 }
 
 /// The Stiefel problem of a pair, with the larger space first.
@@ -474,12 +495,20 @@ std::vector<IgwReport> igw_squared_all_pairs(Context& ctx, const std::vector<Igw
   if (ka == 0 || kb == 0) return {};
   std::vector<PairBounds> bounds(static_cast<std::size_t>(ka * kb));
   auto data = [](const std::vector<double>& v) { return v.data(); };
+  auto projected_norms = [&](const std::vector<IgwSpectrum>& side) {  // ‖v‖², once per item
+    std::vector<double> q;
+    for (const IgwSpectrum& s : side)
+      q.push_back(squared_norm(data(s.projected_mean), s.dimension()));
+    return q;
+  };
+  const std::vector<double> qa = projected_norms(a), qb = projected_norms(b);
   for (std::int64_t j = 0; j < kb; ++j) {
     for (std::int64_t i = 0; i < ka; ++i) {
       const IgwSpectrum &s1 = a[i], &s2 = b[j];
-      bounds[i + j * ka] = pair_bounds(data(s1.eigenvalues), s1.dimension(), data(s2.eigenvalues),
-                                       s2.dimension(), data(s1.projected_mean),
-                                       data(s2.projected_mean), s1.mean_norm2, s2.mean_norm2);
+      bounds[i + j * ka] =
+          pair_bounds(data(s1.eigenvalues), s1.dimension(), data(s2.eigenvalues), s2.dimension(),
+                      data(s1.projected_mean), data(s2.projected_mean), qa[i], qb[j], s1.mean_norm2,
+                      s2.mean_norm2);
     }
   }
   const PairSolutions pairs = solve_open_pairs(
