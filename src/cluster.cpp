@@ -273,16 +273,15 @@ IgwKMeansResult cluster_spectra(const ArgumentChecker& check, const char* name,
   return result;
 }
 
-/// Spectrum i as igw_spectra returns it for a centered Gaussian (InvalidArgument otherwise).
-void check_centered_spectrum(const ArgumentChecker& check, const IgwSpectrum& s, std::int64_t i) {
-  const std::vector<double>& w = s.eigenvalues;
-  bool valid = true;
-  for (std::size_t l = 0; l < w.size(); ++l) {
-    valid = valid && std::isfinite(w[l]) && w[l] >= 0 && (l == 0 || w[l] <= w[l - 1]);
-  }
-  check.expect(valid, "spectra",
+/// The eigenvalues of spectrum i, a centered Gaussian's as igw_spectra returns it, rounding
+/// below 0 within the clamping rule set to 0 (InvalidArgument otherwise).
+std::vector<double> centered_eigenvalues(const ArgumentChecker& check, const IgwSpectrum& s,
+                                         std::int64_t i, const SpectralOptions& spectral) {
+  std::vector<double> w = s.eigenvalues;
+  check.expect(clamp_given_eigenvalues(w, spectral), "spectra",
                "item " + std::to_string(i) +
-                   ": needs finite decreasing eigenvalues >= 0 (as igw_spectra returns them)");
+                   ": needs finite decreasing eigenvalues, none below the clamping rule's -tau x "
+                   "the largest (as igw_spectra returns them)");
   const bool centered =
       s.mean_norm2 == 0 && std::all_of(s.projected_mean.begin(), s.projected_mean.end(),
                                        [](double v) { return v == 0; });
@@ -293,6 +292,7 @@ void check_centered_spectrum(const ArgumentChecker& check, const IgwSpectrum& s,
                    "): IGW k-means clusters centered Gaussians (§2.2, §4); drop the means",
                i);
   }
+  return w;
 }
 
 // ---- W2: k-means of Gaussians on the context -------------------------------------------------
@@ -603,14 +603,14 @@ IgwKMeansResult igw_kmeans(const std::vector<IgwSpectrum>& spectra, const KMeans
   check.expect(n >= 1, "spectra", "must hold at least one spectrum");
   check_options(check, options, n);
   std::int64_t depth = 0;
+  std::vector<std::vector<double>> eigenvalues;
   for (std::int64_t i = 0; i < n; ++i) {
-    check_centered_spectrum(check, spectra[i], i);
+    eigenvalues.push_back(centered_eigenvalues(check, spectra[i], i, options.spectral));
     depth = std::max(depth, spectra[i].dimension());
   }
   std::vector<double> points(static_cast<std::size_t>(n * depth), 0.0);  // zero-padded (§2.2)
   for (std::int64_t i = 0; i < n; ++i) {
-    std::copy(spectra[i].eigenvalues.begin(), spectra[i].eigenvalues.end(),
-              points.begin() + i * depth);
+    std::copy(eigenvalues[i].begin(), eigenvalues[i].end(), points.begin() + i * depth);
   }
   return cluster_spectra(check, "spectra", std::move(points), n, depth, options);
 }

@@ -458,32 +458,33 @@ std::vector<IgwSpectrum> igw_spectra(Context& ctx, GaussianBatch<const T> gaussi
   return spectra;
 }
 
-std::vector<IgwReport> igw_squared_all_pairs(Context& ctx, const std::vector<IgwSpectrum>& a,
-                                             const std::vector<IgwSpectrum>& b,
+std::vector<IgwReport> igw_squared_all_pairs(Context& ctx, const std::vector<IgwSpectrum>& given_a,
+                                             const std::vector<IgwSpectrum>& given_b,
                                              IgwMatrices<double> out, const IgwOptions& options) {
   const ArgumentChecker check("igw_squared_all_pairs");
   check_options(check, options);
-  const auto ka = static_cast<std::int64_t>(a.size()), kb = static_cast<std::int64_t>(b.size());
-  auto check_spectra = [&](const char* name, const std::vector<IgwSpectrum>& side) {
+  const auto ka = static_cast<std::int64_t>(given_a.size()),
+             kb = static_cast<std::int64_t>(given_b.size());
+  // Checked copies: eigenvalues within the clamping rule below 0 (rounding) set to 0.
+  auto checked_spectra = [&](const char* name, std::vector<IgwSpectrum> side) {
     for (std::size_t i = 0; i < side.size(); ++i) {
-      const IgwSpectrum& s = side[i];
+      IgwSpectrum& s = side[i];
       const std::string item = "item " + std::to_string(i);
       check.expect(s.projected_mean.size() == s.eigenvalues.size(), name,
                    item + ": projected_mean and eigenvalues differ in length");
-      bool valid = std::isfinite(s.mean_norm2) && s.mean_norm2 >= 0;
-      for (std::size_t l = 0; l < s.eigenvalues.size(); ++l) {
-        valid = valid && std::isfinite(s.eigenvalues[l]) && s.eigenvalues[l] >= 0 &&
-                std::isfinite(s.projected_mean[l]) &&
-                (l == 0 || s.eigenvalues[l] <= s.eigenvalues[l - 1]);
-      }
+      bool valid = std::isfinite(s.mean_norm2) && s.mean_norm2 >= 0 &&
+                   clamp_given_eigenvalues(s.eigenvalues, options.spectral);
+      for (double v : s.projected_mean) valid = valid && std::isfinite(v);
       check.expect(valid, name,
                    item +
-                       ": needs finite decreasing eigenvalues >= 0, finite projected means "
-                       "and a finite mean_norm2 >= 0 (as igw_spectra returns them)");
+                       ": needs finite decreasing eigenvalues (none below the clamping rule's "
+                       "-tau x the largest), finite projected means and a finite mean_norm2 >= 0 "
+                       "(as igw_spectra returns them)");
     }
+    return side;
   };
-  check_spectra("a", a);
-  check_spectra("b", b);
+  const std::vector<IgwSpectrum> a = checked_spectra("a", given_a);
+  const std::vector<IgwSpectrum> b = checked_spectra("b", given_b);
   for (const auto& [name, m] :
        {std::pair<const char*, const MatrixBatch<double>&>{"out.squared", out.squared},
         {"out.lower", out.lower},

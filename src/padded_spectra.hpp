@@ -5,6 +5,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -14,6 +15,22 @@
 #include "validate.hpp"
 
 namespace gaussot {
+
+/// Eigenvalues a caller gives as a spectrum (IgwSpectrum): checks that they are finite and
+/// decreasing with no value below the clamping rule of `spectral` (-τ·max(scale_floor, largest):
+/// an eigensolver's rounding on a singular covariance, e.g. NumPy's eigvalsh when n < d), and sets
+/// the negative ones to 0, as igw_spectra would have. False (values unchanged or part-clamped)
+/// when they fail.
+inline bool clamp_given_eigenvalues(std::vector<double>& w, const SpectralOptions& spectral) {
+  const auto d = static_cast<std::int64_t>(w.size());
+  const double tau = spectral.psd_tolerance.value_or(default_psd_tolerance<double>(d));
+  const double floor = -tau * std::max(spectral.scale_floor, w.empty() ? 0.0 : w.front());
+  for (std::size_t l = 0; l < w.size(); ++l) {
+    if (!(std::isfinite(w[l]) && w[l] >= floor && (l == 0 || w[l] <= w[l - 1]))) return false;
+  }
+  for (double& x : w) x = std::max(x, 0.0);
+  return true;
+}
 
 /// The items of the groups: how many, and the largest dimension (the padded length).
 struct CovarianceGroups {

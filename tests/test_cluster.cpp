@@ -747,3 +747,41 @@ TEST(DistancesFromSquares, SymmetrisesClampsAndZeroesTheDiagonal) {
 
 }  // namespace
 }  // namespace gaussot::test
+
+namespace gaussot::test {
+namespace {
+
+TEST(ClusterIgwSpectra, RoundingBelowZeroCountsAsZeroAndLargerNegativesAreRefused) {
+  // NumPy's eigvalsh of a singular covariance (n < d) gives eigenvalues like -1e-16.
+  const std::vector<IgwSpectrum> rounded = {{{4.0, 1.0, -1e-15}, {0, 0, 0}, 0.0},
+                                            {{4.0, 1.0, 0.0}, {0, 0, 0}, 0.0},
+                                            {{9.0, 0.0}, {0, 0}, 0.0}};
+  KMeansOptions options;
+  options.clusters = 2;
+  const IgwKMeansResult r = igw_kmeans(rounded, options);
+  EXPECT_EQ(r.assignment[0], r.assignment[1]);
+  EXPECT_EQ(r.squared_distances[0], 0.0);  // -1e-15 read as 0: the two items coincide
+  for (double v : r.centroid_eigenvalues) EXPECT_GE(v, 0.0);
+  // The all-pairs table reads them the same way: items 0 and 1 are exactly 0 apart.
+  Context ctx = Context::cpu();
+  std::vector<double> squared(9);
+  igw_squared_all_pairs(
+      ctx, rounded, rounded,
+      {matrices(squared.data(), 3, 3, 1), MatrixBatch<double>(), MatrixBatch<double>()});
+  EXPECT_EQ(squared[1], 0.0);
+  EXPECT_EQ(squared[3], 0.0);
+  const std::vector<IgwSpectrum> negative = {{{4.0, 1.0, -1e-3}, {0, 0, 0}, 0.0},
+                                             {{4.0}, {0}, 0.0}};
+  options.clusters = 1;
+  expect_invalid([&] { igw_kmeans(negative, options); }, "'spectra' item 0");
+  expect_invalid(
+      [&] {
+        igw_squared_all_pairs(
+            ctx, negative, rounded,
+            {matrices(squared.data(), 2, 3, 1), MatrixBatch<double>(), MatrixBatch<double>()});
+      },
+      "'a' item 0");
+}
+
+}  // namespace
+}  // namespace gaussot::test

@@ -79,10 +79,11 @@ struct IgwKMeansResult : KMeansResult {
 };
 
 /// IGW k-means of centered Gaussians given by their IGW spectra (igw_spectra), of any dimensions.
-/// Throws InvalidArgument naming 'spectra' and the item for eigenvalues that are not finite,
-/// >= 0 and decreasing, or for an uncentered spectrum (mean_norm2 or a projected mean nonzero:
-/// IGW k-means is for centered Gaussians), and naming the option for options.clusters outside
-/// [1, n], options.n_init < 1 or options.max_iterations < 0.
+/// Eigenvalues must be finite and decreasing; values below 0 within the clamping rule of
+/// options.spectral (rounding, e.g. NumPy's eigvalsh of a covariance with n < d) count as 0.
+/// Throws InvalidArgument naming 'spectra' and the item otherwise, or for an uncentered spectrum
+/// (mean_norm2 or a projected mean nonzero: IGW k-means is for centered Gaussians), and naming the
+/// option for options.clusters outside [1, n], options.n_init < 1 or options.max_iterations < 0.
 IgwKMeansResult igw_kmeans(const std::vector<IgwSpectrum>& spectra,
                            const KMeansOptions& options = {});
 

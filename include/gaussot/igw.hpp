@@ -126,7 +126,10 @@ std::vector<IgwSpectrum> igw_spectra(Context& ctx, GaussianBatch<const T> gaussi
 /// IGW² of all pairs (a_i, b_j) of spectra of any dimensions, on the host (the ascent of the
 /// open pairs runs on ctx's CPU threads when ctx is a CPU context): the values and bounds of
 /// igw_squared_all_pairs, into k_a x k_b host matrices (count 1, column-major) or empty views.
-/// Returns the reports in column-major order.
+/// Eigenvalues must be finite and decreasing; values below 0 within the clamping rule of
+/// options.spectral (an eigensolver's rounding on a singular covariance, e.g. NumPy's eigvalsh
+/// when n < d) count as 0, larger negatives are refused naming 'a' or 'b' and the item. Returns
+/// the reports in column-major order.
 std::vector<IgwReport> igw_squared_all_pairs(Context& ctx, const std::vector<IgwSpectrum>& a,
                                              const std::vector<IgwSpectrum>& b,
                                              IgwMatrices<double> out,
