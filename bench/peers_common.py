@@ -88,6 +88,7 @@ def machine_info(np, scipy, gaussot: Path, threads: int | None) -> dict:
         "gaussot": str(gaussot.resolve()),
         "gaussot_version": info.get("version", "unknown"),
         "gaussot_cpu_threads": info.get("cpu_threads"),
+        "gaussot_blas": info.get("blas", "unknown"),
         "gaussot_threads_option": threads,
     }
 

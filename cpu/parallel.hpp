@@ -12,6 +12,7 @@
 #include <exception>
 #include <optional>
 
+#include "blas_threads.hpp"
 #include "gaussot/context.hpp"
 #include "gaussot/views.hpp"
 
@@ -64,9 +65,9 @@ void mirror_lower(Eigen::MatrixBase<Derived>& m) {
   }
 }
 
-/// While alive, parallel regions that the calling thread starts (Eigen's GEMM, OpenBLAS's LAPACK
-/// in its OpenMP build) use at most `threads` threads: omp_set_num_threads sets the calling
-/// thread's own nthreads-var, so other threads and contexts are not affected.
+/// While alive, parallel regions that the calling thread starts (Eigen's GEMM, an OpenMP BLAS) use
+/// at most `threads` threads: omp_set_num_threads sets the calling thread's own nthreads-var, so
+/// other threads and contexts are not affected. A pthreads BLAS is limited by BlasThreads.
 class ThreadLimit {
  public:
   explicit ThreadLimit(int threads) : saved_(omp_get_max_threads()) {
@@ -99,21 +100,25 @@ constexpr double kMinThreadedItemWork = double(1 << 27);
 /// `state = make_state()` per thread (solver objects, scratch matrices); `work` estimates the cost
 /// of one item (kMinParallelWork's units). A loop whose total work is small, or a single item,
 /// runs on the calling thread outside any parallel region, so that Eigen's own GEMM threading
-/// can serve a large single item (kMinThreadedItemWork or more), with ctx.num_threads() threads.
-/// The first exception thrown by any item is rethrown after the loop.
+/// can serve a large single item (kMinThreadedItemWork or more), with ctx.num_threads() threads,
+/// as can the BLAS. Inside the parallel loop the BLAS runs on each item's thread alone. The first
+/// exception thrown by any item is rethrown after the loop.
 template <typename MakeState, typename Body>
 void for_each_item(const Context& ctx, std::int64_t count, double work, MakeState make_state,
                    Body body) {
   if (count <= 0) return;
   if (count == 1 || ctx.num_threads() <= 1 || double(count) * work < kMinParallelWork) {
     const bool threaded_item = double(count) * work >= kMinThreadedItemWork;
-    const ThreadLimit limit(threaded_item ? ctx.num_threads() : 1);
+    const int threads = threaded_item ? ctx.num_threads() : 1;
+    const ThreadLimit limit(threads);
+    const BlasThreads blas(threads);
     auto state = make_state();
     for (std::int64_t i = 0; i < count; ++i) body(state, i);
     return;
   }
   const int threads = static_cast<int>(std::min<std::int64_t>(ctx.num_threads(), count));
   std::exception_ptr error;
+  const BlasThreads blas(1);
 #pragma omp parallel num_threads(threads)
   {
     std::optional<decltype(make_state())> state;

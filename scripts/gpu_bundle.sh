@@ -11,7 +11,8 @@
 #                              Benchmark, ...), lib/compat/: libstdc++ and libgcc_s (used only when
 #                              the GPU machine's are older); dev/: a CMake prefix for building the
 #                              Python module there (Eigen, nlohmann-json and CLI11 headers with
-#                              their CMake package files, libopenblas.so)
+#                              their CMake package files, the BLAS: scipy_openblas32/ or
+#                              libopenblas.so)
 #   gpu-bundle/wheels/*.whl    Python packages the GPU image lacks (POT, for the peers)
 #   gpu-bundle/MANIFEST.txt    what is inside, with sizes, the commit and the toolchain
 #
@@ -200,11 +201,16 @@ for pair in "${dev_sources[@]}"; do
   mkdir -p "$(dirname "$dst")"
   cp -a "$src" "$dst"
 done
+# The BLAS for the module's build there: scipy-openblas (the default, GAUSSOT_BLAS) as an unpacked
+# wheel folder for GAUSSOT_SCIPY_OPENBLAS_DIR, or the system's libopenblas.
 openblas=$(find "$stage/lib" -maxdepth 1 -name 'libopenblas.so.*' -printf '%f\n' | head -n 1)
-if [[ -n $openblas ]]; then
+if [[ -e $stage/lib/libscipy_openblas.so ]]; then
+  mkdir -p "$stage/dev/scipy_openblas32/lib"
+  ln -s "../../../lib/libscipy_openblas.so" "$stage/dev/scipy_openblas32/lib/libscipy_openblas.so"
+elif [[ -n $openblas ]]; then
   ln -s "../../lib/$openblas" "$stage/dev/lib/libopenblas.so"
 else
-  echo "gpu_bundle: warning: no libopenblas among the libraries; the Python module's build there will not find LAPACK" >&2
+  echo "gpu_bundle: warning: no OpenBLAS among the libraries; the Python module's build there will not find LAPACK" >&2
 fi
 
 # Wheels of Python packages the GPU image lacks (KINDS.md lists it: no POT).

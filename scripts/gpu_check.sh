@@ -276,7 +276,7 @@ EOF
 }
 
 # The Python module's build, in the background from the start: pip --no-build-isolation with the
-# image's build tools, the bundle's dev prefix (Eigen, nlohmann-json, CLI11, libopenblas.so).
+# image's build tools, the bundle's dev prefix (Eigen, nlohmann-json, CLI11, the BLAS).
 python_build() {  # seconds
   local log=$work/python-build.log
   rm -rf "$work/python-site"
@@ -304,6 +304,11 @@ python_build() {  # seconds
       done
       extra=(-Ccmake.define.CMAKE_LIBRARY_PATH="$work/cuda-dev")
       echo "cuBLAS/cuSOLVER for CMake from: ${cuda_dirs[*]}"
+    fi
+    if [[ -e $work/bundle/dev/scipy_openblas32/lib/libscipy_openblas.so ]]; then
+      extra+=(-Ccmake.define.GAUSSOT_SCIPY_OPENBLAS_DIR="$work/bundle/dev/scipy_openblas32")
+    else
+      extra+=(-Ccmake.define.GAUSSOT_BLAS=system)
     fi
     export CMAKE_BUILD_PARALLEL_LEVEL=$half_cores  # the tests beside it take the other half
     # timeout runs pip in a process group of its own and ends all of it (cmake, nvcc) at the bound.

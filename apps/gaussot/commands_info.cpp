@@ -20,6 +20,7 @@ void register_info(CLI::App& app) {
     report.fields()["version"] = version();
     report.fields()["backends"] = backends;
     report.fields()["devices"] = cuda_device_names();
+    report.fields()["blas"] = cpu_blas();
     report.fields()["cpu_threads"] = Context::cpu(options->threads).num_threads();
     report.stop_clock();
     report.emit();

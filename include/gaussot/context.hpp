@@ -85,6 +85,11 @@ class Context {
 /// The backends compiled into this build (always includes cpu).
 std::vector<Backend> compiled_backends();
 
+/// The BLAS and LAPACK under the CPU backend, as the library reports itself: for the default
+/// build "scipy-openblas (OpenBLAS <version> <build options>; <kernels> kernels)", the kernels
+/// being those chosen for this CPU (CMake option GAUSSOT_BLAS, README "The BLAS underneath").
+std::string cpu_blas();
+
 /// Number of CUDA devices this process can use: 0 when the CUDA backend is not built, no driver is
 /// loaded or no device is present. Never throws.
 int cuda_device_count() noexcept;

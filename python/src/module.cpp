@@ -116,6 +116,7 @@ nb::dict info() {
   for (const std::string& name : cuda_device_names()) devices.append(name);
   d["cuda_devices"] = devices;
   d["cpu_threads"] = Context::cpu().num_threads();
+  d["blas"] = cpu_blas();
   return d;
 }
 
@@ -132,7 +133,8 @@ NB_MODULE(_gaussot, m) {
         "The build: 'version', 'backends' (compiled backends, 'cpu' and possibly 'cuda'), "
         "'cuda_compiled', 'cuda_devices' (names of the CUDA devices this process can use; empty "
         "without a device or without the CUDA backend) and 'cpu_threads' (threads of a CPU "
-        "call; set OMP_NUM_THREADS to change it).");
+        "call; set OMP_NUM_THREADS to change it) and 'blas' (the BLAS/LAPACK under the CPU "
+        "backend and the kernels it chose for this CPU).");
   bind_bures(m);
   bind_linalg(m);
   bind_igw(m);
