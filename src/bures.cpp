@@ -416,9 +416,28 @@ void validate_gaussians(Context& ctx, GaussianBatch<const T> gaussians, const ch
   check_shape(check, names, gaussians, gaussians.count(), d);
   check_values(ctx, check, names, gaussians);
   if (gaussians.count() == 0 || d == 0) return;
-  Scratch<T> traces(ctx, 1, 1, gaussians.count());
-  run_spectral_trace<T>(ctx, check, names.covariances.c_str(), gaussians.covariances,
-                        SpectralFunction::sqrt(), traces.vectors(), spectral);
+  // The clamping rule refuses S when λ_min(S) < −τ·s with s >= λ_max(S) >= tr S / d and s >= the
+  // scale floor. A Cholesky factorisation of S + ρI with ρ = τ·max(min_i tr S_i / d, floor) <=
+  // τ·s_i succeeds when λ_min(S) > −ρ, up to its rounding (about d·ε·‖S‖, the same as that of the
+  // eigenvalues the rule reads): then every item passes, at a third of the cost of one eigvalsh.
+  // When any item fails, the eigenvalues of all decide, as the rule states.
+  const MatrixBatch<const T> distinct = gaussians.covariances.distinct();
+  double smallest_scale = std::numeric_limits<double>::infinity();
+  for (double trace : host_traces<T>(ctx, distinct)) {
+    smallest_scale = std::min(smallest_scale, trace / double(d));
+  }
+  const double tau = spectral.psd_tolerance.value_or(default_psd_tolerance<T>(d));
+  const T shift = T(tau * std::max(smallest_scale, spectral.scale_floor));
+  if (std::isfinite(double(shift)) && shift >= T(0)) {
+    Scratch<T> shifted(ctx, d, d, distinct.count);
+    const Scratch<T> eye = identity<T>(ctx, d);
+    combine<T>(ctx, {{T(1), distinct}, {shift, broadcast(eye.cview(), distinct.count)}},
+               shifted.view);
+    if (GAUSSOT_DISPATCH(ctx, cholesky<T>, shifted.cview(), shifted.view) < 0) return;
+  }
+  Scratch<T> traces(ctx, 1, 1, distinct.count);
+  run_spectral_trace<T>(ctx, check, names.covariances.c_str(), distinct, SpectralFunction::sqrt(),
+                        traces.vectors(), spectral);
 }
 
 #define GAUSSOT_INSTANTIATE(T)                                                                    \

@@ -62,6 +62,17 @@ void check_values(Context& ctx, const ArgumentChecker& check, const Names& names
   }
 }
 
+/// Whether a and b are the same views of the same data (one set against itself).
+template <typename T>
+bool same_batch(GaussianBatch<const T> a, GaussianBatch<const T> b) {
+  auto same = [](const auto& x, const auto& y) {
+    return x.data == y.data && x.count == y.count && x.stride == y.stride;
+  };
+  return same(a.covariances, b.covariances) && a.covariances.ld == b.covariances.ld &&
+         a.covariances.rows == b.covariances.rows && same(a.means, b.means) &&
+         a.means.size == b.means.size;
+}
+
 /// Checks a two-sided call: a and b with the same count and dimension; returns (count, d).
 template <typename T>
 std::pair<std::int64_t, std::int64_t> check_pair(Context& ctx, const ArgumentChecker& check,

@@ -372,13 +372,18 @@ std::vector<IgwReport> igw_squared_all_pairs(Context& ctx, GaussianBatch<const T
   check.optional_output("out.squared", out.squared, ka, kb, 1);
   check.optional_output("out.lower", out.lower, ka, kb, 1);
   check.optional_output("out.upper", out.upper, ka, kb, 1);
+  // One set against itself (b the same views as a): checked and decomposed once, and the ascent
+  // runs for the pairs i <= j only (IGW is symmetric).
+  const bool one_set = same_batch(a, b);
   check_values(ctx, check, Names("a"), a);
-  check_values(ctx, check, Names("b"), b);
+  if (!one_set) check_values(ctx, check, Names("b"), b);
   if (ka == 0 || kb == 0) return {};
   const SideSpectra<T> sa =
       side_spectra<T>(ctx, check, Names("a"), a, options.spectral, false, false);
-  const SideSpectra<T> sb =
-      side_spectra<T>(ctx, check, Names("b"), b, options.spectral, false, false);
+  std::optional<SideSpectra<T>> own_b;
+  if (!one_set)
+    own_b.emplace(side_spectra<T>(ctx, check, Names("b"), b, options.spectral, false, false));
+  const SideSpectra<T>& sb = one_set ? sa : *own_b;
   // Σ_l α_il β_jl and Σ_l |v1_il v2_jl| for all pairs: products of the zero-padded D x k tables.
   const std::int64_t depth = std::max(da, db);
   auto table = [&](const SideSpectra<T>& side, bool absolute_means) {
@@ -427,13 +432,28 @@ std::vector<IgwReport> igw_squared_all_pairs(Context& ctx, GaussianBatch<const T
                                        alpha2[ia] + beta2[jb], depth);
     }
   }
-  const PairSolutions pairs = solve_open_pairs(
+  // With one set, pair (i, j), i > j, is left to its mirror (j, i): marked exact here, its bounds
+  // and best value copied from the mirror once the ascent has run.
+  if (one_set) {
+    for (std::int64_t j = 0; j < kb; ++j) {
+      for (std::int64_t i = j + 1; i < ka; ++i) bounds[i + j * ka].exact = true;
+    }
+  }
+  PairSolutions pairs = solve_open_pairs(
       ctx, std::move(bounds),
       [&](std::int64_t p) {
         const std::int64_t i = p % ka, j = p / ka;
         return stiefel_problem(sa.alpha(i), da, sa.v(i), sb.alpha(j), db, sb.v(j));
       },
       options, false);
+  if (one_set) {
+    for (std::int64_t j = 0; j < kb; ++j) {
+      for (std::int64_t i = j + 1; i < ka; ++i) {
+        pairs.bounds[i + j * ka] = pairs.bounds[j + i * ka];
+        pairs.ascended[i + j * ka] = pairs.ascended[j + i * ka];
+      }
+    }
+  }
   return write_values<T>(ctx, check, pairs, out.squared, out.lower, out.upper);
 }
 

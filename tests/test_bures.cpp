@@ -387,5 +387,39 @@ TYPED_TEST(Bures, RefusesBadInputNamingTheArgument) {
   expect_invalid([&] { validate_gaussians<T>(this->ctx, b.cview(), "input"); }, "'input.means'");
 }
 
+// validate_gaussians decides by the clamping rule whichever way it takes (a Cholesky factorisation
+// of the shifted covariances when every item passes it, the eigenvalues otherwise): spectra just
+// inside −τ·s pass, just outside are refused with the item, and the scale floor sets s.
+TYPED_TEST(Bures, ValidationAppliesTheClampingRule) {
+  using T = TypeParam;
+  const std::int64_t d = 3;
+  const long double tau = default_psd_tolerance<T>(d);
+  auto batch = [&](const std::vector<std::vector<long double>>& spectra) {
+    HostGaussians<T> g(d, static_cast<std::int64_t>(spectra.size()));
+    for (std::size_t i = 0; i < spectra.size(); ++i) {
+      g.set(i, {0, 0, 0}, with_spectrum(random_orthogonal(d, this->rng), spectra[i], d));
+    }
+    return g;
+  };
+  const std::vector<long double> positive{3, 2, 1}, singular{1, 1, 0};
+  for (const long double inside : {0.5L, 0.9L}) {  // Cholesky passes at 0.5τ, not at 0.9τ
+    const HostGaussians<T> ok = batch({positive, singular, {1, 1, -inside * tau}});
+    EXPECT_NO_THROW(validate_gaussians<T>(this->ctx, ok.cview(), "input")) << inside;
+  }
+  const HostGaussians<T> bad = batch({positive, positive, {1, 1, -2 * tau}});
+  expect_invalid([&] { validate_gaussians<T>(this->ctx, bad.cview(), "input"); },
+                 "'input.covariances' batch item 2 is not positive semidefinite");
+  // s = max(max |w|, floor): the same small matrix passes against the floor 1, not against its
+  // own scale 1e-3.
+  const HostGaussians<T> small = batch({{1e-3L, 1e-3L, -0.5L * tau}});
+  SpectralOptions floor_one;
+  floor_one.scale_floor = 1;
+  EXPECT_NO_THROW(validate_gaussians<T>(this->ctx, small.cview(), "input", floor_one));
+  expect_invalid([&] { validate_gaussians<T>(this->ctx, small.cview(), "input"); },
+                 "'input.covariances' batch item 0 is not positive semidefinite");
+  // An order that goes to LAPACK's ?potrf: positive definite, accepted.
+  EXPECT_NO_THROW(validate_gaussians<T>(this->ctx, this->random(200, 2).cview(), "input"));
+}
+
 }  // namespace
 }  // namespace gaussot::test

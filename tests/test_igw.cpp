@@ -398,6 +398,53 @@ TYPED_TEST(Igw, AllPairsEqualPairsOneByOne) {
   }
 }
 
+// One set against itself (the same views on both sides: decomposed once, the ascent run for
+// i <= j only) gives a symmetric table whose pairs i <= j are those of the same set passed as two
+// separate copies (pairs i > j there come from their own ascent, equal to the mirror's only to
+// the ascent's tolerance).
+TYPED_TEST(Igw, AllPairsOfOneSetEqualTwoCopiesAndAreSymmetric) {
+  const std::int64_t k = 4, d = 5;
+  for (const long double mean_scale : {0.0L, 1.0L}) {
+    std::vector<Gaussian> set;
+    for (int i = 0; i < k; ++i) set.push_back(this->random(d, mean_scale));
+    const HostGaussians<TypeParam> one = this->batch(set), copy = this->batch(set);
+    auto view = [&](const HostGaussians<TypeParam>& h) {
+      return mean_scale == 0 ? GaussianBatch<const TypeParam>({}, h.cview().covariances)
+                             : h.cview();
+    };
+    auto table = [&](GaussianBatch<const TypeParam> a, GaussianBatch<const TypeParam> b,
+                     std::vector<IgwReport>& reports) {
+      std::vector<TypeParam> squared(k * k), lower(k * k), upper(k * k);
+      reports = igw_squared_all_pairs<TypeParam>(
+          this->ctx, a, b,
+          {matrices(squared.data(), k, k, 1), matrices(lower.data(), k, k, 1),
+           matrices(upper.data(), k, k, 1)});
+      squared.insert(squared.end(), lower.begin(), lower.end());
+      squared.insert(squared.end(), upper.begin(), upper.end());
+      return squared;  // squared, then lower, then upper
+    };
+    std::vector<IgwReport> same_reports, copy_reports;
+    const std::vector<TypeParam> same = table(view(one), view(one), same_reports);
+    const std::vector<TypeParam> copies = table(view(one), view(copy), copy_reports);
+    for (std::int64_t t = 0; t < 3; ++t) {
+      for (std::int64_t j = 0; j < k; ++j) {
+        for (std::int64_t i = 0; i < k; ++i) {
+          const std::int64_t p = t * k * k + i + j * k, mirror = t * k * k + j + i * k;
+          EXPECT_EQ(same[p], same[mirror]) << "table " << t << ", pair " << i << ", " << j;
+          const std::int64_t solved = i <= j ? p : mirror;
+          const long double scale = copies[2 * k * k + solved % (k * k)] + 1;  // upper bound + 1
+          EXPECT_NEAR(same[p], copies[solved], scale * this->tolerance(d) * 10)
+              << "table " << t << ", pair " << i << ", " << j;
+        }
+      }
+    }
+    for (std::int64_t p = 0; p < k * k; ++p) {
+      const std::int64_t mirror = (p % k) * k + p / k;
+      EXPECT_EQ(same_reports[p].exact, copy_reports[p].exact);
+      EXPECT_EQ(same_reports[p].iterations, same_reports[mirror].iterations);
+    }
+  }
+}
 TYPED_TEST(Igw, BarycenterMinimisesTheWeightedCost) {
   const std::vector<Gaussian> inputs = {this->random(3, 0), this->random(5, 0), this->random(4, 0)};
   std::vector<HostGaussians<TypeParam>> batches;

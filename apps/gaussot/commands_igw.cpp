@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <memory>
+#include <optional>
 #include <sstream>
 
 #include "commands.hpp"
@@ -83,8 +84,13 @@ void add_reports(Report& report, const std::vector<IgwReport>& reports,
 
 template <typename T>
 void run_igw(const IgwCommandOptions& o) {
+  // --all-pairs of one set (the same files on both sides): read once and passed as both sides, so
+  // that the library checks and decomposes each Gaussian once.
+  const bool one_set =
+      o.all_pairs && o.a.cov == o.b.cov && o.a.mean == o.b.mean && o.a.samples == o.b.samples;
   GaussianInput<T> a_input = read_side<T>(o.a);
-  GaussianInput<T> b_input = read_side<T>(o.b);
+  GaussianInput<T> b_input = one_set ? GaussianInput<T>{} : read_side<T>(o.b);
+  if (one_set) b_input.d = a_input.d;
   if (o.all_pairs && o.plan) throw UsageError("--plan: not available with --all-pairs");
   const Pairing pairing = o.all_pairs
                               ? Pairing{}
@@ -95,7 +101,10 @@ void run_igw(const IgwCommandOptions& o) {
   Report report("igw", o.common, ctx);
   report.start_clock();
   // The library checks positive semidefiniteness while it decomposes the covariances.
-  Gaussians<T> a(ctx, std::move(a_input), false), b(ctx, std::move(b_input), false);
+  Gaussians<T> a(ctx, std::move(a_input), false);
+  std::optional<Gaussians<T>> other;
+  if (!one_set) other.emplace(ctx, std::move(b_input), false);
+  Gaussians<T>& b = one_set ? a : *other;
   const std::int64_t ka = a.count(), kb = b.count(), k = pairing.count;
   const std::int64_t size = o.all_pairs ? ka * kb : k;
   Array<T> squared(ctx, size), lower(ctx, size), upper(ctx, size);
