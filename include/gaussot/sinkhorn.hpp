@@ -24,6 +24,20 @@
 
 namespace gaussot {
 
+/// How sinkhorn() iterates. Both algorithms make the same iterates in exact arithmetic, stop by
+/// the same rule and return the same outputs and report (agreeing to rounding).
+enum class SinkhornAlgorithm {
+  /// scaling on the CPU backend, log_domain on CUDA.
+  automatic,
+  /// Every half-update is a log-sum-exp over the whole cost matrix (n·m exponentials): the
+  /// reference, stable at any ε. CPU and CUDA.
+  log_domain,
+  /// Log-stabilised scaling with absorption (Schmitzer 2019, see sinkhorn()): matrix–vector
+  /// products with a cached kernel, the exponentials recomputed only when the scalings leave a
+  /// bound. Several times faster per iteration on the CPU, as stable as log_domain. CPU only.
+  scaling,
+};
+
 struct SinkhornOptions {
   /// Entropic scale: ε = 2σ² (> 0).
   double sigma = 1;
@@ -37,6 +51,8 @@ struct SinkhornOptions {
   /// Iterations between checks of the stopping rule (>= 1). A check costs no extra pass over the
   /// cost matrix; on CUDA it is the only point where the host waits for the device.
   int check_every = 10;
+  /// The iteration (see SinkhornAlgorithm); `scaling` on a CUDA context is refused.
+  SinkhornAlgorithm algorithm = SinkhornAlgorithm::automatic;
 };
 
 /// Outputs of sinkhorn(); every view is optional (count 0 to skip) and lives on the context.
@@ -56,6 +72,9 @@ struct SinkhornReport {
   std::vector<int> iterations;         ///< iterations made (one iteration updates f, then g)
   std::vector<double> marginal_error;  ///< the stopping quantity at the last check (see sinkhorn())
   std::vector<bool> converged;         ///< marginal_error <= tolerance
+  /// Scaling algorithm: times the kernel was formed anew after an absorption (the first kernel
+  /// not counted); log_domain: 0.
+  std::vector<int> absorptions;
 };
 
 /// Log-domain Sinkhorn for count problems between x_i (n points in R^d) and y_i (m points).
