@@ -124,7 +124,50 @@ enum SinkhornStat : int {
   kChange,
   kStats
 };
+
 // clang-format off
+/* The scaling Sinkhorn with absorption (sinkhorn.hpp, SinkhornAlgorithm::scaling; Schmitzer 2019,
+   "Stabilized sparse scaling algorithms for entropy regularized transport problems", SIAM J. Sci.
+   Comput. 41(3): the log-stabilised scaling iteration, absorbing scalings into the potentials;
+   unbalanced updates as in Chizat, Peyré, Schmitzer, Vialard, "Scaling algorithms for unbalanced
+   transport problems", Math. Comp. 2018), CPU only: on CUDA sinkhorn() runs the log-domain primitives above.
+   The potentials are split as f + ε log u and g + ε log v: absorbed potentials (f, g) and scalings
+   (u, v). A kernel (m x n per problem, item i) holds Kᵀ, column j being row j of
+     K_jk = a_j b_k exp((f_j + g_k − C_jk)/ε)      (0 where the exponent is below the exp floor),
+   the plan of (f, g) with unit scalings; the plan of (f, g, u, v) is diag(u) K diag(v).
+   `which` flags the problems to touch (nonzero entries); the others are neither read nor written.
+   sinkhorn_kernel: kernel_i from cost_t (m x n per problem: Cᵀ, may broadcast), log-weights and
+     (f, g); u_i = 1 and v_i = 1.
+   sinkhorn_scaling_iteration: one Sinkhorn iteration, u then v, the same updates as
+     sinkhorn_update's with τ = scale/ε (f + ε log u_next = −τε LSE_k(log b_k + (g_k + ε log v_k
+     − C_jk)/ε)):
+       u_next_j = (a_j / (K v)_j)^τ exp(−(1 − τ) f_j/ε),
+       v_next_k = (b_k / (Kᵀ u_next)_k)^τ exp(−(1 − τ) g_k/ε)
+     (u_next, v_next must not alias u, v); out_of_range_i = 1 when some entry of u_next_i or
+     v_next_i is outside [e^−log_bound, e^log_bound] or not finite, else 0. With stats.count > 0,
+     stats_i gets the x-side statistics of sinkhorn_update for the plan of (f, g, u, v) (r = u ⊙ K v,
+     potential f + ε log u; [4] transport is 0, [5] max_j ε |log u_next_j − log u_j|).
+   sinkhorn_scaling_columns: stats_i gets the y-side statistics of sinkhorn_update for the plan of
+     (f, g, u, v) (the marginal v ⊙ Kᵀu, potential g + ε log v), with [4] Σ π C from cost_t and
+     [5] = 0.
+   sinkhorn_absorb: out_t = potential_t + ε log scaling_t (out may be potential). */
+#define GAUSSOT_SINKHORN_SCALING_PRIMITIVES(PREFIX, T)                                             \
+  PREFIX void sinkhorn_kernel(Context& ctx, MatrixBatch<const T> cost_t,                           \
+      VectorBatch<const T> log_a, VectorBatch<const T> f, VectorBatch<const T> log_b,              \
+      VectorBatch<const T> g, T epsilon, VectorBatch<const T> which, MatrixBatch<T> kernel,        \
+      VectorBatch<T> u, VectorBatch<T> v);                                                         \
+  PREFIX void sinkhorn_scaling_iteration(Context& ctx, MatrixBatch<const T> kernel,                \
+      VectorBatch<const T> log_a, VectorBatch<const T> f, VectorBatch<const T> log_b,              \
+      VectorBatch<const T> g, VectorBatch<const T> u, VectorBatch<const T> v,                      \
+      VectorBatch<const T> which, T epsilon, T tau, T log_bound, VectorBatch<T> u_next,            \
+      VectorBatch<T> v_next, VectorBatch<T> out_of_range, MatrixBatch<T> stats);                   \
+  PREFIX void sinkhorn_scaling_columns(Context& ctx, MatrixBatch<const T> kernel,                  \
+      MatrixBatch<const T> cost_t, VectorBatch<const T> log_b, VectorBatch<const T> g,             \
+      VectorBatch<const T> u, VectorBatch<const T> v, VectorBatch<const T> which, T epsilon,       \
+      MatrixBatch<T> stats);                                                                       \
+  PREFIX void sinkhorn_absorb(Context& ctx, VectorBatch<const T> potential,                        \
+      VectorBatch<const T> scaling, T epsilon, VectorBatch<const T> which, VectorBatch<T> out);
+
 #define GAUSSOT_SINKHORN_PRIMITIVES(PREFIX, T)                                                     \
   PREFIX void sinkhorn_cost(Context& ctx, MatrixBatch<const T> x, MatrixBatch<const T> y,          \
                             MatrixBatch<T> cost, MatrixBatch<T> cost_t);                           \
@@ -170,6 +213,7 @@ enum SinkhornStat : int {
 
 namespace cpu {
 GAUSSOT_ALL_PRIMITIVES(template <typename T>, T)
+GAUSSOT_SINKHORN_SCALING_PRIMITIVES(template <typename T>, T)
 }  // namespace cpu
 
 namespace cuda {

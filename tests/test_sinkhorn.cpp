@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
-// The log-domain Sinkhorn (sinkhorn.hpp) on the CPU: against an independent long-double Sinkhorn
+// The Sinkhorn of sinkhorn.hpp on the CPU, both algorithms (log domain and scaling with
+// absorption) through the same tests: against an independent long-double Sinkhorn
 // written here (value, transport cost, mass, potentials), the value against the primal objective
 // of the returned potentials' plan evaluated here entry by entry (converged or not), balanced
 // marginals, symmetry, the limits ε → ∞ (independent coupling) and ε → 0 (the assignment found
 // by brute force), the one-point unbalanced problem in closed form, γ → ∞, batched against one by
-// one, broadcast and padded inputs, bad input; CUDA against CPU (skipped without a device).
+// one, broadcast and padded inputs, bad input; the scaling algorithm against the log domain
+// iterate by iterate at every ε (absorptions exercised at small ε); CUDA (log domain) against
+// both CPU algorithms (skipped without a device).
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -204,19 +207,47 @@ Problem rounded(Problem p) {
   return p;
 }
 
+/// Stopping tolerance and agreement bound of the element type.
 template <typename T>
-class Sinkhorn : public ::testing::Test {
+class SinkhornTest : public ::testing::Test {
  protected:
   Context ctx = Context::cpu();
-  /// Stopping tolerance and agreement bound of the element type.
   static double tolerance() { return std::is_same_v<T, double> ? 1e-12 : 1e-5; }
   static double bar() { return std::is_same_v<T, double> ? 1e-10 : 2e-4; }
 };
+
+/// An element type and an algorithm: the tests below run for both algorithms.
+template <typename T, SinkhornAlgorithm A>
+struct Setup {
+  using type = T;
+  static constexpr SinkhornAlgorithm algorithm = A;
+};
+
+template <typename P>
+class Sinkhorn : public SinkhornTest<typename P::type> {
+ protected:
+  static SinkhornOptions options(double sigma, std::optional<double> gamma, double tolerance,
+                                 int max_iterations = 100000, int check_every = 10) {
+    SinkhornOptions o = options_for(sigma, gamma, tolerance, max_iterations, check_every);
+    o.algorithm = P::algorithm;
+    return o;
+  }
+};
+using Setups = ::testing::Types<
+    Setup<float, SinkhornAlgorithm::log_domain>, Setup<float, SinkhornAlgorithm::scaling>,
+    Setup<double, SinkhornAlgorithm::log_domain>, Setup<double, SinkhornAlgorithm::scaling>>;
+struct SetupNames {
+  template <typename P>
+  static std::string GetName(int) {
+    return std::string(std::is_same_v<typename P::type, double> ? "f64_" : "f32_") +
+           (P::algorithm == SinkhornAlgorithm::scaling ? "scaling" : "log_domain");
+  }
+};
+TYPED_TEST_SUITE(Sinkhorn, Setups, SetupNames);
 using Precisions = ::testing::Types<float, double>;
-TYPED_TEST_SUITE(Sinkhorn, Precisions);
 
 TYPED_TEST(Sinkhorn, AgreesWithAnIndependentLongDoubleSinkhorn) {
-  using T = TypeParam;
+  using T = typename TypeParam::type;
   struct Case {
     std::int64_t d, n, m;
     double sigma;
@@ -232,7 +263,7 @@ TYPED_TEST(Sinkhorn, AgreesWithAnIndependentLongDoubleSinkhorn) {
     const long double epsilon = 2.0L * c.sigma * c.sigma;
     const ReferenceSolution ref = reference_sinkhorn(p, epsilon, c.gamma);
     const Batch<T> batch({p});
-    const Solved<T> s = batch.solve(this->ctx, options_for(c.sigma, c.gamma, this->tolerance()));
+    const Solved<T> s = batch.solve(this->ctx, this->options(c.sigma, c.gamma, this->tolerance()));
     ASSERT_TRUE(s.report.converged[0]) << s.report.marginal_error[0];
     const double scale = double(std::fabs(ref.plan.value)) + double(ref.plan.transport);
     EXPECT_NEAR(s.value[0], double(ref.plan.value), this->bar() * scale);
@@ -251,14 +282,14 @@ TYPED_TEST(Sinkhorn, AgreesWithAnIndependentLongDoubleSinkhorn) {
 }
 
 TYPED_TEST(Sinkhorn, ValueIsThePrimalObjectiveOfTheReturnedPlanConvergedOrNot) {
-  using T = TypeParam;
+  using T = typename TypeParam::type;
   for (std::optional<double> gamma : {std::optional<double>(), std::optional<double>(0.7)}) {
     const Problem p = rounded<T>(random_problem(3, 9, 6, 5, 1, gamma ? 2.0L : 1.0L));
     const Batch<T> batch({p});
     for (int iterations : {1, 3, 12}) {
       SCOPED_TRACE(::testing::Message()
                    << iterations << " iterations, gamma " << gamma.value_or(-1));
-      const Solved<T> s = batch.solve(this->ctx, options_for(0.5, gamma, 0.0, iterations, 1));
+      const Solved<T> s = batch.solve(this->ctx, this->options(0.5, gamma, 0.0, iterations, 1));
       EXPECT_FALSE(s.report.converged[0]);  // tolerance 0 is not reached
       EXPECT_EQ(s.report.iterations[0], iterations);
       const Evaluation e = evaluate(p, 0.5L, gamma, s.f_of(0, p.n), s.g_of(0, p.m));
@@ -277,10 +308,10 @@ TYPED_TEST(Sinkhorn, ValueIsThePrimalObjectiveOfTheReturnedPlanConvergedOrNot) {
 }
 
 TYPED_TEST(Sinkhorn, BalancedMarginalsMeetTheTolerance) {
-  using T = TypeParam;
+  using T = typename TypeParam::type;
   const Problem p = rounded<T>(random_problem(2, 30, 20, 8));
   const double tolerance = std::is_same_v<T, double> ? 1e-9 : 1e-4;
-  const Solved<T> s = Batch<T>({p}).solve(this->ctx, options_for(0.3, std::nullopt, tolerance));
+  const Solved<T> s = Batch<T>({p}).solve(this->ctx, this->options(0.3, std::nullopt, tolerance));
   ASSERT_TRUE(s.report.converged[0]);
   EXPECT_LE(s.report.marginal_error[0], tolerance);
   EXPECT_EQ(s.report.iterations[0] % 10, 0);
@@ -294,13 +325,13 @@ TYPED_TEST(Sinkhorn, BalancedMarginalsMeetTheTolerance) {
 }
 
 TYPED_TEST(Sinkhorn, ValueIsSymmetricInTheTwoSides) {
-  using T = TypeParam;
+  using T = typename TypeParam::type;
   for (std::optional<double> gamma : {std::optional<double>(), std::optional<double>(1.3)}) {
     const Problem p = rounded<T>(random_problem(3, 7, 11, 23, 1, gamma ? 0.6L : 1.0L));
     const Solved<T> forward =
-        Batch<T>({p}).solve(this->ctx, options_for(0.7, gamma, this->tolerance()));
+        Batch<T>({p}).solve(this->ctx, this->options(0.7, gamma, this->tolerance()));
     const Solved<T> backward =
-        Batch<T>({p.swapped()}).solve(this->ctx, options_for(0.7, gamma, this->tolerance()));
+        Batch<T>({p.swapped()}).solve(this->ctx, this->options(0.7, gamma, this->tolerance()));
     EXPECT_NEAR(forward.value[0], backward.value[0], this->bar() * std::fabs(forward.value[0]));
     EXPECT_NEAR(forward.transport[0], backward.transport[0], this->bar() * forward.transport[0]);
     EXPECT_NEAR(forward.mass[0], backward.mass[0], this->bar() * forward.mass[0]);
@@ -308,7 +339,7 @@ TYPED_TEST(Sinkhorn, ValueIsSymmetricInTheTwoSides) {
 }
 
 TYPED_TEST(Sinkhorn, LargeEpsilonGivesTheIndependentCoupling) {
-  using T = TypeParam;
+  using T = typename TypeParam::type;
   const Problem p = rounded<T>(random_problem(2, 6, 9, 31));
   long double independent = 0;
   for (std::int64_t i = 0; i < p.n; ++i)
@@ -320,7 +351,7 @@ TYPED_TEST(Sinkhorn, LargeEpsilonGivesTheIndependentCoupling) {
   const double sigma = is_double ? 1e3 : 50.0;
   const double bar = (is_double ? 1e-5 : 2e-3) * double(independent);
   const Solved<T> s =
-      Batch<T>({p}).solve(this->ctx, options_for(sigma, std::nullopt, this->tolerance()));
+      Batch<T>({p}).solve(this->ctx, this->options(sigma, std::nullopt, this->tolerance()));
   ASSERT_TRUE(s.report.converged[0]);
   EXPECT_NEAR(s.transport[0], double(independent), bar);
   EXPECT_NEAR(s.value[0], double(independent), bar);
@@ -329,7 +360,25 @@ TYPED_TEST(Sinkhorn, LargeEpsilonGivesTheIndependentCoupling) {
   }
 }
 
-TEST(SinkhornLimits, SmallEpsilonApproachesTheAssignmentFoundByBruteForce) {
+/// Limits, for both algorithms.
+class SinkhornLimits : public ::testing::TestWithParam<SinkhornAlgorithm> {
+ protected:
+  SinkhornOptions options(double sigma, std::optional<double> gamma, double tolerance,
+                          int max_iterations) const {
+    SinkhornOptions o = options_for(sigma, gamma, tolerance, max_iterations);
+    o.algorithm = GetParam();
+    return o;
+  }
+};
+INSTANTIATE_TEST_SUITE_P(Algorithms, SinkhornLimits,
+                         ::testing::Values(SinkhornAlgorithm::log_domain,
+                                           SinkhornAlgorithm::scaling),
+                         [](const auto& info) {
+                           return info.param == SinkhornAlgorithm::scaling ? "scaling"
+                                                                           : "log_domain";
+                         });
+
+TEST_P(SinkhornLimits, SmallEpsilonApproachesTheAssignmentFoundByBruteForce) {
   Context ctx = Context::cpu();
   Problem p = random_problem(2, 4, 4, 41);
   for (auto& v : p.x)
@@ -349,7 +398,7 @@ TEST(SinkhornLimits, SmallEpsilonApproachesTheAssignmentFoundByBruteForce) {
   for (double sigma : {0.5, 0.3, 0.2, 0.15}) {
     const double epsilon = 2 * sigma * sigma;
     const Solved<double> s =
-        Batch<double>({p}).solve(ctx, options_for(sigma, std::nullopt, tolerance, 2000000));
+        Batch<double>({p}).solve(ctx, options(sigma, std::nullopt, tolerance, 2000000));
     ASSERT_TRUE(s.report.converged[0]) << sigma;
     // OT_0 <= ⟨π, C⟩ <= OT_ε <= OT_0 + ε log n: the assignment plan P is feasible with
     // KL(P ‖ a⊗b) = log n. (Up to the marginal error times the largest cost, < 1e-8 here.)
@@ -363,7 +412,7 @@ TEST(SinkhornLimits, SmallEpsilonApproachesTheAssignmentFoundByBruteForce) {
 }
 
 TYPED_TEST(Sinkhorn, OnePointUnbalancedProblemInClosedForm) {
-  using T = TypeParam;
+  using T = typename TypeParam::type;
   // min_m m C + ε(m log(m/(ab)) − m + ab) + γ(m log(m/a) − m + a) + γ(m log(m/b) − m + b):
   // log m = (ε log(ab) + γ log a + γ log b − C)/(ε + 2γ).
   struct Case {
@@ -384,7 +433,7 @@ TYPED_TEST(Sinkhorn, OnePointUnbalancedProblemInClosedForm) {
     const T x = T(c.x), y = T(c.y), a = T(c.a), b = T(c.b);
     const Solved<T> s =
         run<T>(this->ctx, matrices(&x, 1, 1, 1), matrices(&y, 1, 1, 1), vectors(&a, 1, 1),
-               vectors(&b, 1, 1), options_for(c.sigma, c.gamma, this->tolerance()));
+               vectors(&b, 1, 1), this->options(c.sigma, c.gamma, this->tolerance()));
     ASSERT_TRUE(s.report.converged[0]);
     EXPECT_NEAR(s.mass[0], double(mass), this->bar() * double(mass)) << c.a;
     EXPECT_NEAR(s.value[0], double(value), this->bar() * (1 + std::fabs(double(value)))) << c.a;
@@ -392,16 +441,16 @@ TYPED_TEST(Sinkhorn, OnePointUnbalancedProblemInClosedForm) {
   }
 }
 
-TEST(SinkhornLimits, LargeGammaApproachesTheBalancedValue) {
+TEST_P(SinkhornLimits, LargeGammaApproachesTheBalancedValue) {
   Context ctx = Context::cpu();
   const Problem p = random_problem(2, 8, 6, 53);
   const Batch<double> batch({p});
-  const double balanced = batch.solve(ctx, options_for(0.5, std::nullopt, 1e-12)).value[0];
+  const double balanced = batch.solve(ctx, options(0.5, std::nullopt, 1e-12, 100000)).value[0];
   // UOT_γ = OT + O(1/γ); the translation mode of the potentials contracts by about 1 − 2ε/γ per
   // iteration, so large γ needs ~γ/ε iterations.
   std::vector<double> gaps;
   for (double gamma : {1e1, 1e2, 1e3, 1e4}) {
-    const Solved<double> s = batch.solve(ctx, options_for(0.5, gamma, 1e-10, 1000000));
+    const Solved<double> s = batch.solve(ctx, options(0.5, gamma, 1e-10, 1000000));
     ASSERT_TRUE(s.report.converged[0]) << gamma;
     gaps.push_back(std::fabs(s.value[0] - balanced));
     EXPECT_LT(s.value[0], balanced) << gamma;  // the balanced plan is feasible with zero penalty
@@ -414,7 +463,7 @@ TEST(SinkhornLimits, LargeGammaApproachesTheBalancedValue) {
 }
 
 TYPED_TEST(Sinkhorn, BatchedAgreesWithOneByOneOnPaddedBatches) {
-  using T = TypeParam;
+  using T = typename TypeParam::type;
   for (std::optional<double> gamma : {std::optional<double>(), std::optional<double>(0.9)}) {
     std::vector<Problem> problems;
     for (int i = 0; i < 5; ++i) {
@@ -422,7 +471,7 @@ TYPED_TEST(Sinkhorn, BatchedAgreesWithOneByOneOnPaddedBatches) {
           rounded<T>(random_problem(3, 40, 33, 100 + i, 1, gamma ? 1.5L : 1.0L, 0.3L * i)));
     }
     // Different scales converge at different checks: each problem stops on its own.
-    const SinkhornOptions options = options_for(0.45, gamma, this->tolerance(), 100000, 7);
+    const SinkhornOptions options = this->options(0.45, gamma, this->tolerance(), 100000, 7);
     const Solved<T> batched = Batch<T>(problems, 3).solve(this->ctx, options);
     for (std::size_t i = 0; i < problems.size(); ++i) {
       const Solved<T> single = Batch<T>({problems[i]}).solve(this->ctx, options);
@@ -441,12 +490,12 @@ TYPED_TEST(Sinkhorn, BatchedAgreesWithOneByOneOnPaddedBatches) {
 }
 
 TYPED_TEST(Sinkhorn, BroadcastInputsAndDefaultWeights) {
-  using T = TypeParam;
+  using T = typename TypeParam::type;
   const std::int64_t k = 3;
   std::vector<Problem> problems;
   for (int i = 0; i < k; ++i) problems.push_back(rounded<T>(random_problem(2, 12, 10, 60 + i)));
   const Batch<T> batch(problems);
-  const SinkhornOptions options = options_for(0.6, std::nullopt, this->tolerance());
+  const SinkhornOptions options = this->options(0.6, std::nullopt, this->tolerance());
   // x broadcast (item 1 repeated), y and the weights per problem.
   const Solved<T> broadcast_x = run<T>(this->ctx, broadcast(batch.x.cview().slice(1, 2), k),
                                        batch.y.cview(), batch.a.view, batch.b.view, options);
@@ -482,10 +531,10 @@ TYPED_TEST(Sinkhorn, BroadcastInputsAndDefaultWeights) {
 }
 
 TYPED_TEST(Sinkhorn, OutputsAreOptional) {
-  using T = TypeParam;
+  using T = typename TypeParam::type;
   const Problem p = rounded<T>(random_problem(2, 5, 4, 77));
   const Batch<T> batch({p});
-  const SinkhornOptions options = options_for(0.5, 1.0, this->tolerance());
+  const SinkhornOptions options = this->options(0.5, 1.0, this->tolerance());
   const Solved<T> all = batch.solve(this->ctx, options);
   T value = 0;
   SinkhornOutputs<T> only_value;
@@ -500,6 +549,117 @@ TYPED_TEST(Sinkhorn, OutputsAreOptional) {
                   MatrixBatch<const T>(nullptr, 2, 4, 2, 8, 0), VectorBatch<const T>(),
                   VectorBatch<const T>(), {}, options);
   EXPECT_TRUE(empty.iterations.empty());
+}
+
+// ---- the scaling algorithm against the log domain ------------------------------------------
+
+template <typename T>
+class SinkhornScaling : public SinkhornTest<T> {
+ protected:
+  Solved<T> solve(const Batch<T>& batch, SinkhornOptions o, SinkhornAlgorithm algorithm) {
+    o.algorithm = algorithm;
+    return batch.solve(this->ctx, o);
+  }
+};
+TYPED_TEST_SUITE(SinkhornScaling, Precisions);
+
+/// Both algorithms make the same iterates: after the same number of iterations (tolerance 0), the
+/// same potentials, value, transport cost, mass and stopping quantity, at every ε; at small ε the
+/// kernel of the potentials 0, exp(−C/ε), underflows (C/ε up to ~10⁴ here, beyond e^−700 in
+/// double and e^−80 in float), so the scaling algorithm is right only through its absorptions
+/// (counted in the report). Balanced and unbalanced, weights of unequal totals, a batch of three
+/// problems at different scales (each absorbs on its own), several check intervals.
+TYPED_TEST(SinkhornScaling, MakesTheIteratesOfTheLogDomainAtEveryEpsilon) {
+  using T = TypeParam;
+  const bool is_double = std::is_same_v<T, double>;
+  // Float's exponents (f + g − C)/ε carry rounding of ~1e-7·C/ε: it stops at ε ~ 1e-2.
+  const std::vector<double> sigmas = is_double ? std::vector<double>{2.0, 0.5, 0.1, 0.03, 0.01}
+                                               : std::vector<double>{2.0, 0.5, 0.1};
+  for (std::optional<double> gamma : {std::optional<double>(), std::optional<double>(0.3)}) {
+    std::vector<Problem> problems;
+    for (int i = 0; i < 3; ++i)
+      problems.push_back(
+          rounded<T>(random_problem(2, 37, 29, 300 + i, 1.3L, gamma ? 0.8L : 1.3L, 0.5L * i)));
+    for (std::int64_t j = 0; j < problems[2].d * problems[2].n; ++j) problems[2].x[j] *= 2;
+    const Batch<T> batch(problems, 1);
+    for (double sigma : sigmas) {
+      for (int iterations : {1, 7, 60}) {
+        SCOPED_TRACE(::testing::Message() << "sigma " << sigma << " gamma " << gamma.value_or(-1)
+                                          << " iterations " << iterations);
+        const SinkhornOptions o = options_for(sigma, gamma, 0.0, iterations, 3);
+        const Solved<T> log = this->solve(batch, o, SinkhornAlgorithm::log_domain);
+        const Solved<T> scaled = this->solve(batch, o, SinkhornAlgorithm::scaling);
+        const double epsilon = 2 * sigma * sigma;
+        for (std::size_t i = 0; i < problems.size(); ++i) {
+          const std::int64_t n = problems[i].n, m = problems[i].m;
+          // At large ε the log domain may reach a marginal error or change of exactly 0 early
+          // (tolerance 0): both are converged to rounding then.
+          EXPECT_LE(scaled.report.iterations[i], iterations) << i;
+          EXPECT_LE(log.report.iterations[i], iterations) << i;
+          EXPECT_EQ(log.report.absorptions[i], 0) << i;
+          if (sigma <= (is_double ? 0.03 : 0.1) && iterations > 1) {
+            EXPECT_GT(scaled.report.absorptions[i], 0) << i;
+          }
+          const double scale = std::fabs(double(log.value[i])) + double(log.transport[i]);
+          EXPECT_NEAR(scaled.value[i], log.value[i], this->bar() * scale) << i;
+          EXPECT_NEAR(scaled.transport[i], log.transport[i], this->bar() * scale) << i;
+          EXPECT_NEAR(scaled.mass[i], log.mass[i], this->bar() * double(log.mass[i])) << i;
+          EXPECT_NEAR(scaled.report.marginal_error[i], log.report.marginal_error[i],
+                      this->bar() * (1 + log.report.marginal_error[i]))
+              << i;
+          // The potentials to rounding of the exponents: ε·(bar relative to C/ε ~ 10⁴).
+          const double potential_bar = 100 * this->bar() * (1 + epsilon);
+          for (std::int64_t j = 0; j < n; ++j)
+            EXPECT_NEAR(scaled.f[i * n + j], log.f[i * n + j], potential_bar) << i << " " << j;
+          for (std::int64_t j = 0; j < m; ++j)
+            EXPECT_NEAR(scaled.g[i * m + j], log.g[i * m + j], potential_bar) << i << " " << j;
+        }
+      }
+    }
+  }
+}
+
+/// At small ε, where an exp-domain Sinkhorn without absorption breaks down (clouds 2 apart: the
+/// potentials reach ~C_min ≫ 700ε in double, 80ε in float, so POT's ot.sinkhorn overflows its
+/// scalings and returns NaN), the scaling algorithm converges to the plan of the log domain in
+/// the same number of iterations, through absorptions; balanced and unbalanced, a batch of two
+/// with y broadcast.
+TYPED_TEST(SinkhornScaling, ConvergesWithTheLogDomainAtSmallEpsilon) {
+  using T = TypeParam;
+  const bool is_double = std::is_same_v<T, double>;
+  const double sigma = is_double ? 0.06 : 0.15, tolerance = is_double ? 1e-8 : 1e-4;
+  std::vector<Problem> problems = {rounded<T>(random_problem(2, 80, 70, 73, 1, 1, 2.0L)),
+                                   rounded<T>(random_problem(2, 80, 70, 75, 1, 1, 2.0L))};
+  problems[1].y = problems[0].y;
+  Batch<T> batch(problems);
+  const MatrixBatch<const T> y = broadcast(batch.y.cview().slice(0, 1), 2);
+  SinkhornOptions o = options_for(sigma, std::nullopt, tolerance, 50000);
+  for (std::optional<double> gamma : {std::optional<double>(), std::optional<double>(1.0)}) {
+    SCOPED_TRACE(::testing::Message() << "gamma " << gamma.value_or(-1));
+    o.gamma = gamma;
+    o.algorithm = SinkhornAlgorithm::log_domain;
+    const Solved<T> log = run<T>(this->ctx, batch.x.cview(), y, batch.a.view, batch.b.view, o);
+    o.algorithm = SinkhornAlgorithm::scaling;
+    const Solved<T> scaled = run<T>(this->ctx, batch.x.cview(), y, batch.a.view, batch.b.view, o);
+    for (int i = 0; i < 2; ++i) {
+      ASSERT_TRUE(log.report.converged[i]) << i;
+      ASSERT_TRUE(scaled.report.converged[i]) << i;
+      EXPECT_NEAR(scaled.report.iterations[i], log.report.iterations[i], o.check_every) << i;
+      EXPECT_GT(scaled.report.absorptions[i], 0) << i;
+      const double scale = std::fabs(double(log.value[i])) + double(log.transport[i]);
+      EXPECT_NEAR(scaled.value[i], log.value[i], 10 * this->bar() * scale) << i;
+      EXPECT_NEAR(scaled.transport[i], log.transport[i], 10 * this->bar() * scale) << i;
+      EXPECT_NEAR(scaled.mass[i], log.mass[i], 10 * this->bar() * double(log.mass[i])) << i;
+    }
+  }
+}
+
+TEST(SinkhornErrors, AlgorithmIsChecked) {
+  Context ctx = Context::cpu();
+  const Batch<double> batch({random_problem(2, 4, 3, 1)});
+  SinkhornOptions o = options_for(0.5, std::nullopt, 1e-9);
+  o.algorithm = static_cast<SinkhornAlgorithm>(7);
+  expect_invalid([&] { batch.solve(ctx, o); }, "'options.algorithm' is not a SinkhornAlgorithm");
 }
 
 TEST(SinkhornErrors, BadInputNamesTheArgumentAndItem) {
@@ -606,9 +766,10 @@ TEST(SinkhornErrors, NotConvergingIsReportedNotThrown) {
 
 // ---- CUDA against CPU --------------------------------------------------------------------------
 
-template <typename T>
-class SinkhornCudaVsCpu : public Sinkhorn<T> {
+template <typename P>
+class SinkhornCudaVsCpu : public Sinkhorn<P> {
  protected:
+  using T = typename P::type;
   void SetUp() override {
     GAUSSOT_REQUIRE_CUDA();
     gpu.emplace(Context::cuda(0));
@@ -625,10 +786,22 @@ class SinkhornCudaVsCpu : public Sinkhorn<T> {
   }
   std::optional<Context> gpu;
 };
-TYPED_TEST_SUITE(SinkhornCudaVsCpu, Precisions);
+TYPED_TEST_SUITE(SinkhornCudaVsCpu, Setups, SetupNames);
+
+TYPED_TEST(SinkhornCudaVsCpu, ScalingIsRefusedOnCuda) {
+  using T = typename TypeParam::type;
+  std::vector<T> host(4, T(1));
+  Array<T> device(*this->gpu, 4);
+  copy<T>(*this->gpu, VectorBatch<const T>(host.data(), 4, 4, 1), device.vectors(4, 1));
+  const MatrixBatch<const T> points(device.data(), 2, 2, 2, 4, 1, MemorySpace::device);
+  SinkhornOptions o = this->options(0.5, std::nullopt, 1e-5);
+  o.algorithm = SinkhornAlgorithm::scaling;
+  expect_invalid([&] { sinkhorn<T>(*this->gpu, points, points, {}, {}, {}, o); },
+                 "'options.algorithm' 'scaling' runs on the CPU backend only");
+}
 
 TYPED_TEST(SinkhornCudaVsCpu, AgreesWithTheCpuOnPaddedAndBroadcastBatches) {
-  using T = TypeParam;
+  using T = typename TypeParam::type;
   Context& gpu = *this->gpu;
   for (std::optional<double> gamma : {std::optional<double>(), std::optional<double>(0.8)}) {
     for (const auto& [d, n, m, k] : std::vector<std::array<std::int64_t, 4>>{
@@ -641,7 +814,10 @@ TYPED_TEST(SinkhornCudaVsCpu, AgreesWithTheCpuOnPaddedAndBroadcastBatches) {
             rounded<T>(random_problem(d, n, m, 900 + i, 1, gamma ? 2.0L : 1.0L, 0.2L * i)));
       const Batch<T> batch(problems, 2);
       const double sigma = d > 10 ? 4.0 : 0.5;
-      const SinkhornOptions options = options_for(sigma, gamma, this->tolerance(), 5000, 5);
+      // The CPU runs the algorithm of the setup; CUDA its automatic choice (the log domain).
+      const SinkhornOptions options = this->options(sigma, gamma, this->tolerance(), 5000, 5);
+      SinkhornOptions gpu_options = options;
+      gpu_options.algorithm = SinkhornAlgorithm::automatic;
       for (int broadcast_x = 0; broadcast_x < 2; ++broadcast_x) {
         const MatrixBatch<const T> hx =
             broadcast_x ? broadcast(batch.x.cview().slice(0, 1), k) : batch.x.cview();
@@ -658,7 +834,7 @@ TYPED_TEST(SinkhornCudaVsCpu, AgreesWithTheCpuOnPaddedAndBroadcastBatches) {
                                        scalars(base + 2 * k, k, MemorySpace::device),
                                        vectors(base + 3 * k, n, k, MemorySpace::device),
                                        vectors(base + 3 * k + k * n, m, k, MemorySpace::device)};
-        const SinkhornReport report = sinkhorn<T>(gpu, dx, dy, da, db, views, options);
+        const SinkhornReport report = sinkhorn<T>(gpu, dx, dy, da, db, views, gpu_options);
         std::vector<T> host(static_cast<std::size_t>(out.size()));
         copy<T>(gpu, VectorBatch<const T>(out.vectors(out.size(), 1)),
                 vectors(host.data(), out.size(), 1));

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // `gaussot sinkhorn`: entropic OT between two weighted point clouds (sample files) by the batched
-// log-domain Sinkhorn of sinkhorn.hpp, balanced or unbalanced, in the convention of `gaussot
-// entropic` (unhalved cost, ε = 2σ²), so that the two can be compared.
+// Sinkhorn of sinkhorn.hpp (scaling with absorption or log domain), balanced or unbalanced, in the
+// convention of `gaussot entropic` (unhalved cost, ε = 2σ²), so that the two can be compared.
 #include <cmath>
 #include <memory>
 #include <optional>
@@ -25,6 +25,7 @@ struct SinkhornCommandOptions {
   double tolerance = SinkhornOptions().tolerance;
   int max_iterations = SinkhornOptions().max_iterations;
   int check_every = SinkhornOptions().check_every;
+  std::string algorithm = "automatic";
   bool potentials = false;
 };
 
@@ -96,6 +97,9 @@ void run_sinkhorn(const SinkhornCommandOptions& o) {
   options.tolerance = o.tolerance;
   options.max_iterations = o.max_iterations;
   options.check_every = o.check_every;
+  options.algorithm = o.algorithm == "scaling"      ? SinkhornAlgorithm::scaling
+                      : o.algorithm == "log_domain" ? SinkhornAlgorithm::log_domain
+                                                    : SinkhornAlgorithm::automatic;
   const bool potentials = o.potentials || !o.common.save_prefix.empty();
 
   Context ctx = make_context(o.common);
@@ -129,6 +133,7 @@ void run_sinkhorn(const SinkhornCommandOptions& o) {
                {"options.tolerance", "--tolerance"},
                {"options.max_iterations", "--max-iterations"},
                {"options.check_every", "--check-every"},
+               {"options.algorithm", "--algorithm"},
                {"options", "--sigma/--gamma"}},
               [&] {
                 result = sinkhorn<T>(
@@ -159,6 +164,7 @@ void run_sinkhorn(const SinkhornCommandOptions& o) {
   fields["iterations"] = per_problem(result.iterations);
   fields["marginal_error"] = per_problem(result.marginal_error);
   fields["converged"] = per_problem(result.converged);
+  fields["absorptions"] = per_problem(result.absorptions);
   fields["epsilon"] = 2 * o.sigma * o.sigma;
   if (potentials) {
     report.add_array("f", result_shape(pairing.batched, k, {n}), as_double(f_host));
@@ -173,7 +179,7 @@ void register_sinkhorn(CLI::App& app) {
   auto o = std::make_shared<SinkhornCommandOptions>();
   CLI::App* command = app.add_subcommand(
       "sinkhorn",
-      "Entropic OT between two point clouds by a batched log-domain Sinkhorn: min <pi, C> + "
+      "Entropic OT between two point clouds by a batched Sinkhorn: min <pi, C> + "
       "eps KL(pi | a x b) with C = |x - y|^2 and eps = 2 sigma^2 (the convention of `entropic`); "
       "unbalanced with --gamma (+ gamma KL of each marginal)");
   command->add_option("--a-samples", o->a_samples, "points x, (n, d) or (k, n, d) .npy")
@@ -210,6 +216,14 @@ void register_sinkhorn(CLI::App& app) {
       ->capture_default_str();
   command->add_option("--check-every", o->check_every, "iterations between stopping checks")
       ->check(count_at_least(1))
+      ->capture_default_str();
+  command
+      ->add_option("--algorithm", o->algorithm,
+                   "scaling (matrix-vector products with a cached kernel, absorbed into the "
+                   "potentials when the scalings leave a bound; CPU only), log_domain (log-sum-exp "
+                   "over the cost matrix: the reference) or automatic (scaling on the CPU, "
+                   "log_domain on CUDA); the same iterates either way")
+      ->check(CLI::IsMember({"automatic", "log_domain", "scaling"}))
       ->capture_default_str();
   command->add_flag("--potentials", o->potentials,
                     "also output the potentials f (on x) and g (on y); implied by --save-prefix, "

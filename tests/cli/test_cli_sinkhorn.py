@@ -4,7 +4,7 @@
 Sinkhorn written here in pure Python (primal objective of its plan, evaluated entry by entry),
 balanced and unbalanced with masses and weight files, batches (k against k, one against k), the
 potentials written by --save-prefix (the plan they give has the stated marginals), single
-precision, a run that does not converge, and bad input (exit 2, one stderr line naming the
+precision, a run that does not converge, both --algorithm choices, and bad input (exit 2, one stderr line naming the
 option). Standard library only."""
 import math
 import os
@@ -161,6 +161,21 @@ class SinkhornCommand(CommandTest):
         self.assertEqual(short["iterations"], 3)
         self.assertGreater(short["marginal_error"], 0)
 
+    def test_both_algorithms_agree_with_the_reference(self):
+        xs, ys = points(9, 2, 60), points(7, 2, 61, 2.0)
+        ref = reference(xs, ys, [1 / 9] * 9, [1 / 7] * 7, 0.1)
+        docs = {algorithm: self.sinkhorn(xs, ys, "--sigma", "0.1", "--tolerance", "1e-12",
+                                         "--algorithm", algorithm)
+                for algorithm in ("automatic", "log_domain", "scaling")}
+        for algorithm, doc in docs.items():
+            self.assertTrue(doc["converged"], algorithm)
+            self.assert_matches(doc, ref, rel=1e-7)
+        self.assertEqual(docs["log_domain"]["absorptions"], 0)
+        # Clouds 2 apart at eps = 0.02: the kernel of f = g = 0 is below e^-175 on every row, so
+        # the first iteration is absorbed.
+        self.assertGreater(docs["scaling"]["absorptions"], 0)
+        self.assertEqual(docs["automatic"]["value"], docs["scaling"]["value"])
+
     def test_bad_input(self):
         xs, ys = self.npy(points(4, 2, 50)), self.npy(points(3, 2, 51))
         run = ("sinkhorn", "--a-samples", xs, "--b-samples", ys)
@@ -172,6 +187,7 @@ class SinkhornCommand(CommandTest):
                    "--mass-b", "2", "--b-weights", self.npy([0.2, 0.3, 0.5]))
         self.fails(2, ["--max-iterations"], *run, "--sigma", "1", "--max-iterations", "0")
         self.fails(2, ["--check-every"], *run, "--sigma", "1", "--check-every", "0")
+        self.fails(2, ["--algorithm"], *run, "--sigma", "1", "--algorithm", "exp")
         self.fails(2, ["--b-samples", "dimension 3"], "sinkhorn", "--a-samples", xs,
                    "--b-samples", self.npy(points(3, 3, 52)), "--sigma", "1")
         self.fails(2, ["--a-weights", "length 3", "4 points"], *run, "--sigma", "1",

@@ -681,7 +681,7 @@ EMPTY_CASES = {
     "sinkhorn_divergence k=0": (
         lambda: gaussot.sinkhorn_divergence(_z(0, 2, 2), _z(0, 2, 2), sigma=1.0), [(0,)]),
     "sinkhorn k=0": (lambda: gaussot.sinkhorn(_z(0, 4, 2), _z(0, 3, 2)),
-                     [(0,), (), (0, 4), (0, 3), (0,), (0,), (0,), (0,), (0,)]),
+                     [(0,), (0,), (), (0, 4), (0, 3), (0,), (0,), (0,), (0,), (0,)]),
     "sinkhorn n=0": (lambda: gaussot.sinkhorn(_z(0, 2), np.eye(2)), "at least one point"),
     "sinkhorn m=0": (lambda: gaussot.sinkhorn(np.eye(2), _z(0, 2)), "at least one point"),
     "sinkhorn d=0": (lambda: gaussot.sinkhorn(_z(3, 0), _z(2, 0)), "dimension >= 1"),
