@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Eigendecomposition and spectral functions, threaded across the batch. Each thread decomposes four
 // batch items at a time: Householder tridiagonalisation (Eigen) and the lockstep implicit QR of
-// tridiagonal_qr.hpp for small orders, LAPACK's divide and conquer (?syevd from OpenBLAS) for
-// large ones (EighAlgorithm forces either).
+// tridiagonal_qr.hpp for small orders, LAPACK's divide and conquer (?syevd) for large ones
+// (EighAlgorithm forces either), and for eigenvalues alone from order 1024 its two-stage variant.
 #include <algorithm>
 #include <cmath>
 #include <mutex>
@@ -20,6 +20,10 @@ namespace {
 /// Orders from which LAPACK ?syevd (OpenBLAS) is faster on one core than tridiagonalisation plus
 /// TridiagonalQr (bench/README.md has the measurements).
 constexpr std::int64_t kLapackMinOrder = 160;
+
+/// Orders from which eigenvalues alone are computed by LAPACK's two-stage ?syevd_2stage
+/// (bench/blas/README.md has the measurements).
+constexpr std::int64_t kTwoStageMinOrder = 1024;
 
 bool uses_lapack(std::int64_t d, EighAlgorithm algorithm) {
   return algorithm == EighAlgorithm::divide_and_conquer ||
@@ -47,13 +51,17 @@ class SymmetricEigensolver {
       }
     }
     order_.resize(d);
-    if (lapack_) {  // LAPACK workspace for jobz = 'V' (enough for 'N' too)
-      T work_size = 0;
-      int iwork_size = 0, info = 0;
+    if (lapack_) {  // LAPACK workspace for jobz = 'V' and for the two-stage 'N'
+      T work_size = 0, two_stage_size = 0;
+      int iwork_size = 0, two_stage_isize = 0, info = 0;
       lapack::syevd("V", int(d), slots_[0].vectors.data(), slots_[0].values.data(), &work_size, -1,
                     &iwork_size, -1, &info);
-      work_.resize(static_cast<std::size_t>(work_size));
-      iwork_.resize(static_cast<std::size_t>(iwork_size));
+      if (d >= kTwoStageMinOrder) {
+        lapack::syevd_2stage(int(d), slots_[0].vectors.data(), slots_[0].values.data(),
+                             &two_stage_size, -1, &two_stage_isize, -1, &info);
+      }
+      work_.resize(static_cast<std::size_t>(std::max(work_size, two_stage_size)));
+      iwork_.resize(static_cast<std::size_t>(std::max(iwork_size, two_stage_isize)));
     }
   }
 
@@ -97,8 +105,13 @@ class SymmetricEigensolver {
   void lapack_syevd(const MatrixBatch<const T>& a, std::int64_t i, Slot& slot, bool with_vectors) {
     int info = 0;
     slot.vectors = item(a, i);
-    lapack::syevd(with_vectors ? "V" : "N", int(d_), slot.vectors.data(), slot.values.data(),
-                  work_.data(), int(work_.size()), iwork_.data(), int(iwork_.size()), &info);
+    if (!with_vectors && d_ >= kTwoStageMinOrder) {
+      lapack::syevd_2stage(int(d_), slot.vectors.data(), slot.values.data(), work_.data(),
+                           int(work_.size()), iwork_.data(), int(iwork_.size()), &info);
+    } else {
+      lapack::syevd(with_vectors ? "V" : "N", int(d_), slot.vectors.data(), slot.values.data(),
+                    work_.data(), int(work_.size()), iwork_.data(), int(iwork_.size()), &info);
+    }
     if (info != 0) fail(i, info);
   }
 

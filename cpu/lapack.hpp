@@ -17,6 +17,12 @@ void GAUSSOT_BLAS_NAME(ssyevd_)(const char* jobz, const char* uplo, const int* n
 void GAUSSOT_BLAS_NAME(dsyevd_)(const char* jobz, const char* uplo, const int* n, double* a,
                                 const int* lda, double* w, double* work, const int* lwork,
                                 int* iwork, const int* liwork, int* info);
+void GAUSSOT_BLAS_NAME(ssyevd_2stage_)(const char* jobz, const char* uplo, const int* n, float* a,
+                                       const int* lda, float* w, float* work, const int* lwork,
+                                       int* iwork, const int* liwork, int* info);
+void GAUSSOT_BLAS_NAME(dsyevd_2stage_)(const char* jobz, const char* uplo, const int* n, double* a,
+                                       const int* lda, double* w, double* work, const int* lwork,
+                                       int* iwork, const int* liwork, int* info);
 void GAUSSOT_BLAS_NAME(ssyrk_)(const char* uplo, const char* trans, const int* n, const int* k,
                                const float* alpha, const float* a, const int* lda,
                                const float* beta, float* c, const int* ldc);
@@ -52,6 +58,18 @@ inline void syevd(const char* jobz, int n, float* a, float* w, float* work, int 
 inline void syevd(const char* jobz, int n, double* a, double* w, double* work, int lwork,
                   int* iwork, int liwork, int* info) {
   GAUSSOT_BLAS_NAME(dsyevd_)(jobz, "L", &n, a, &n, w, work, &lwork, iwork, &liwork, info);
+}
+
+/// Eigenvalues only (jobz must be "N") through the two-stage tridiagonalisation (LAPACK 3.7+:
+/// a band reduction by BLAS-3 products, then bulge chasing), which moves most of ?syevd's
+/// memory-bound BLAS-2 work into matrix products.
+inline void syevd_2stage(int n, float* a, float* w, float* work, int lwork, int* iwork, int liwork,
+                         int* info) {
+  GAUSSOT_BLAS_NAME(ssyevd_2stage_)("N", "L", &n, a, &n, w, work, &lwork, iwork, &liwork, info);
+}
+inline void syevd_2stage(int n, double* a, double* w, double* work, int lwork, int* iwork,
+                         int liwork, int* info) {
+  GAUSSOT_BLAS_NAME(dsyevd_2stage_)("N", "L", &n, a, &n, w, work, &lwork, iwork, &liwork, info);
 }
 
 /// C (lower triangle) += A Aᵀ for column-major n x k A.

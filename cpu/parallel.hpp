@@ -117,6 +117,11 @@ void for_each_item(const Context& ctx, std::int64_t count, double work, MakeStat
     return;
   }
   const int threads = static_cast<int>(std::min<std::int64_t>(ctx.num_threads(), count));
+  // Items are handed out in chunks of about kMinParallelWork, on demand: a thread that another
+  // process slows down (a busy core) takes fewer chunks instead of holding back the others at the
+  // end of the loop. Results do not depend on which thread runs an item.
+  const auto chunk = static_cast<std::int64_t>(
+      std::clamp(kMinParallelWork / std::max(work, 1.0), 1.0, double(count) / threads));
   std::exception_ptr error;
   const BlasThreads blas(1);
 #pragma omp parallel num_threads(threads)
@@ -128,7 +133,7 @@ void for_each_item(const Context& ctx, std::int64_t count, double work, MakeStat
 #pragma omp critical(gaussot_for_each_item)
       if (!error) error = std::current_exception();
     }
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic, chunk)
     for (std::int64_t i = 0; i < count; ++i) {
       if (!state) continue;
       try {

@@ -44,9 +44,9 @@ pip=("$venv/bin/python" -m pip --disable-pip-version-check -q)
 # Build requirements in the environment itself: with --no-build-isolation the CMake cache keeps
 # valid paths from one run to the next.
 "${pip[@]}" install "scikit-build-core>=0.10" "nanobind>=2.4" "numpy>=1.22" "pytest>=7" "mpmath>=1.2"
-if ! "${pip[@]}" install scikit-learn matplotlib; then
-  echo "test_python: note: scikit-learn/matplotlib could not be installed; the example's tests" \
-       "will be skipped"
+if ! "${pip[@]}" install scikit-learn matplotlib pot; then
+  echo "test_python: note: scikit-learn/matplotlib/POT could not be installed; the tests that use" \
+       "them will be skipped"
 fi
 
 if [[ -x /usr/local/cuda/bin/nvcc ]] && ! command -v nvcc >/dev/null 2>&1; then

@@ -170,6 +170,26 @@ TYPED_TEST(Eigh, BothCpuSolversMeetTheBars) {
                InvalidArgument);
 }
 
+// Eigenvalues alone from order 1024 come from LAPACK's two-stage ?syevd_2stage, the eigenvectors
+// from ?syevd: both meet the bar on a known spectrum (repeated and zero eigenvalues included).
+TYPED_TEST(Eigh, TwoStageEigenvaluesOfALargeOrderMeetTheBar) {
+  using T = TypeParam;
+  const std::int64_t d = 1024;  // kTwoStageMinOrder
+  HostBatch<T> a(d, d, 1);
+  std::vector<long double> spectrum = geometric_spectrum(d, 1.0L, 1e6L);
+  spectrum[d / 2] = spectrum[d / 2 + 1];
+  spectrum[d - 1] = 0;
+  const auto expected = fill_known_spectra(a, this->rng, spectrum);
+  HostVectors<T> w(d, 1), values(d, 1);
+  HostBatch<T> v(d, d, 1);
+  eigh<T>(this->ctx, a.cview(), w.view, v.view);
+  eigvalsh<T>(this->ctx, a.cview(), values.view);
+  for (std::int64_t j = 0; j < d; ++j) {
+    ASSERT_NEAR(values.view.at(0, j), expected[0][j], 4 * d * eps<T>()) << j;
+    ASSERT_NEAR(w.view.at(0, j), expected[0][j], 4 * d * eps<T>()) << j;
+  }
+}
+
 TYPED_TEST(Eigh, RepeatedAndZeroEigenvalues) {
   using T = TypeParam;
   const std::int64_t d = 12;
