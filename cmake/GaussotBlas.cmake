@@ -8,7 +8,7 @@
 #                   scipy_openblas32 package folder of an installed wheel).
 #   system          find_package(LAPACK) with BLA_VENDOR OpenBLAS (Debian: libopenblas-openmp-dev).
 #
-# Why scipy-openblas (bench/blas/README.md has the table, measured on the 2-core Xeon of CI):
+# Why scipy-openblas (bench/blas/: the harness and its tables, measured on the 2-core Xeon of CI):
 # Debian 12's OpenBLAS 0.3.21 does not know that CPU and runs its generic Prescott kernels (dgemm
 # at 2048 is 2x slower than Eigen's), and its OpenMP threads spin at every barrier, so that one
 # busy process beside it made one eigvalsh of order 2048 take 8 s instead of 0.3 s. The pthreads
