@@ -40,10 +40,9 @@ void gemm(Context& ctx, Transpose transpose_a, Transpose transpose_b, T alpha,
           MatrixBatch<const T> a, MatrixBatch<const T> b, T beta, MatrixBatch<T> c) {
   const double inner = double(transpose_a == Transpose::yes ? a.rows : a.cols);
   const double work = double(c.rows) * double(c.cols) * inner;
+  const bool ta = transpose_a == Transpose::yes, tb = transpose_b == Transpose::yes;
   for_each_item(ctx, c.count, work, [&](std::int64_t i) {
     auto ci = item(c, i);
-    const bool ta = transpose_a == Transpose::yes;
-    const bool tb = transpose_b == Transpose::yes;
     if (work >= kBlasMinWork && inner > 0) {
       blas_gemm(ta, tb, alpha, item(a, i), item(b, i), beta, ci);
       return;

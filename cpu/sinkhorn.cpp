@@ -163,6 +163,21 @@ void sinkhorn_update(Context& ctx, MatrixBatch<const T> cost,
 
 namespace {
 
+/// Adds entry t of a marginal of the plan of (f, g, u, v) to the statistics acc (backend.hpp's
+/// x- or y-side statistics but [4] and [5]): the entry r_t = scaling_t · product_t (product_t of
+/// K v or Kᵀu) against the weight e^{log_weight_t}, with the side's absorbed potential. Returns
+/// log scaling_t.
+inline double add_marginal_entry(double (&acc)[kStats], double log_weight, double scaling,
+                                 double product, double potential, double epsilon) {
+  const double r = scaling * product, excess = std::fma(scaling, product, -std::exp(log_weight));
+  const double log_scaling = std::log(scaling);
+  acc[kMassExcess] += excess;
+  acc[kPotentialMass] += r * (potential + epsilon * log_scaling);
+  acc[kMarginalL1] += std::abs(excess);
+  acc[kMarginalKl] += r * (log_scaling + std::log(product) - log_weight) - excess;
+  return log_scaling;
+}
+
 /// Kernel rows per work item of a pass over a kernel.
 constexpr std::int64_t kKernelRowsPerChunk = 128;
 
@@ -284,14 +299,8 @@ void sinkhorn_scaling_iteration(Context& ctx, MatrixBatch<const T> kernel,
           out |= !(next[t] >= low && next[t] <= high);
           if (!want_stats) continue;
           // The plan of (f, g, u, v) on this row: r_j = u_j (K v)_j.
-          const double w = std::exp(double(log_a.at(i, j))), scale = u.at(i, j);
-          const double r = scale * double(product[t]), excess = std::fma(scale, product[t], -w);
-          const double log_scale = std::log(scale);
-          acc[kMassExcess] += excess;
-          acc[kPotentialMass] += r * (double(f.at(i, j)) + double(epsilon) * log_scale);
-          acc[kMarginalL1] += std::abs(excess);
-          acc[kMarginalKl] +=
-              r * (log_scale + std::log(double(product[t])) - double(log_a.at(i, j))) - excess;
+          const double log_scale =
+              add_marginal_entry(acc, log_a.at(i, j), u.at(i, j), product[t], f.at(i, j), epsilon);
           acc[kChange] = std::max(
               acc[kChange], double(epsilon) * std::abs(std::log(double(next[t])) - log_scale));
         }
@@ -350,13 +359,7 @@ void sinkhorn_scaling_columns(Context& ctx, MatrixBatch<const T> kernel,
         // The plan of (f, g, u, v) on this column: c_k = v_k (Kᵀ u)_k.
         double acc[kStats] = {};
         for (std::int64_t k = k0; k < k1; ++k) {
-          const double w = std::exp(double(log_b.at(i, k))), scale = v.at(i, k);
-          const double p = product[k - k0], r = scale * p, excess = std::fma(scale, p, -w);
-          const double log_scale = std::log(scale);
-          acc[kMassExcess] += excess;
-          acc[kPotentialMass] += r * (double(g.at(i, k)) + double(epsilon) * log_scale);
-          acc[kMarginalL1] += std::abs(excess);
-          acc[kMarginalKl] += r * (log_scale + std::log(p) - double(log_b.at(i, k))) - excess;
+          add_marginal_entry(acc, log_b.at(i, k), v.at(i, k), product[k - k0], g.at(i, k), epsilon);
         }
         std::copy(acc, acc + kStats, partial.data() + work * kStats);
       });

@@ -272,8 +272,8 @@ void scaling(const Setting<T>& s, Outcome& outcome, VectorBatch<T> f_out, Vector
     std::vector<std::int64_t> redo;
     for (std::int64_t i = 0; i < count; ++i)
       if (active_host[i] != T(0) && out_of_range[i] != 0) redo.push_back(i);
-    const Scratch<T> redoing = flags<T>(ctx, redo, count);
     if (!redo.empty()) {
+      const Scratch<T> redoing = flags<T>(ctx, redo, count);
       absorb(f, u[current], redoing.vectors(), f_k);
       absorb(g, v[current], redoing.vectors(), g_k);
       cpu::sinkhorn_update<T>(ctx, s.cost_t, s.log_b, g_k.vectors(), s.log_a, f_k.vectors(),

@@ -90,13 +90,12 @@ void run_igw(const IgwCommandOptions& o) {
       o.all_pairs && o.a.cov == o.b.cov && o.a.mean == o.b.mean && o.a.samples == o.b.samples;
   GaussianInput<T> a_input = read_side<T>(o.a);
   GaussianInput<T> b_input = one_set ? GaussianInput<T>{} : read_side<T>(o.b);
-  if (one_set) b_input.d = a_input.d;
   if (o.all_pairs && o.plan) throw UsageError("--plan: not available with --all-pairs");
   const Pairing pairing = o.all_pairs
                               ? Pairing{}
                               : pair_batches({a_input.batched, a_input.count, a_input.source},
                                              {b_input.batched, b_input.count, b_input.source});
-  const IgwOptions options = igw_options(o, a_input.d, b_input.d);
+  const IgwOptions options = igw_options(o, a_input.d, one_set ? a_input.d : b_input.d);
   Context ctx = make_context(o.common);
   Report report("igw", o.common, ctx);
   report.start_clock();
