@@ -86,8 +86,8 @@ struct Options {
   std::vector<int> sizes{768, 2048};
   std::map<int, int> reps{{768, 5}, {2048, 3}};
   double budget = 1e30;
-  std::vector<std::string> routines{"syevd_N", "syevd_V", "syevr_N",  "syevr_V",
-                                    "syevd2s_N", "syevr2s_N", "potrf", "gemm"};
+  std::vector<std::string> routines{"syevd_N",   "syevd_V",   "syevr_N", "syevr_V",
+                                    "syevd2s_N", "syevr2s_N", "potrf",   "gemm"};
   unsigned seed = 20240611u;
 };
 
@@ -105,7 +105,9 @@ std::vector<std::string> split(const std::string& s, char sep) {
 // Box-Muller transform written out here so every build produces identical A.
 std::vector<double> make_spd(int d, unsigned seed) {
   std::mt19937_64 rng(seed + static_cast<unsigned>(d));
-  auto unif = [&]() { return (static_cast<double>(rng() >> 11) + 0.5) * (1.0 / 9007199254740992.0); };
+  auto unif = [&]() {
+    return (static_cast<double>(rng() >> 11) + 0.5) * (1.0 / 9007199254740992.0);
+  };
   std::vector<double> g(static_cast<std::size_t>(d) * d);
   for (std::size_t i = 0; i < g.size(); i += 2) {
     double u1 = unif(), u2 = unif();
@@ -139,7 +141,8 @@ std::vector<double> make_spd(int d, unsigned seed) {
 
 std::vector<double> get_spd(int d, const Options& o) {
   if (o.adir.empty()) return make_spd(d, o.seed);
-  std::string path = o.adir + "/A_d" + std::to_string(d) + "_seed" + std::to_string(o.seed) + ".bin";
+  std::string path =
+      o.adir + "/A_d" + std::to_string(d) + "_seed" + std::to_string(o.seed) + ".bin";
   std::vector<double> a(static_cast<size_t>(d) * d);
   if (FILE* f = std::fopen(path.c_str(), "rb")) {
     size_t got = std::fread(a.data(), sizeof(double), a.size(), f);
@@ -270,15 +273,14 @@ Result run_routine(const Lapack<I>& L, const std::string& r, int d, const std::v
     } else if (is_syevr) {
       const char range = 'A';
       fr(&jobz, &range, &uplo, &n, a.data(), &lda, &vl, &vu, &il, &iu, &abstol, &m, w.data(),
-         z.data(), &ldz, isuppz.data(), work.data(), &lwork, iwork.data(), &liwork, &info, 1, 1,
-         1);
+         z.data(), &ldz, isuppz.data(), work.data(), &lwork, iwork.data(), &liwork, &info, 1, 1, 1);
     } else if (r == "potrf") {
       L.potrf(&uplo, &n, a.data(), &lda, &info, 1);
     } else {  // gemm: C = A * B
       const double alpha = 1.0, beta = 0.0;
       const char tr = 'N';
-      L.gemm(&tr, &tr, &n, &n, &n, &alpha, a.data(), &lda, b.data(), &lda, &beta, c.data(), &lda,
-             1, 1);
+      L.gemm(&tr, &tr, &n, &n, &n, &alpha, a.data(), &lda, b.data(), &lda, &beta, c.data(), &lda, 1,
+             1);
     }
     double t = std::chrono::duration<double>(clk::now() - t0).count();
     if (info != 0) {
@@ -383,27 +385,42 @@ int main(int argc, char** argv) {
       }
       return argv[++i];
     };
-    if (k == "--lib") o.libs.push_back(val());
-    else if (k == "--prefix") o.prefix = val();
-    else if (k == "--suffix") o.suffix = val();
-    else if (k == "--int64") o.int64 = true;
-    else if (k == "--name") o.name = val();
-    else if (k == "--mode") o.mode = val();
-    else if (k == "--threads") o.threads = std::atoi(val().c_str());
-    else if (k == "--budget") o.budget = std::atof(val().c_str());
-    else if (k == "--seed") o.seed = static_cast<unsigned>(std::strtoul(val().c_str(), nullptr, 10));
-    else if (k == "--eigdir") o.eigdir = val();
-    else if (k == "--adir") o.adir = val();
-    else if (k == "--no-api") o.use_api = false;
-    else if (k == "--routines") o.routines = split(val(), ',');
+    if (k == "--lib")
+      o.libs.push_back(val());
+    else if (k == "--prefix")
+      o.prefix = val();
+    else if (k == "--suffix")
+      o.suffix = val();
+    else if (k == "--int64")
+      o.int64 = true;
+    else if (k == "--name")
+      o.name = val();
+    else if (k == "--mode")
+      o.mode = val();
+    else if (k == "--threads")
+      o.threads = std::atoi(val().c_str());
+    else if (k == "--budget")
+      o.budget = std::atof(val().c_str());
+    else if (k == "--seed")
+      o.seed = static_cast<unsigned>(std::strtoul(val().c_str(), nullptr, 10));
+    else if (k == "--eigdir")
+      o.eigdir = val();
+    else if (k == "--adir")
+      o.adir = val();
+    else if (k == "--no-api")
+      o.use_api = false;
+    else if (k == "--routines")
+      o.routines = split(val(), ',');
     else if (k == "--sizes") {
       o.sizes.clear();
       for (auto& s : split(val(), ',')) o.sizes.push_back(std::atoi(s.c_str()));
     } else if (k == "--reps") {
       for (auto& s : split(val(), ',')) {
         auto kv = split(s, ':');
-        if (kv.size() == 2) o.reps[std::atoi(kv[0].c_str())] = std::atoi(kv[1].c_str());
-        else if (kv.size() == 1) for (int d : o.sizes) o.reps[d] = std::atoi(kv[0].c_str());
+        if (kv.size() == 2)
+          o.reps[std::atoi(kv[0].c_str())] = std::atoi(kv[1].c_str());
+        else if (kv.size() == 1)
+          for (int d : o.sizes) o.reps[d] = std::atoi(kv[0].c_str());
       }
     } else {
       std::fprintf(stderr, "unknown argument %s (see the header of lapack_candidates.cpp)\n",
@@ -418,8 +435,9 @@ int main(int argc, char** argv) {
   for (const auto& p : o.libs) {
     void* h = dlopen(p.c_str(), RTLD_NOW | RTLD_GLOBAL);
     if (!h) {
-      std::printf("{\"kind\":\"info\",\"name\":\"%s\",\"status\":\"load_failed\",\"detail\":\"%s\"}\n",
-                  json_escape(o.name).c_str(), json_escape(dlerror()).c_str());
+      std::printf(
+          "{\"kind\":\"info\",\"name\":\"%s\",\"status\":\"load_failed\",\"detail\":\"%s\"}\n",
+          json_escape(o.name).c_str(), json_escape(dlerror()).c_str());
       return 3;
     }
     g_handles.push_back(h);
@@ -433,11 +451,14 @@ int main(int argc, char** argv) {
   std::string api = "none", version;
   int reported = -1;
   const std::string sfx = o.suffix;  // "" or "64_" for the scipy-openblas builds
-  if (auto set = reinterpret_cast<void (*)(int)>(find_sym(o.prefix + "openblas_set_num_threads" + sfx))) {
+  if (auto set =
+          reinterpret_cast<void (*)(int)>(find_sym(o.prefix + "openblas_set_num_threads" + sfx))) {
     if (o.use_api && o.threads > 0) set(o.threads), api = "openblas_set_num_threads";
-    if (auto get = reinterpret_cast<int (*)()>(find_sym(o.prefix + "openblas_get_num_threads" + sfx)))
+    if (auto get =
+            reinterpret_cast<int (*)()>(find_sym(o.prefix + "openblas_get_num_threads" + sfx)))
       reported = get();
-    if (auto cfg = reinterpret_cast<const char* (*)()>(find_sym(o.prefix + "openblas_get_config" + sfx)))
+    if (auto cfg =
+            reinterpret_cast<const char* (*)()>(find_sym(o.prefix + "openblas_get_config" + sfx)))
       version = cfg();
   } else if (auto set = reinterpret_cast<void (*)(int)>(find_sym("MKL_Set_Num_Threads"))) {
     if (o.use_api && o.threads > 0) set(o.threads), api = "MKL_Set_Num_Threads";
@@ -449,7 +470,8 @@ int main(int argc, char** argv) {
     }
   } else if (auto set = reinterpret_cast<void (*)(long)>(find_sym("bli_thread_set_num_threads"))) {
     if (o.use_api && o.threads > 0) set(o.threads), api = "bli_thread_set_num_threads";
-    if (auto get = reinterpret_cast<long (*)()>(find_sym("bli_thread_get_num_threads"))) reported = static_cast<int>(get());
+    if (auto get = reinterpret_cast<long (*)()>(find_sym("bli_thread_get_num_threads")))
+      reported = static_cast<int>(get());
     if (auto ver = reinterpret_cast<const char* (*)()>(find_sym("bli_info_get_version_str")))
       version = std::string("BLIS ") + ver();
   }
