@@ -40,6 +40,66 @@ struct CkaSet {
   std::optional<Scratch<T>> norms;
 };
 
+/// Rows [begin, end) of every item of m.
+template <typename T>
+MatrixBatch<T> rows_of(const MatrixBatch<T>& m, std::int64_t begin, std::int64_t end) {
+  return {m.data + begin, end - begin, m.cols, m.ld, m.stride, m.count, m.space};
+}
+
+/// A set stacked as a row slice of a (Σ d) x n matrix (leading dimension Σ d): its rows
+/// [offset, offset + features) hold X̂; `norms` is its r̂ (n x 1) for the debiased CKA, else empty.
+template <typename T>
+struct StackedSet {
+  std::int64_t index, offset, features;
+  MatrixBatch<const T> norms;
+};
+
+/// Rows of a CKA product (d x d sets) met in one GEMM: the stack's rows of pending members, at
+/// least this many, are multiplied with the whole stack at once. A wider strip packs the stack
+/// fewer times but multiplies more of the pending square twice; 512 to 1024 rows were fastest on
+/// the CPU (bench/peers_compare.py, d = 128, n = 10⁴).
+constexpr std::int64_t kStripRows = 512;
+
+/// The sets of a resident CKA block stacked (StackedSet): the CKA pairs of many sets come from
+/// one product [X̂_1; …; X̂_m][X̂_p; …; X̂_q]ᵀ, one large GEMM, rather than one thin product per
+/// pair, which repacks the same operands each time.
+template <typename T>
+struct ResidentBlock {
+  Scratch<T> stacked;                      ///< (Σ d) x n
+  std::optional<Scratch<T>> norm_columns;  ///< n x (sets): the members' r̂, when debiased
+  std::vector<StackedSet<T>> members;
+  std::size_t pending = 0;  ///< the members from here on have not met each other yet
+
+  ResidentBlock(Context& ctx, std::int64_t rows, std::int64_t sets, std::int64_t samples,
+                bool with_norms)
+      : stacked(ctx, rows, samples, 1) {
+    if (with_norms) norm_columns.emplace(ctx, samples, sets, 1);
+  }
+  std::int64_t end_row(std::size_t members_before) const {
+    return members_before == 0
+               ? 0
+               : members[members_before - 1].offset + members[members_before - 1].features;
+  }
+  /// The rows of members [begin, end), as one matrix.
+  MatrixBatch<const T> rows(std::size_t begin, std::size_t end) const {
+    return rows_of<T>(stacked.view, end_row(begin), end_row(end));
+  }
+  std::int64_t pending_rows() const { return end_row(members.size()) - end_row(pending); }
+  /// Copies the set's X̂ (and r̂) into the stack.
+  void append(Context& ctx, const CkaSet<T>& set) {
+    const std::int64_t offset = end_row(members.size()), d = set.unit.d;
+    copy<T>(ctx, set.unit.unit.cview(), rows_of<T>(stacked.view, offset, offset + d));
+    MatrixBatch<const T> norms;
+    if (set.norms) {
+      const auto column = static_cast<std::int64_t>(members.size());
+      const MatrixBatch<T> place = norm_columns->view.columns(column, column + 1);
+      copy<T>(ctx, set.norms->cview(), place);
+      norms = place;
+    }
+    members.push_back({set.index, offset, d, norms});
+  }
+};
+
 /// The per-set terms of CKA: ‖X̂X̂ᵀ‖² and Σ r̂², read on the host.
 struct CkaSelfTerms {
   double squares = 0, norm_squares = 0, hsic = 0;
@@ -68,10 +128,11 @@ class Comparer {
     const std::size_t cells = static_cast<std::size_t>(k_ * k_);
     if (options_.cka) result.cka.assign(cells, kNaN);
     if (options_.cka_debiased) result.cka_debiased.assign(cells, kNaN);
-    first_pass(result);
+    self_.assign(static_cast<std::size_t>(k_), CkaSelfTerms{});
+    pass(0, result);
     if (options_.igw) igw_matrix(result);
     if (options_.bw) bw_matrix(result);
-    for (std::size_t b = 1; b < block_starts_.size(); ++b) block_pass(result, b);
+    for (std::size_t b = 1; b < block_starts_.size(); ++b) pass(b, result);
     result.set_reads = reads_;
     return result;
   }
@@ -148,31 +209,53 @@ class Comparer {
     return set;
   }
 
-  /// ‖X̂_i X̂_jᵀ‖² (and Σ r̂_i r̂_j) of `set` against every set of `others`, into the matrices.
-  void cka_pairs(const CkaSet<T>& set, const std::vector<CkaSet<T>>& others, Comparison& result) {
-    if (others.empty()) return;
-    const auto count = static_cast<std::int64_t>(others.size());
-    Scratch<T> sums(ctx_, 1, 1, 2 * count);
-    for (std::int64_t o = 0; o < count; ++o) {
-      const CkaSet<T>& other = others[static_cast<std::size_t>(o)];
-      cross_squares<T>(ctx_, other.unit.unit.cview(), set.unit.unit.cview(),
-                       sums.vectors().slice(o, o + 1));
-      if (options_.cka_debiased) {
-        GAUSSOT_DISPATCH(ctx_, frobenius_inner<T>, other.norms->cview(), set.norms->cview(),
-                         sums.vectors().slice(count + o, count + o + 1));
+  /// The CKA pairs (i, j) with i < j (and i == j when `with_self`) between the sets `rows` and
+  /// `columns`, whose X̂ are stacked in row_stack and column_stack: one product of the stacks,
+  /// then a Frobenius norm per pair of its blocks (and Σ r̂_i r̂_j). Pairs i == j give the self
+  /// terms, recorded before the ratios of the other pairs read them.
+  void cka_pairs(MatrixBatch<const T> row_stack, const std::vector<StackedSet<T>>& rows,
+                 MatrixBatch<const T> column_stack, const std::vector<StackedSet<T>>& columns,
+                 bool with_self, Comparison& result) {
+    std::vector<std::pair<const StackedSet<T>*, const StackedSet<T>*>> pairs;
+    for (const StackedSet<T>& column : columns) {
+      for (const StackedSet<T>& row : rows) {
+        if (row.index < column.index || (with_self && row.index == column.index)) {
+          pairs.emplace_back(&row, &column);
+        }
       }
     }
-    std::vector<T> host(static_cast<std::size_t>(2 * count));
-    copy<T>(ctx_, sums.vectors().slice(0, options_.cka_debiased ? 2 * count : count),
-            scalars(host.data(), options_.cka_debiased ? 2 * count : count));
-    const std::int64_t j = set.index;
-    for (std::int64_t o = 0; o < count; ++o) {
-      const std::int64_t i = others[static_cast<std::size_t>(o)].index;
-      const CkaSelfTerms &ti = self_[i], &tj = self_[j];
-      const double cross = double(host[o]);
-      if (options_.cka) symmetric(result.cka, i, j, cka_ratio(cross, ti.squares, tj.squares));
+    if (pairs.empty()) return;
+    Scratch<T> product(ctx_, row_stack.rows, column_stack.rows, 1);
+    GAUSSOT_DISPATCH(ctx_, gemm<T>, Transpose::no, Transpose::yes, T(1), row_stack, column_stack,
+                     T(0), product.view);
+    const auto count = static_cast<std::int64_t>(pairs.size());
+    Scratch<T> sums(ctx_, 1, 1, options_.cka_debiased ? 2 * count : count);
+    for (std::int64_t p = 0; p < count; ++p) {
+      const StackedSet<T>&row = *pairs[p].first, &column = *pairs[p].second;
+      const MatrixBatch<const T> block =
+          rows_of(product.cview().columns(column.offset, column.offset + column.features),
+                  row.offset, row.offset + row.features);
+      GAUSSOT_DISPATCH(ctx_, frobenius_inner<T>, block, block, sums.vectors().slice(p, p + 1));
       if (options_.cka_debiased) {
-        const double h = debiased_hsic(cross, double(host[count + o]), n_);
+        GAUSSOT_DISPATCH(ctx_, frobenius_inner<T>, row.norms, column.norms,
+                         sums.vectors().slice(count + p, count + p + 1));
+      }
+    }
+    const std::vector<double> host = to_host<T>(ctx_, sums.vectors());
+    auto norm_products = [&](std::int64_t p) {
+      return options_.cka_debiased ? host[count + p] : 0;
+    };
+    for (std::int64_t p = 0; p < count; ++p) {
+      const std::int64_t i = pairs[p].first->index;
+      if (i == pairs[p].second->index) record_self_terms(i, host[p], norm_products(p), result);
+    }
+    for (std::int64_t p = 0; p < count; ++p) {
+      const std::int64_t i = pairs[p].first->index, j = pairs[p].second->index;
+      if (i == j) continue;
+      const CkaSelfTerms &ti = self_[i], &tj = self_[j];
+      if (options_.cka) symmetric(result.cka, i, j, cka_ratio(host[p], ti.squares, tj.squares));
+      if (options_.cka_debiased) {
+        const double h = debiased_hsic(host[p], norm_products(p), n_);
         symmetric(result.cka_debiased, i, j, h / std::sqrt(ti.hsic * tj.hsic));
       }
     }
@@ -183,7 +266,7 @@ class Comparer {
     m[static_cast<std::size_t>(j * k_ + i)] = value;
   }
 
-  /// The CKA terms of a set with itself; the diagonal of the CKA matrices.
+  /// The CKA terms of a set outside the first block with itself.
   void self_terms(const CkaSet<T>& set, Comparison& result) {
     Scratch<T> sums(ctx_, 1, 1, 2);
     cross_squares<T>(ctx_, set.unit.unit.cview(), set.unit.unit.cview(),
@@ -192,52 +275,80 @@ class Comparer {
       GAUSSOT_DISPATCH(ctx_, frobenius_inner<T>, set.norms->cview(), set.norms->cview(),
                        sums.vectors().slice(1, 2));
     }
-    std::vector<T> host(2, T(0));
-    copy<T>(ctx_, sums.vectors().slice(0, options_.cka_debiased ? 2 : 1),
-            scalars(host.data(), options_.cka_debiased ? 2 : 1));
-    CkaSelfTerms& terms = self_[set.index];
-    terms.squares = double(host[0]);
-    terms.norm_squares = double(host[1]);
-    if (options_.cka) symmetric(result.cka, set.index, set.index, 1.0);
+    const std::vector<double> host =
+        to_host<T>(ctx_, sums.vectors().slice(0, options_.cka_debiased ? 2 : 1));
+    record_self_terms(set.index, host[0], options_.cka_debiased ? host[1] : 0, result);
+  }
+
+  /// ‖X̂X̂ᵀ‖² and Σ r̂² of set j: its self terms, and the diagonal of the CKA matrices.
+  void record_self_terms(std::int64_t j, double squares, double norm_squares, Comparison& result) {
+    CkaSelfTerms& terms = self_[j];
+    terms.squares = squares;
+    terms.norm_squares = norm_squares;
+    if (options_.cka) symmetric(result.cka, j, j, 1.0);
     if (options_.cka_debiased) {
-      terms.hsic = checked_self_hsic(check_, name(set.index), 0, terms.squares, terms.norm_squares,
-                                     n_, double(std::numeric_limits<T>::epsilon()));
-      symmetric(result.cka_debiased, set.index, set.index, 1.0);
+      terms.hsic = checked_self_hsic(check_, name(j), 0, squares, norm_squares, n_,
+                                     double(std::numeric_limits<T>::epsilon()));
+      symmetric(result.cka_debiased, j, j, 1.0);
     }
   }
 
-  /// Reads every set once: Gaussians (IGW spectra, BW covariances), CKA self terms, and the CKA
-  /// pairs of every set with the sets of the first block.
-  void first_pass(Comparison& result) {
-    self_.assign(static_cast<std::size_t>(k_), CkaSelfTerms{});
-    const std::int64_t first_block_end = block_starts_.size() > 1 ? block_starts_[1] : k_;
-    std::vector<CkaSet<T>> resident;
-    for (std::int64_t i = 0; i < k_; ++i) {
+  std::int64_t block_end(std::size_t b) const {
+    return b + 1 < block_starts_.size() ? block_starts_[b + 1] : k_;
+  }
+
+  /// The resident block b, empty, sized for its sets.
+  ResidentBlock<T> resident_block(std::size_t b) const {
+    std::int64_t rows = 0;
+    for (std::int64_t i = block_starts_[b]; i < block_end(b); ++i) rows += sets_[i].features;
+    return ResidentBlock<T>(ctx_, rows, block_end(b) - block_starts_[b], n_, options_.cka_debiased);
+  }
+
+  /// Pass b: block b resident, its sets stacked as they are read and met with each other in
+  /// strips of kStripRows rows; the sets after it streamed past the whole block one at a time. The
+  /// first pass (b = 0) reads every set: it also fits the Gaussians (IGW spectra, BW covariances)
+  /// and records every set's CKA self terms.
+  void pass(std::size_t b, Comparison& result) {
+    const bool first = b == 0;
+    const std::int64_t end = block_end(b);
+    std::optional<ResidentBlock<T>> resident;
+    if (with_cka()) resident.emplace(resident_block(b));
+    for (std::int64_t i = block_starts_[b]; i < k_; ++i) {
       const LoadedSet<T> loaded = load(i);
-      check_.finite(ctx_, name(i).c_str(), loaded.samples, false);
-      if (options_.igw || options_.bw) fit_gaussian(i, loaded.samples);
-      if (with_cka()) {
-        CkaSet<T> set = cka_set(i, loaded);
-        self_terms(set, result);
-        cka_pairs(set, resident, result);
-        if (i < first_block_end) resident.push_back(std::move(set));
+      if (first) {
+        check_.finite(ctx_, name(i).c_str(), loaded.samples, false);
+        if (options_.igw || options_.bw) fit_gaussian(i, loaded.samples);
       }
-      progress("reading");
+      if (with_cka()) {
+        const CkaSet<T> set = cka_set(i, loaded);
+        ResidentBlock<T>& block = *resident;
+        const std::size_t members = block.members.size();
+        if (i < end) {
+          block.append(ctx_, set);
+          if (block.pending_rows() >= kStripRows || i + 1 == end) {
+            const std::vector<StackedSet<T>> pending(block.members.begin() + block.pending,
+                                                     block.members.end());
+            cka_pairs(block.rows(0, members + 1), block.members,
+                      block.rows(block.pending, members + 1), rebased(pending), first, result);
+            block.pending = members + 1;
+          }
+        } else {
+          if (first) self_terms(set, result);
+          const MatrixBatch<const T> norms =
+              set.norms ? set.norms->cview() : MatrixBatch<const T>();
+          cka_pairs(block.rows(0, members), block.members, set.unit.unit.cview(),
+                    {StackedSet<T>{i, 0, set.unit.d, norms}}, false, result);
+        }
+      }
+      progress(first ? "reading" : "cka");
     }
   }
 
-  /// Block b held in memory; the sets after it streamed past it one at a time.
-  void block_pass(Comparison& result, std::size_t b) {
-    const std::int64_t begin = block_starts_[b];
-    const std::int64_t end = b + 1 < block_starts_.size() ? block_starts_[b + 1] : k_;
-    std::vector<CkaSet<T>> resident;
-    for (std::int64_t i = begin; i < k_; ++i) {
-      const LoadedSet<T> loaded = load(i);
-      CkaSet<T> set = cka_set(i, loaded);
-      cka_pairs(set, resident, result);
-      if (i < end) resident.push_back(std::move(set));
-      progress("cka");
-    }
+  /// The sets with offsets counted from the first one's.
+  static std::vector<StackedSet<T>> rebased(std::vector<StackedSet<T>> sets) {
+    const std::int64_t origin = sets.empty() ? 0 : sets.front().offset;
+    for (StackedSet<T>& set : sets) set.offset -= origin;
+    return sets;
   }
 
   void fit_gaussian(std::int64_t i, MatrixBatch<const T> samples) {

@@ -163,15 +163,22 @@ TYPED_TEST(Compare, SmallMemoryLimitGivesTheSameMatricesWithMoreReads) {
     done.push_back(d);
     total = t;
   };
+  // Blocks of widths (3, 2), (4, 3), (2, 5): sets stacked at offsets other than 0 in later blocks.
+  CompareOptions seven_rows = all_at_once;
+  seven_rows.memory_limit_bytes = 7 * 30 * std::int64_t(sizeof(T));
   const Comparison a = compare_representations<T>(this->ctx, acts.sets(), all_at_once);
   const Comparison b = compare_representations<T>(this->ctx, acts.sets(), one_by_one);
+  const Comparison c = compare_representations<T>(this->ctx, acts.sets(), seven_rows);
   EXPECT_EQ(a.set_reads, 6);
   EXPECT_EQ(b.set_reads, 6 + 5 * 6 / 2);  // pass b >= 1 reads the sets from b on
+  EXPECT_EQ(c.set_reads, 6 + 4 + 2);
   ASSERT_EQ(a.cka.size(), b.cka.size());
   for (std::size_t e = 0; e < a.cka.size(); ++e) {
-    EXPECT_NEAR(a.cka[e], b.cka[e], this->tolerance()) << e;
-    EXPECT_NEAR(a.cka_debiased[e], b.cka_debiased[e], this->tolerance()) << e;
-    EXPECT_FALSE(std::isnan(b.cka[e])) << e;
+    for (const Comparison* other : {&b, &c}) {
+      EXPECT_NEAR(a.cka[e], other->cka[e], this->tolerance()) << e;
+      EXPECT_NEAR(a.cka_debiased[e], other->cka_debiased[e], this->tolerance()) << e;
+      EXPECT_FALSE(std::isnan(other->cka[e])) << e;
+    }
   }
   ASSERT_FALSE(done.empty());
   EXPECT_EQ(total, b.set_reads);
