@@ -17,6 +17,7 @@
 #include "compose.hpp"
 #include "gaussot/array.hpp"
 #include "gaussot/statistics.hpp"
+#include "nuclear_norm.hpp"
 #include "validate.hpp"
 
 namespace gaussot {
@@ -128,6 +129,8 @@ class Comparer {
     const std::size_t cells = static_cast<std::size_t>(k_ * k_);
     if (options_.cka) result.cka.assign(cells, kNaN);
     if (options_.cka_debiased) result.cka_debiased.assign(cells, kNaN);
+    if (options_.nbs) result.nbs.assign(cells, kNaN);
+    if (options_.procrustes) result.procrustes.assign(cells, kNaN);
     self_.assign(static_cast<std::size_t>(k_), CkaSelfTerms{});
     pass(0, result);
     if (options_.igw) igw_matrix(result);
@@ -139,7 +142,9 @@ class Comparer {
 
  private:
   const std::string& name(std::int64_t i) const { return names_[static_cast<std::size_t>(i)]; }
-  bool with_cka() const { return options_.cka || options_.cka_debiased; }
+  bool with_shape() const { return options_.nbs || options_.procrustes; }
+  /// Whether the centred sets and their cross products are needed (CKA or the shape metrics).
+  bool with_products() const { return options_.cka || options_.cka_debiased || with_shape(); }
 
   void check_arguments() {
     check_.expect(k_ >= 1, "sets", "is empty: nothing to compare");
@@ -164,7 +169,7 @@ class Comparer {
   void plan_blocks() {
     block_starts_ = {0};
     std::int64_t used = 0;
-    for (std::int64_t i = 0; i < k_ && with_cka(); ++i) {
+    for (std::int64_t i = 0; i < k_ && with_products(); ++i) {
       const std::int64_t bytes = sets_[i].features * n_ * std::int64_t(sizeof(T));
       if (used > 0 && used + bytes > options_.memory_limit_bytes) {
         block_starts_.push_back(i);
@@ -259,6 +264,37 @@ class Comparer {
         symmetric(result.cka_debiased, i, j, h / std::sqrt(ti.hsic * tj.hsic));
       }
     }
+    if (with_shape()) shape_metrics(product, pairs, result);
+  }
+
+  /// NBS = ‖X̂_i X̂_jᵀ‖_* (X̂ has unit Frobenius norm) and arccos(NBS) of the pairs i != j, from
+  /// their blocks of `product` copied to the host.
+  void shape_metrics(
+      const Scratch<T>& product,
+      const std::vector<std::pair<const StackedSet<T>*, const StackedSet<T>*>>& pairs,
+      Comparison& result) {
+    std::vector<std::vector<double>> blocks;
+    blocks.reserve(pairs.size());
+    std::vector<host::HostMatrix> host_blocks;
+    std::vector<std::pair<std::int64_t, std::int64_t>> indices;
+    for (const auto& [row, column] : pairs) {
+      if (row->index == column->index) continue;
+      const MatrixBatch<const T> block =
+          rows_of(product.cview().columns(column->offset, column->offset + column->features),
+                  row->offset, row->offset + row->features);
+      std::vector<T> values(static_cast<std::size_t>(block.rows * block.cols));
+      copy<T>(ctx_, block, matrices<T>(values.data(), block.rows, block.cols, 1));
+      blocks.emplace_back(values.begin(), values.end());
+      host_blocks.push_back({blocks.back().data(), block.rows, block.cols});
+      indices.emplace_back(row->index, column->index);
+    }
+    const std::vector<double> norms = host::nuclear_norms(host_blocks, host_threads(ctx_));
+    for (std::size_t p = 0; p < norms.size(); ++p) {
+      const auto [i, j] = indices[p];
+      if (options_.nbs) symmetric(result.nbs, i, j, norms[p]);
+      if (options_.procrustes)
+        symmetric(result.procrustes, i, j, std::acos(std::min(1.0, norms[p])));
+    }
   }
 
   void symmetric(std::vector<double>& m, std::int64_t i, std::int64_t j, double value) const {
@@ -286,6 +322,8 @@ class Comparer {
     terms.squares = squares;
     terms.norm_squares = norm_squares;
     if (options_.cka) symmetric(result.cka, j, j, 1.0);
+    if (options_.nbs) symmetric(result.nbs, j, j, 1.0);
+    if (options_.procrustes) symmetric(result.procrustes, j, j, 0.0);
     if (options_.cka_debiased) {
       terms.hsic = checked_self_hsic(check_, name(j), 0, squares, norm_squares, n_,
                                      double(std::numeric_limits<T>::epsilon()));
@@ -312,14 +350,14 @@ class Comparer {
     const bool first = b == 0;
     const std::int64_t end = block_end(b);
     std::optional<ResidentBlock<T>> resident;
-    if (with_cka()) resident.emplace(resident_block(b));
+    if (with_products()) resident.emplace(resident_block(b));
     for (std::int64_t i = block_starts_[b]; i < k_; ++i) {
       const LoadedSet<T> loaded = load(i);
       if (first) {
         check_.finite(ctx_, name(i).c_str(), loaded.samples, false);
         if (options_.igw || options_.bw) fit_gaussian(i, loaded.samples);
       }
-      if (with_cka()) {
+      if (with_products()) {
         const CkaSet<T> set = cka_set(i, loaded);
         ResidentBlock<T>& block = *resident;
         const std::size_t members = block.members.size();

@@ -14,6 +14,12 @@
 
 namespace gaussot {
 
+/// Threads for work the library runs on the host CPU whatever the backend (host/): the context's
+/// count on the CPU backend, OpenMP's default otherwise.
+inline int host_threads(const Context& ctx) {
+  return ctx.backend() == Backend::cpu ? ctx.num_threads() : 0;
+}
+
 /// out = max(floor, Σ c_j x_j) elementwise, at most LinearCombination<T>::kMaxTerms terms.
 template <typename T>
 void combine(Context& ctx, std::initializer_list<std::pair<T, MatrixBatch<const T>>> terms,

@@ -172,10 +172,6 @@ host::StiefelProblem stiefel_problem(const double* alpha, std::int64_t d1, const
   return {beta, alpha, v2, v1, d2, d1};
 }
 
-int host_threads(const Context& ctx) {
-  return ctx.backend() == Backend::cpu ? ctx.num_threads() : 0;
-}
-
 void check_options(const ArgumentChecker& check, const IgwOptions& options) {
   check.at_least("options.max_iterations", options.max_iterations, 0);
   check.at_least("options.restarts", options.restarts, 0);

@@ -119,6 +119,64 @@ TYPED_TEST(Compare, EqualsThePairwiseFunctions) {
   }
 }
 
+TYPED_TEST(Compare, ShapeMetricsAreTheNuclearNormOfTheCentredCrossProduct) {
+  using T = TypeParam;
+  const Activations<T> acts(50, {3, 5, 2, 4}, 17);
+  CompareOptions options;
+  options.igw = options.bw = options.cka = false;
+  options.nbs = options.procrustes = true;
+  CompareOptions in_blocks = options;
+  in_blocks.memory_limit_bytes = 1;  // one set per block: the streamed path
+  const Comparison c = compare_representations<T>(this->ctx, acts.sets(), options);
+  const Comparison b = compare_representations<T>(this->ctx, acts.sets(), in_blocks);
+  EXPECT_TRUE(c.cka.empty());
+  const std::size_t k = acts.dims.size();
+  const std::int64_t n = acts.n;
+  // X̃ (n x d, long double), centred on its mean, from the raw samples.
+  auto centred = [&](std::size_t i) {
+    const std::int64_t d = acts.dims[i];
+    Dense x(static_cast<std::size_t>(n * d));
+    for (std::int64_t f = 0; f < d; ++f) {
+      long double mean = 0;
+      for (std::int64_t s = 0; s < n; ++s) mean += acts.data[i][s * d + f];
+      mean /= n;
+      for (std::int64_t s = 0; s < n; ++s) x[s + f * n] = acts.data[i][s * d + f] - mean;
+    }
+    return x;
+  };
+  for (std::size_t i = 0; i < k; ++i) {
+    for (std::size_t j = 0; j < k; ++j) {
+      const std::size_t e = i * k + j;
+      if (i == j) {
+        EXPECT_EQ(c.nbs[e], 1.0);
+        EXPECT_EQ(c.procrustes[e], 0.0);
+        continue;
+      }
+      // ‖X̃_iᵀX̃_j‖_* = Σ √λ(MᵀM) for M = X̃_iᵀX̃_j (full rank here), over ‖X̃_i‖_F ‖X̃_j‖_F.
+      const Dense xi = centred(i), xj = centred(j);
+      const std::int64_t di = acts.dims[i], dj = acts.dims[j];
+      Dense m(static_cast<std::size_t>(di * dj), 0), gram(static_cast<std::size_t>(dj * dj), 0);
+      for (std::int64_t r = 0; r < di; ++r)
+        for (std::int64_t q = 0; q < dj; ++q)
+          for (std::int64_t s = 0; s < n; ++s) m[r + q * di] += xi[s + r * n] * xj[s + q * n];
+      for (std::int64_t p = 0; p < dj; ++p)
+        for (std::int64_t q = 0; q < dj; ++q)
+          for (std::int64_t r = 0; r < di; ++r) gram[p + q * dj] += m[r + p * di] * m[r + q * di];
+      long double nuclear = 0, norm_i = 0, norm_j = 0;
+      for (long double w : symmetric_eigenvalues(gram, dj)) nuclear += std::sqrt(std::max(w, 0.0L));
+      for (long double v : xi) norm_i += v * v;
+      for (long double v : xj) norm_j += v * v;
+      const long double expected = nuclear / std::sqrt(norm_i * norm_j);
+      EXPECT_NEAR(c.nbs[e], double(expected), this->tolerance()) << i << "," << j;
+      EXPECT_NEAR(std::cos(c.procrustes[e]), c.nbs[e], this->tolerance()) << i << "," << j;
+      EXPECT_GT(c.nbs[e], 0.0);
+      EXPECT_LE(c.nbs[e], 1.0);
+      EXPECT_NEAR(b.nbs[e], c.nbs[e], this->tolerance()) << i << "," << j;
+      EXPECT_NEAR(b.procrustes[e], c.procrustes[e], this->tolerance()) << i << "," << j;
+    }
+  }
+}
+
 TYPED_TEST(Compare, CenteredIgwIsTheExactClosedForm) {
   using T = TypeParam;
   const Activations<T> acts(40, {2, 4, 3}, 5);

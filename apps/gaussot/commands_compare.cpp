@@ -51,8 +51,10 @@ std::vector<NamedFile> list_inputs(const CompareCommandOptions& o) {
   return files;
 }
 
+constexpr const char* kMetricNames = "igw, bw, cka, cka_debiased, nbs, procrustes";
+
 struct Metrics {
-  bool igw = false, bw = false, cka = false, cka_debiased = false;
+  bool igw = false, bw = false, cka = false, cka_debiased = false, nbs = false, procrustes = false;
 };
 
 Metrics parse_metrics(const std::string& list) {
@@ -68,13 +70,17 @@ Metrics parse_metrics(const std::string& list) {
       m.cka = true;
     } else if (item == "cka_debiased") {
       m.cka_debiased = true;
+    } else if (item == "nbs") {
+      m.nbs = true;
+    } else if (item == "procrustes") {
+      m.procrustes = true;
     } else {
-      throw UsageError("--metrics: unknown metric '" + item +
-                       "' (choose from igw, bw, cka, cka_debiased, comma-separated)");
+      throw UsageError("--metrics: unknown metric '" + item + "' (choose from " + kMetricNames +
+                       ", comma-separated)");
     }
   }
-  if (!(m.igw || m.bw || m.cka || m.cka_debiased)) {
-    throw UsageError("--metrics: name at least one of igw, bw, cka, cka_debiased");
+  if (!(m.igw || m.bw || m.cka || m.cka_debiased || m.nbs || m.procrustes)) {
+    throw UsageError(std::string("--metrics: name at least one of ") + kMetricNames);
   }
   return m;
 }
@@ -91,6 +97,8 @@ std::vector<std::pair<std::string, const std::vector<double>*>> matrices_of(cons
   add("bw", c.bw);
   add("cka", c.cka);
   add("cka_debiased", c.cka_debiased);
+  add("nbs", c.nbs);
+  add("procrustes", c.procrustes);
   return out;
 }
 
@@ -145,6 +153,8 @@ void run_compare(const CompareCommandOptions& o) {
   options.bw = metrics.bw;
   options.cka = metrics.cka;
   options.cka_debiased = metrics.cka_debiased;
+  options.nbs = metrics.nbs;
+  options.procrustes = metrics.procrustes;
   options.centered = o.centered;
   options.igw_options = o.ascent.igw_options();
   options.bw_options.spectral = input_rule();
@@ -225,7 +235,7 @@ void register_compare(CLI::App& app) {
       "Compare many representations all against all: activation files (n, d_i) of the same n "
       "inputs, one per network and layer; IGW, BW (same dimensions) and linear CKA matrices");
   add_sample_file_options(*command, o->files, o->dir, o->manifest, "activation files (n, d_i)");
-  command->add_option("--metrics", o->metrics, "comma-separated: igw, bw, cka, cka_debiased")
+  command->add_option("--metrics", o->metrics, std::string("comma-separated: ") + kMetricNames)
       ->capture_default_str();
   command->add_flag("--centered", o->centered,
                     "compare the centered Gaussians (means dropped): IGW is then exact");

@@ -29,6 +29,8 @@ std::vector<std::pair<std::string, Heatmap>> comparison_heatmaps(const Compariso
   add("bw", comparison.bw, "Bures-Wasserstein (W2) distance", false, "different dimensions");
   add("cka", comparison.cka, "linear CKA", true);
   add("cka_debiased", comparison.cka_debiased, "debiased linear CKA", true);
+  add("nbs", comparison.nbs, "normalized Bures similarity", true);
+  add("procrustes", comparison.procrustes, "angular Procrustes shape distance", false);
   return maps;
 }
 

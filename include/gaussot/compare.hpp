@@ -16,6 +16,11 @@
 ///   both sets, so the prepared sets (centred, d_i x n) are held in blocks within
 ///   `memory_limit_bytes` and the others are streamed past each block; with everything fitting,
 ///   each set is read once.
+/// - shape metrics from the same cross products (Williams et al. 2021; Harvey, Larsen & Williams
+///   2023), for centred X̃_i, X̃_j of any widths: the normalized Bures similarity
+///   NBS = ‖X̃_iᵀ X̃_j‖_* / (‖X̃_i‖_F ‖X̃_j‖_F) in [0, 1] (the nuclear norm, from the singular values
+///   of the d_i x d_j cross product, computed on the host) and the angular Procrustes shape
+///   distance arccos(NBS) in [0, π/2], whose cosine is NBS; 1 and 0 on the diagonal.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -47,6 +52,8 @@ struct CompareOptions {
   bool bw = true;
   bool cka = true;
   bool cka_debiased = false;  ///< also the debiased CKA (needs n >= 4)
+  bool nbs = false;           ///< normalized Bures similarity
+  bool procrustes = false;    ///< angular Procrustes shape distance, arccos(NBS)
   /// Compare the centered Gaussians (means dropped) for IGW and BW: IGW is then the exact closed
   /// form; otherwise the uncentered IGW is bounded and estimated by the ascent.
   bool centered = false;
@@ -70,12 +77,13 @@ struct Comparison {
   std::vector<bool> igw_exact;
   std::vector<double> bw;  ///< W2 distances; NaN where the dimensions differ
   std::vector<double> cka, cka_debiased;
+  std::vector<double> nbs, procrustes;
   std::int64_t set_reads = 0;  ///< how many times a set was loaded
 };
 
 /// Compares every pair of `sets` (see the file comment). Sets need the same n >= 2 (>= 4 for the
 /// debiased CKA) and d_i >= 1. Throws InvalidArgument naming the set ('sets[i]' and its name) for
-/// wrong shapes, different n, non-finite samples, constant features (CKA) or a loader that
+/// wrong shapes, different n, non-finite samples, constant features (CKA, NBS) or a loader that
 /// returns a view of another shape; nothing is returned on error.
 template <typename T>
 Comparison compare_representations(Context& ctx, const std::vector<ActivationSet<T>>& sets,

@@ -48,8 +48,8 @@ nb::object linear_cka_py(nb::handle samples_a, nb::handle samples_b, bool debias
 }
 
 nb::object compare_representations_py(nb::handle activations, nb::handle names, bool igw, bool bw,
-                                      bool cka, bool cka_debiased, bool centered,
-                                      std::int64_t memory_limit_bytes, bool ascent,
+                                      bool cka, bool cka_debiased, bool nbs, bool procrustes,
+                                      bool centered, std::int64_t memory_limit_bytes, bool ascent,
                                       std::int64_t max_iterations, double tolerance,
                                       std::int64_t restarts, std::uint64_t seed,
                                       nb::handle progress, const std::string& backend) {
@@ -84,6 +84,8 @@ nb::object compare_representations_py(nb::handle activations, nb::handle names, 
   options.bw = bw;
   options.cka = cka;
   options.cka_debiased = cka_debiased;
+  options.nbs = nbs;
+  options.procrustes = procrustes;
   options.centered = centered;
   options.memory_limit_bytes = memory_limit_bytes;
   options.igw_options = igw_options(ascent, max_iterations, tolerance, restarts, seed, nb::none());
@@ -133,6 +135,8 @@ nb::object compare_representations_py(nb::handle activations, nb::handle names, 
     matrix("bw", c.bw);
     matrix("cka", c.cka);
     matrix("cka_debiased", c.cka_debiased);
+    matrix("nbs", c.nbs);
+    matrix("procrustes", c.procrustes);
     if (!c.igw_exact.empty()) {
       out["igw_exact"] =
           host_array(std::vector<std::uint8_t>(c.igw_exact.begin(), c.igw_exact.end()), {k, k},
@@ -156,7 +160,7 @@ refused.)" GAUSSOT_DOC_COMMON);
 
   m.def("compare_representations", &compare_representations_py, "activations"_a,
         "names"_a = nb::none(), nb::kw_only(), "igw"_a = true, "bw"_a = true, "cka"_a = true,
-        "cka_debiased"_a = false, "centered"_a = false,
+        "cka_debiased"_a = false, "nbs"_a = false, "procrustes"_a = false, "centered"_a = false,
         "memory_limit_bytes"_a = CompareOptions().memory_limit_bytes, "ascent"_a = true,
         "max_iterations"_a = IgwOptions().max_iterations, "tolerance"_a = IgwOptions().tolerance,
         "restarts"_a = 0, "seed"_a = 0, "progress"_a = nb::none(), "backend"_a = "auto",
@@ -166,8 +170,10 @@ activations is a list of (n, d_i) arrays (one per network layer, any widths), na
 dropped with centered=True, which makes IGW exact) and returns a dict with 'names', 'dimensions',
 'samples', 'set_reads' and (k, k) float64 matrices: 'igw', 'igw_lower', 'igw_upper' (IGW distances,
 i.e. square roots of IGW²) and 'igw_exact' (bool) with igw=True; 'bw' (W2 distances, NaN between
-different widths) with bw=True; 'cka' and 'cka_debiased' with cka / cka_debiased. CKA needs the sets
-themselves: they are held in blocks within memory_limit_bytes. progress(stage, done, total) is
+different widths) with bw=True; 'cka' and 'cka_debiased' with cka / cka_debiased; 'nbs' (normalized
+Bures similarity ‖X̃_iᵀX̃_j‖_* / (‖X̃_i‖_F ‖X̃_j‖_F), X̃ centred) with nbs=True and 'procrustes' (the
+angular Procrustes shape distance arccos(NBS), Williams et al. 2021) with procrustes=True. CKA, NBS
+and Procrustes need the sets themselves: they are held in blocks within memory_limit_bytes. progress(stage, done, total) is
 called as work proceeds.)" GAUSSOT_DOC_ASCENT GAUSSOT_DOC_COMMON);
 }
 

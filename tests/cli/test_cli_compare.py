@@ -76,6 +76,41 @@ class CompareCommand(CommandTest):
                 else:
                     self.assertIsNone(doc["bw"][i][j])
 
+    def test_shape_metrics_of_a_single_feature_are_its_correlation_norm(self):
+        # Against a set of width 1 the cross product is a row: its nuclear norm is its length, so
+        # NBS = ‖x̃ᵀỸ‖ / (‖x̃‖ ‖Ỹ‖_F), a closed form.
+        single = [[row[0] + 0.5 * row[1]] for row in self.sets["a3"]]
+        path = self.path("e1.npy")
+        os.rename(self.npy(single), path)
+        doc = self.ok("compare", path, *[self.paths[n] for n in self.names], "--metrics",
+                      "nbs,procrustes")
+        self.assertNotIn("cka", doc)
+
+        def centred(x):
+            n, d = len(x), len(x[0])
+            mean = [sum(r[j] for r in x) / n for j in range(d)]
+            return [[r[j] - mean[j] for j in range(d)] for r in x]
+
+        x = [r[0] for r in centred(single)]
+        norm_x = math.sqrt(sum(v * v for v in x))
+        for j, name in enumerate(self.names, start=1):
+            y = centred(self.sets[name])
+            row = [sum(x[s] * y[s][f] for s in range(len(x))) for f in range(len(y[0]))]
+            norm_y = math.sqrt(sum(v * v for r in y for v in r))
+            expected = math.sqrt(sum(v * v for v in row)) / (norm_x * norm_y)
+            self.assertAlmostEqual(doc["nbs"][0][j], expected, delta=1e-12)
+            self.assertAlmostEqual(doc["nbs"][j][0], expected, delta=1e-12)
+            self.assertAlmostEqual(doc["procrustes"][0][j], math.acos(expected), delta=1e-9)
+        for i in range(len(self.names) + 1):
+            self.assertEqual(doc["nbs"][i][i], 1.0)
+            self.assertEqual(doc["procrustes"][i][i], 0.0)
+            for j in range(len(self.names) + 1):
+                self.assertLessEqual(doc["nbs"][i][j], 1.0)
+                self.assertAlmostEqual(math.cos(doc["procrustes"][i][j]), doc["nbs"][i][j],
+                                       delta=1e-12)
+        self.fails(2, ["--metrics", "nbs, procrustes"], "compare", path, self.paths["a3"],
+                   "--metrics", "shape")
+
     def test_centered_igw_is_exact(self):
         doc = self.compare("--metrics", "igw", "--centered")
         self.assertNotIn("cka", doc)

@@ -67,6 +67,55 @@ def test_compare_representations(rng, dtype):
     assert out["igw"][0, 3] <= 1e-3 * out["igw"][0, 1]
 
 
+def shape_metrics_numpy(x, y):
+    """NBS and the angular Procrustes distance by np.linalg.svd of the centred cross product."""
+    xc, yc = x - x.mean(axis=0), y - y.mean(axis=0)
+    nuclear = np.linalg.svd(xc.T @ yc, compute_uv=False).sum()
+    nbs = nuclear / (np.linalg.norm(xc) * np.linalg.norm(yc))
+    return nbs, np.arccos(min(1.0, nbs))
+
+
+def procrustes_by_optimisation(x, y):
+    """max over orthogonal Q of ⟨X̃, ỸQ⟩ / (‖X̃‖ ‖Ỹ‖), both zero-padded to one width, with Q from
+    the SVD of the padded cross product (orthogonal Procrustes): the definition of NBS as the
+    cosine of the shape angle."""
+    width = max(x.shape[1], y.shape[1])
+    pad = lambda a: np.pad(a - a.mean(axis=0), ((0, 0), (0, width - a.shape[1])))
+    xc, yc = pad(x), pad(y)
+    u, _, vt = np.linalg.svd(yc.T @ xc)
+    q = u @ vt
+    return np.sum(xc * (yc @ q)) / (np.linalg.norm(xc) * np.linalg.norm(yc)), q, xc, yc
+
+
+def test_compare_representations_shape_metrics(rng, dtype):
+    x, y, z = representations(rng)
+    w = 2.0 * x @ ref.random_orthogonal(rng, 5) + 3.0  # the same shape as x: NBS 1, angle 0
+    sets = [x, y, z, w]
+    out = gaussot.compare_representations([s.astype(dtype) for s in sets], igw=False, bw=False,
+                                          cka=False, nbs=True, procrustes=True)
+    assert "cka" not in out and "igw" not in out
+    tol = 50 * ref.rtol(dtype)
+    for i in range(4):
+        for j in range(4):
+            nbs, angle = shape_metrics_numpy(sets[i], sets[j])
+            np.testing.assert_allclose(out["nbs"][i, j], nbs, rtol=tol)
+            best, q, xc, yc = procrustes_by_optimisation(sets[i], sets[j])
+            np.testing.assert_allclose(out["nbs"][i, j], best, rtol=tol)
+            # No other orthogonal map aligns them better.
+            scale = np.linalg.norm(xc) * np.linalg.norm(yc)
+            for _ in range(5):
+                other = ref.random_orthogonal(rng, q.shape[0])
+                assert np.sum(xc * (yc @ other)) <= best * scale * (1 + 1e-12)
+            np.testing.assert_allclose(np.cos(out["procrustes"][i, j]), out["nbs"][i, j],
+                                       rtol=tol, atol=tol)
+            if i != j and {i, j} != {0, 3}:
+                np.testing.assert_allclose(out["procrustes"][i, j], angle, rtol=tol)
+    assert np.all(np.diag(out["nbs"]) == 1.0) and np.all(np.diag(out["procrustes"]) == 0.0)
+    # x and its rotated, scaled, shifted copy have the same shape.
+    np.testing.assert_allclose(out["nbs"][0, 3], 1.0, rtol=tol)
+    assert out["procrustes"][0, 3] <= np.sqrt(2 * tol)
+
+
 def test_compare_representations_options_and_progress(rng):
     x, y, z = representations(rng)
     calls = []
