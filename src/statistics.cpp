@@ -96,6 +96,85 @@ void MomentAccumulator<T>::finalize(VectorBatch<T> mean, MatrixBatch<T> covarian
 }
 
 template <typename T>
+void MomentAccumulator<T>::merge(const MomentAccumulator& other) {
+  const ArgumentChecker check("MomentAccumulator::merge", ctx_);
+  check.expect(other.dimension_ == dimension_ && other.count_ == count_, "other",
+               "holds " + std::to_string(other.count_) + " sets of dimension " +
+                   std::to_string(other.dimension_) + ", this one " + std::to_string(count_) +
+                   " of dimension " + std::to_string(dimension_));
+  check.expect(&other != this, "other", "is this accumulator (merge a copy)");
+  if (other.samples_ == 0 || count_ == 0) return;
+  const VectorBatch<T> mean = mean_.vectors(dimension_, count_);
+  const MatrixBatch<T> scatter = scatter_.matrices(dimension_, dimension_, count_);
+  const VectorBatch<const T> other_mean = other.mean_.vectors(dimension_, count_);
+  const MatrixBatch<const T> other_scatter =
+      other.scatter_.matrices(dimension_, dimension_, count_);
+  if (samples_ == 0) {
+    copy<T>(*ctx_, other_mean.as_matrices(), mean.as_matrices());
+    copy<T>(*ctx_, other_scatter, scatter);
+    samples_ = other.samples_;
+    return;
+  }
+  // n = n_a + n_b, δ = mean_b − mean_a: M += M_b + δδᵀ n_a n_b / n, mean += δ n_b / n.
+  const double n_a = double(samples_), n_b = double(other.samples_), n = n_a + n_b;
+  Scratch<T> delta(*ctx_, dimension_, 1, count_);
+  combine<T>(*ctx_, {{T(1), other_mean.as_matrices()}, {T(-1), mean.as_matrices()}}, delta.view);
+  combine<T>(*ctx_, {{T(1), scatter}, {T(1), other_scatter}}, scatter);
+  GAUSSOT_DISPATCH(*ctx_, gemm<T>, Transpose::no, Transpose::yes, T(n_a * n_b / n), delta.cview(),
+                   delta.cview(), T(1), scatter);
+  combine<T>(*ctx_, {{T(1), mean.as_matrices()}, {T(n_b / n), delta.cview()}}, mean.as_matrices());
+  samples_ += other.samples_;
+}
+
+template <typename T>
+void MomentAccumulator<T>::state(VectorBatch<T> mean, MatrixBatch<T> scatter) const {
+  const ArgumentChecker check("MomentAccumulator::state", ctx_);
+  check.output("mean", mean);
+  check.vector_size("mean", mean, dimension_);
+  check.count("mean", mean.count, count_);
+  check.output("scatter", scatter);
+  check.matrix_shape("scatter", scatter, dimension_, dimension_);
+  check.count("scatter", scatter.count, count_);
+  if (count_ == 0) return;
+  copy<T>(*ctx_, mean_.vectors(dimension_, count_).as_matrices(), mean.as_matrices());
+  copy<T>(*ctx_, scatter_.matrices(dimension_, dimension_, count_), scatter);
+}
+
+template <typename T>
+void MomentAccumulator<T>::restore(std::int64_t samples, VectorBatch<const T> mean,
+                                   MatrixBatch<const T> scatter) {
+  const ArgumentChecker check("MomentAccumulator::restore", ctx_);
+  check.at_least("samples", samples, 0);
+  check.input("mean", mean.as_matrices());
+  check.vector_size("mean", mean, dimension_);
+  check.count("mean", mean.count, count_);
+  check.input("scatter", scatter);
+  check.matrix_shape("scatter", scatter, dimension_, dimension_);
+  check.count("scatter", scatter.count, count_);
+  if (count_ > 0) {
+    check.finite(*ctx_, "mean", mean.as_matrices(), false);
+    check.finite(*ctx_, "scatter", scatter, false);
+    const std::int64_t bad =
+        GAUSSOT_DISPATCH(*ctx_, first_asymmetric<T>, scatter, T(input_tolerance<T>()));
+    if (bad >= 0) {
+      check.fail("scatter",
+                 "batch item " + std::to_string(bad) + " is not symmetric (|M - M^T| > " +
+                     format_number(T(input_tolerance<T>())) + " max|M|)",
+                 bad);
+    }
+  }
+  Array<T> new_mean(*ctx_, dimension_ * count_),
+      new_scatter(*ctx_, dimension_ * dimension_ * count_);
+  if (count_ > 0) {
+    copy<T>(*ctx_, mean.as_matrices(), new_mean.vectors(dimension_, count_).as_matrices());
+    copy<T>(*ctx_, scatter, new_scatter.matrices(dimension_, dimension_, count_));
+  }
+  mean_ = std::move(new_mean);
+  scatter_ = std::move(new_scatter);
+  samples_ = samples;
+}
+
+template <typename T>
 void sample_moments(Context& ctx, MatrixBatch<const T> samples, VectorBatch<T> mean,
                     MatrixBatch<T> covariance, std::int64_t chunk_columns) {
   const ArgumentChecker check("sample_moments", &ctx);

@@ -118,6 +118,99 @@ TYPED_TEST(Statistics, AccumulatorOverRandomChunksMatchesSampleMoments) {
   expect_moments_near(x, mean, cov, 50 * eps<T>());
 }
 
+TYPED_TEST(Statistics, MergedShardsAndRestoredStatesEqualOneAccumulator) {
+  using T = TypeParam;
+  const std::int64_t d = 4, n = 60, count = 2;
+  const HostBatch<T> x = this->samples(d, n, count, 3.0L);
+  // Shards of 1, 7, 0 and 52 samples, merged in a shuffled order into an empty accumulator.
+  const std::vector<std::pair<std::int64_t, std::int64_t>> shards = {
+      {0, 1}, {1, 8}, {8, 8}, {8, 60}};
+  std::vector<MomentAccumulator<T>> parts;
+  for (const auto& [begin, end] : shards) {
+    parts.emplace_back(this->ctx, d, count);
+    parts.back().add(x.cview().columns(begin, end));
+  }
+  MomentAccumulator<T> merged(this->ctx, d, count);
+  for (const std::size_t p : {2u, 3u, 0u, 1u}) merged.merge(parts[p]);
+  EXPECT_EQ(merged.samples(), n);
+  HostVectors<T> mean(d, count);
+  HostBatch<T> cov(d, d, count);
+  merged.finalize(mean.view, cov.view);
+  expect_moments_near(x, mean, cov, 50 * eps<T>());
+  // The flat state restores an equal accumulator, which goes on accumulating.
+  HostVectors<T> state_mean(d, count);
+  HostBatch<T> state_scatter(d, d, count);
+  parts[1].state(state_mean.view, state_scatter.view);
+  MomentAccumulator<T> restored(this->ctx, d, count);
+  restored.restore(parts[1].samples(), VectorBatch<const T>(state_mean.view),
+                   state_scatter.cview());
+  restored.add(x.cview().columns(8, 60));
+  restored.merge(parts[0]);
+  EXPECT_EQ(restored.samples(), n);
+  restored.finalize(mean.view, cov.view);
+  expect_moments_near(x, mean, cov, 50 * eps<T>());
+  // A scatter matrix that is not symmetric is refused, and the accumulator keeps its state.
+  state_scatter.view.at(0, 0, 1) += T(1);
+  EXPECT_THROW(restored.restore(7, VectorBatch<const T>(state_mean.view), state_scatter.cview()),
+               InvalidArgument);
+  EXPECT_EQ(restored.samples(), n);
+  EXPECT_THROW(restored.merge(restored), InvalidArgument);
+  MomentAccumulator<T> other_dimension(this->ctx, d + 1, count);
+  EXPECT_THROW(restored.merge(other_dimension), InvalidArgument);
+}
+
+TYPED_TEST(Statistics, FrechetMetricEqualsTheFrechetDistanceOfTheWholeSets) {
+  using T = TypeParam;
+  const std::int64_t d = 5, n_real = 70, n_fake = 45;
+  const HostBatch<T> real = this->samples(d, n_real, 1, 1.0L);
+  const HostBatch<T> fake = this->samples(d, n_fake, 1, 1.5L);
+  T expected = 0;
+  frechet_distance<T>(this->ctx, real.cview(), fake.cview(), scalars(&expected, 1));
+  const double tolerance = 200 * double(eps<T>()) * std::max(1.0, double(expected));
+  // Batches of 1, 13 and the rest, the sides interleaved; a second metric merged in.
+  FrechetDistance<T> metric(this->ctx, d), shard(this->ctx, d);
+  metric.update(real.cview().columns(0, 1), true);
+  metric.update(fake.cview().columns(0, 13), false);
+  metric.update(real.cview().columns(1, 14), true);
+  shard.update(real.cview().columns(14, n_real), true);
+  shard.update(fake.cview().columns(13, n_fake), false);
+  metric.merge(shard);
+  EXPECT_EQ(metric.moments(true).samples(), n_real);
+  EXPECT_NEAR(metric.compute(), double(expected), tolerance);
+  // Bad features are refused by name and change nothing.
+  HostBatch<T> bad = this->samples(d, 3, 1, 0.0L);
+  bad.view.at(0, 2, 1) = std::numeric_limits<T>::quiet_NaN();
+  EXPECT_THROW(metric.update(bad.cview(), true), InvalidArgument);
+  const HostBatch<T> narrow = this->samples(d - 1, 3, 1, 0.0L);
+  EXPECT_THROW(metric.update(narrow.cview(), false), InvalidArgument);
+  EXPECT_EQ(metric.moments(true).samples(), n_real);
+  EXPECT_NEAR(metric.compute(), double(expected), tolerance);
+  // The real side fixed to its own statistics (what save_stats writes) gives the same value.
+  HostVectors<T> mean(d, 1);
+  HostBatch<T> cov(d, d, 1);
+  metric.statistics(true, mean.view, cov.view);
+  FrechetDistance<T> against_stats(this->ctx, d);
+  against_stats.set_statistics(true, VectorBatch<const T>(mean.view), cov.cview());
+  EXPECT_TRUE(against_stats.fixed(true));
+  against_stats.update(fake.cview(), false);
+  EXPECT_NEAR(against_stats.compute(), double(expected), tolerance);
+  EXPECT_THROW(against_stats.update(real.cview(), true), InvalidArgument);  // fixed side
+  EXPECT_THROW(metric.merge(against_stats), InvalidArgument);
+  // An empty side is named; reset empties a side.
+  against_stats.reset(false);
+  try {
+    against_stats.compute();
+    ADD_FAILURE() << "an empty side must be refused";
+  } catch (const InvalidArgument& e) {
+    EXPECT_NE(std::string(e.what()).find("generated"), std::string::npos) << e.what();
+  }
+  // Statistics that are not a covariance are refused.
+  cov.view.at(0, 0, 0) = T(-1);
+  EXPECT_THROW(against_stats.set_statistics(false, VectorBatch<const T>(mean.view), cov.cview()),
+               InvalidArgument);
+  EXPECT_FALSE(against_stats.fixed(false));
+}
+
 TYPED_TEST(Statistics, DimensionOneAndTwoSamples) {
   using T = TypeParam;
   HostBatch<T> x(1, 2, 2);

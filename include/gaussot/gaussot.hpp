@@ -15,6 +15,7 @@
 #include "gaussot/eigh.hpp"
 #include "gaussot/entropic.hpp"
 #include "gaussot/error.hpp"
+#include "gaussot/fid.hpp"
 #include "gaussot/gaussian.hpp"
 #include "gaussot/igw.hpp"
 #include "gaussot/mlp.hpp"

@@ -42,6 +42,21 @@ class MomentAccumulator {
   /// n − 1). Throws InvalidArgument when fewer than 2 samples were added.
   void finalize(VectorBatch<T> mean, MatrixBatch<T> covariance) const;
 
+  /// Adds the samples another accumulator has seen (same dimension and count), as if its chunks
+  /// had been added here: Chan's pairwise update (file comment). The result does not depend on
+  /// how the samples were split between the two, up to rounding.
+  void merge(const MomentAccumulator& other);
+
+  /// The state, for saving it or reducing it across processes: the running means (count x d) and
+  /// scatter matrices Σ (x − mean)(x − mean)ᵀ (count x d x d), into views in host memory or the
+  /// context's; with samples(), all that restore() needs.
+  void state(VectorBatch<T> mean, MatrixBatch<T> scatter) const;
+
+  /// Replaces the state by one state() wrote (samples >= 0; zeros when samples is 0). Throws
+  /// InvalidArgument for wrong shapes, non-finite values or a scatter matrix that is not
+  /// symmetric, leaving the accumulator unchanged.
+  void restore(std::int64_t samples, VectorBatch<const T> mean, MatrixBatch<const T> scatter);
+
  private:
   Context* ctx_;
   std::int64_t dimension_;
