@@ -82,9 +82,11 @@ from ._gaussot import (
     w2_squared_all_pairs,
     w2_squared_gradient,
 )
+from .metrics import FrechetDistance
 
 __all__ = [
     "ConvergenceError",
+    "FrechetDistance",
     "CudaError",
     "Error",
     "InvalidArgument",
