@@ -6,7 +6,7 @@
 set -euo pipefail
 
 packages=(cmake g++ make python3 libeigen3-dev libopenblas-openmp-dev libgtest-dev
-          libbenchmark-dev libcli11-dev nlohmann-json3-dev
+          libbenchmark-dev libcli11-dev nlohmann-json3-dev libzip-dev
           "$@")  # and any packages the caller names (scripts/test_sanitize.sh: clang ...)
 missing=()
 for p in "${packages[@]}"; do

@@ -172,7 +172,7 @@ std::ifstream open_for_reading(const std::string& path) {
   return in;
 }
 
-NpyHeader read_header(std::ifstream& in, const std::string& path) {
+NpyHeader read_header(std::istream& in, const std::string& path) {
   in.seekg(0, std::ios::end);
   const std::int64_t file_size = static_cast<std::int64_t>(in.tellg());
   in.seekg(0, std::ios::beg);
@@ -246,7 +246,7 @@ NpyHeader read_header(std::ifstream& in, const std::string& path) {
 }
 
 template <typename Source, typename T>
-void read_converted(std::ifstream& in, const std::string& path, T* out, std::int64_t n) {
+void read_converted(std::istream& in, const std::string& path, T* out, std::int64_t n) {
   if constexpr (std::is_same_v<Source, T>) {
     in.read(reinterpret_cast<char*>(out), n * static_cast<std::int64_t>(sizeof(T)));
   } else {
@@ -302,9 +302,8 @@ NpyHeader read_npy_header(const std::string& path) {
 }
 
 template <typename T>
-NdArray<T> read_npy(const std::string& path) {
-  std::ifstream in = open_for_reading(path);
-  const NpyHeader header = read_header(in, path);
+NdArray<T> read_npy(std::istream& in, const std::string& name) {
+  const NpyHeader header = read_header(in, name);
   NdArray<T> array;
   array.shape = header.shape;
   const std::int64_t n = header.size();
@@ -312,13 +311,13 @@ NdArray<T> read_npy(const std::string& path) {
     array.data.resize(static_cast<std::size_t>(n));
   } catch (const std::bad_alloc&) {
     GAUSSOT_THROW(OutOfMemory,
-                  path + ": out of host memory reading " + std::to_string(n) + " elements");
+                  name + ": out of host memory reading " + std::to_string(n) + " elements");
   }
   in.seekg(header.data_offset, std::ios::beg);
   if (header.dtype == DType::float64) {
-    read_converted<double>(in, path, array.data.data(), n);
+    read_converted<double>(in, name, array.data.data(), n);
   } else {
-    read_converted<float>(in, path, array.data.data(), n);
+    read_converted<float>(in, name, array.data.data(), n);
   }
   if (header.fortran_order && header.shape.size() > 1 && n > 0) {
     array.data = fortran_to_c(array.data, header.shape);
@@ -327,14 +326,21 @@ NdArray<T> read_npy(const std::string& path) {
 }
 
 template <typename T>
-void write_npy(const std::string& path, const T* data, const std::vector<std::int64_t>& shape) {
+NdArray<T> read_npy(const std::string& path) {
+  std::ifstream in = open_for_reading(path);
+  return read_npy<T>(in, path);
+}
+
+template <typename T>
+void write_npy(std::ostream& out, const std::string& name, const T* data,
+               const std::vector<std::int64_t>& shape) {
   GAUSSOT_EXPECTS(shape.size() <= kMaxDims, InvalidArgument,
-                  path + ": write_npy: more than 32 dimensions");
+                  name + ": write_npy: more than 32 dimensions");
   std::string dims;  // "2, 3" for two dimensions, "5," for one, "" for a 0-d array
   std::int64_t n = 1;
   for (std::size_t i = 0; i < shape.size(); ++i) {
     GAUSSOT_EXPECTS(shape[i] >= 0, InvalidArgument,
-                    path + ": write_npy: negative dimension " + std::to_string(shape[i]));
+                    name + ": write_npy: negative dimension " + std::to_string(shape[i]));
     dims += (i > 0 ? ", " : "") + std::to_string(shape[i]);
     n *= shape[i];
   }
@@ -345,16 +351,18 @@ void write_npy(const std::string& path, const T* data, const std::vector<std::in
   const std::size_t unpadded = kMagicSize + 2 + 2 + header.size() + 1;
   header.append((64 - unpadded % 64) % 64, ' ');
   header.push_back('\n');
+  const unsigned char version_and_length[4] = {1, 0,
+                                               static_cast<unsigned char>(header.size() & 0xff),
+                                               static_cast<unsigned char>(header.size() >> 8)};
+  out.write(kMagic, kMagicSize);
+  out.write(reinterpret_cast<const char*>(version_and_length), 4);
+  out.write(header.data(), static_cast<std::streamsize>(header.size()));
+  out.write(reinterpret_cast<const char*>(data), n * static_cast<std::int64_t>(sizeof(T)));
+}
 
-  write_file_atomically(path, [&](std::ostream& out) {
-    const unsigned char version_and_length[4] = {1, 0,
-                                                 static_cast<unsigned char>(header.size() & 0xff),
-                                                 static_cast<unsigned char>(header.size() >> 8)};
-    out.write(kMagic, kMagicSize);
-    out.write(reinterpret_cast<const char*>(version_and_length), 4);
-    out.write(header.data(), static_cast<std::streamsize>(header.size()));
-    out.write(reinterpret_cast<const char*>(data), n * static_cast<std::int64_t>(sizeof(T)));
-  });
+template <typename T>
+void write_npy(const std::string& path, const T* data, const std::vector<std::int64_t>& shape) {
+  write_file_atomically(path, [&](std::ostream& out) { write_npy(out, path, data, shape); });
 }
 
 void write_file_atomically(const std::string& path,
@@ -389,9 +397,12 @@ void write_file_atomically(const std::string& path,
   }
 }
 
-#define GAUSSOT_INSTANTIATE(T)                         \
-  template NdArray<T> read_npy<T>(const std::string&); \
-  template void write_npy<T>(const std::string&, const T*, const std::vector<std::int64_t>&);
+#define GAUSSOT_INSTANTIATE(T)                                                                \
+  template NdArray<T> read_npy<T>(const std::string&);                                        \
+  template NdArray<T> read_npy<T>(std::istream&, const std::string&);                         \
+  template void write_npy<T>(const std::string&, const T*, const std::vector<std::int64_t>&); \
+  template void write_npy<T>(std::ostream&, const std::string&, const T*,                     \
+                             const std::vector<std::int64_t>&);
 GAUSSOT_INSTANTIATE(float)
 GAUSSOT_INSTANTIATE(double)
 #undef GAUSSOT_INSTANTIATE

@@ -4,10 +4,14 @@
 // interpolant), `bw-barycenter` (weighted W2 barycenter) and `fid` (Fréchet distance).
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <memory>
+#include <optional>
+#include <tuple>
 
 #include "commands.hpp"
 #include "inputs.hpp"
+#include "npz.hpp"
 #include "options.hpp"
 #include "output.hpp"
 
@@ -18,9 +22,10 @@ namespace {
 struct TwoSidedOptions {
   CommonOptions common;
   SideOptions a{"a"}, b{"b"};
-  bool all_pairs = false;       // bw
-  double t = 0;                 // bw-geodesic
-  std::string method = "auto";  // fid
+  bool all_pairs = false;                                    // bw
+  double t = 0;                                              // bw-geodesic
+  std::string method = "auto";                               // fid
+  std::string a_stats, b_stats, save_a_stats, save_b_stats;  // fid
 };
 
 /// Options of bw-barycenter.
@@ -221,20 +226,101 @@ std::vector<T> fid_from_gaussians(Context& ctx, GaussianInput<T>& a_input,
   return out.take_host(ctx);
 }
 
+/// Side X of fid: given as FID statistics (--X-stats FILE.npz holding mu (d,) and sigma (d, d),
+/// as pytorch-fid and clean-fid publish them), or as --X-cov / --X-samples.
+template <typename T>
+GaussianInput<T> read_fid_side(const SideOptions& side, const std::string& stats) {
+  if (stats.empty()) return read_side<T>(side);
+  const std::string option = "--" + side.name + "-stats";
+  for (const auto& [suffix, value] : {std::pair{"cov", &side.cov}, std::pair{"mean", &side.mean},
+                                      std::pair{"samples", &side.samples}}) {
+    if (!value->empty()) {
+      throw UsageError(option + " and --" + side.name + "-" + suffix + " both given: give side " +
+                       side.name + " one way");
+    }
+  }
+  const std::string where = option + ": " + stats;
+  std::map<std::string, NdArray<T>> arrays = read_npz<T>(where, stats);
+  for (const char* key : {"mu", "sigma"}) {
+    if (arrays.count(key) == 0) {
+      throw UsageError(where + ": has no '" + key + "' array (FID statistics hold mu and sigma)");
+    }
+  }
+  NdArray<T>& mu = arrays["mu"];
+  NdArray<T>& sigma = arrays["sigma"];
+  const std::int64_t d = mu.ndim() == 1 ? mu.shape[0] : 0;
+  if (d < 1 || sigma.shape != std::vector<std::int64_t>{d, d}) {
+    throw UsageError(where + ": mu must have shape (d,) and sigma (d, d), got " +
+                     shape_text(mu.shape) + " and " + shape_text(sigma.shape));
+  }
+  GaussianInput<T> g;
+  g.name = side.name;
+  g.source = where;
+  g.d = d;
+  g.covariances = std::move(sigma.data);
+  g.means = std::move(mu.data);
+  return g;
+}
+
+/// The mean and covariance of a side of fid, to save as FID statistics: as given, or fitted to
+/// its samples (sample_moments); (d,) and (d, d), or (k, d) and (k, d, d) for a batched side.
+template <typename T>
+struct SideStatistics {
+  std::vector<T> mean, covariance;
+  std::vector<std::int64_t> mean_shape, covariance_shape;
+};
+
+template <typename T>
+SideStatistics<T> side_statistics(Context& ctx, const GaussianInput<T>& side) {
+  const std::int64_t d = side.d, k = side.count;
+  SideStatistics<T> s;
+  s.mean_shape = side.batched ? std::vector<std::int64_t>{k, d} : std::vector<std::int64_t>{d};
+  s.covariance_shape =
+      side.batched ? std::vector<std::int64_t>{k, d, d} : std::vector<std::int64_t>{d, d};
+  if (!side.from_samples()) {
+    s.mean = side.means.empty() ? std::vector<T>(std::size_t(k * d), T(0)) : side.means;
+    s.covariance = side.covariances;  // symmetric: column- and row-major alike
+    return s;
+  }
+  Array<T> samples = Array<T>::from_host(ctx, side.samples);
+  Array<T> mean(ctx, k * d), covariance(ctx, k * d * d);
+  name_inputs({{"samples", side.source}}, [&] {
+    sample_moments<T>(ctx, samples.matrices(d, side.n, k), mean.vectors(d, k),
+                      covariance.matrices(d, d, k));
+  });
+  s.mean = mean.take_host(ctx);
+  s.covariance = covariance.take_host(ctx);
+  return s;
+}
+
+template <typename T>
+void save_statistics(const std::string& option, const std::string& path,
+                     const SideStatistics<T>& s) {
+  write_npz<T>(
+      option + ": " + path, path,
+      {{"mu", s.mean.data(), s.mean_shape}, {"sigma", s.covariance.data(), s.covariance_shape}});
+}
+
 template <typename T>
 void run_fid(const TwoSidedOptions& o) {
-  GaussianInput<T> a_input = read_side<T>(o.a);
-  GaussianInput<T> b_input = read_side<T>(o.b);
+  GaussianInput<T> a_input = read_fid_side<T>(o.a, o.a_stats);
+  GaussianInput<T> b_input = read_fid_side<T>(o.b, o.b_stats);
   const Pairing pairing = pair_sides(a_input, b_input);
   const std::string method = fid_method(o.method, a_input, b_input);
   Context ctx = make_context(o.common);
   Report report("fid", o.common, ctx);
+  // The statistics to save, taken before the inputs move into the computation.
+  std::optional<SideStatistics<T>> save_a, save_b;
+  if (!o.save_a_stats.empty()) save_a = side_statistics(ctx, a_input);
+  if (!o.save_b_stats.empty()) save_b = side_statistics(ctx, b_input);
   report.start_clock();
   const std::int64_t k = pairing.count;
   const bool both_samples = a_input.from_samples() && b_input.from_samples();
   const std::vector<T> fid = both_samples ? fid_from_samples(ctx, a_input, b_input, k, method)
                                           : fid_from_gaussians(ctx, a_input, b_input, k);
   report.stop_clock();
+  if (save_a) save_statistics("--save-a-stats", o.save_a_stats, *save_a);
+  if (save_b) save_statistics("--save-b-stats", o.save_b_stats, *save_b);
   report.add_array("fid", result_shape(pairing.batched, k, {}), as_double(fid));
   report.fields()["method"] = method;
   report.emit();
@@ -321,6 +407,19 @@ void register_bures(CLI::App& app) {
                    "both, then W2), or samples (nuclear norm of the centred cross product)")
       ->check(CLI::IsMember({"auto", "covariances", "samples"}))
       ->capture_default_str();
+  CLI::App* fid_command = app.get_subcommand("fid");
+  for (auto [side, stats, save] : {std::tuple{"a", &fid->a_stats, &fid->save_a_stats},
+                                   std::tuple{"b", &fid->b_stats, &fid->save_b_stats}}) {
+    fid_command->add_option(std::string("--") + side + "-stats", *stats,
+                            std::string("side ") + side +
+                                ": FID statistics, an .npz with mu (d,) and sigma (d, d) "
+                                "(pytorch-fid, clean-fid), instead of --" +
+                                side + "-cov");
+    fid_command->add_option(std::string("--save-") + side + "-stats", *save,
+                            std::string("also write side ") + side +
+                                "'s mean and covariance (given or fitted) as an .npz with mu "
+                                "and sigma");
+  }
 }
 
 }  // namespace gaussot::cli

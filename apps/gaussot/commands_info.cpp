@@ -2,6 +2,7 @@
 #include <memory>
 
 #include "commands.hpp"
+#include "npz.hpp"
 #include "options.hpp"
 #include "output.hpp"
 
@@ -21,6 +22,7 @@ void register_info(CLI::App& app) {
     report.fields()["backends"] = backends;
     report.fields()["devices"] = cuda_device_names();
     report.fields()["blas"] = cpu_blas();
+    report.fields()["npz"] = npz_supported();
     report.fields()["cpu_threads"] = Context::cpu(options->threads).num_threads();
     report.stop_clock();
     report.emit();

@@ -9,13 +9,13 @@
 
 namespace gaussot::cli {
 
-namespace {
-
 std::string shape_text(const std::vector<std::int64_t>& shape) {
   std::string s = "(";
   for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
   return s + (shape.size() == 1 ? ",)" : ")");
 }
+
+namespace {
 
 /// "batch item i " for batched files, nothing for a single item: the start of a message about
 /// one item.

@@ -16,6 +16,9 @@
 
 namespace gaussot::cli {
 
+/// A NumPy-style shape: "(3, 4)", "(5,)", "()".
+std::string shape_text(const std::vector<std::int64_t>& shape);
+
 /// One .npy input read for one option, after CLI.md's checks common to every input: float32 or
 /// float64 (converted to T), the expected rank, no empty axis but the batch axis, finite values.
 template <typename T>

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <istream>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -47,11 +48,21 @@ NpyHeader read_npy_header(const std::string& path);
 template <typename T>
 NdArray<T> read_npy(const std::string& path);
 
+/// Reads a whole .npy file from a seekable stream (a member of an .npz archive read into memory),
+/// as read_npy(path); messages name the file `name`.
+template <typename T>
+NdArray<T> read_npy(std::istream& in, const std::string& name);
+
 /// Writes `data` (C order, `shape`) as a version 1.0 .npy file of element type T. The file is
 /// written under a temporary name beside `path` and renamed into place, so a failure never leaves
 /// a partial file at `path`. Throws InvalidArgument when `path` cannot be written.
 template <typename T>
 void write_npy(const std::string& path, const T* data, const std::vector<std::int64_t>& shape);
+
+/// Writes the same .npy bytes to a stream (a member of an .npz archive); messages name `name`.
+template <typename T>
+void write_npy(std::ostream& out, const std::string& name, const T* data,
+               const std::vector<std::int64_t>& shape);
 
 /// Writes a file through `write` under a temporary name beside `path` (unique per process and
 /// call), then renames it into place: a failure, or an exception from `write`, never leaves a

@@ -9,6 +9,7 @@ import os
 import random
 import subprocess
 import sys
+import zipfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from test_cli import (  # noqa: E402
@@ -286,6 +287,65 @@ class BuresCommands(CommandTest):
                         self.npy(sets))
         self.assertEqual(mixed["method"], "covariances")
         self.assertLess(max_abs_diff(mixed["fid"], expected), 1e-10)
+
+    def npz(self, name, members, compression):
+        """An .npz written as NumPy does (a zip of NAME.npy members), with Python's zipfile."""
+        path = self.path(name)
+        with zipfile.ZipFile(path, "w", compression=compression) as archive:
+            for member, nested in members.items():
+                with open(self.npy(nested), "rb") as f:
+                    archive.writestr(member + ".npy", f.read())
+        return path
+
+    def test_fid_statistics_files(self):
+        if not self.ok("info").get("npz"):
+            self.skipTest("this gaussot was built without libzip (gaussot info: npz false)")
+        one, other = self.samples(40, 3, 11), self.samples(30, 3, 12, shift=0.7)
+        a, b = self.npy(one), self.npy(other)
+        expected = self.ok("fid", "--a-samples", a, "--b-samples", b)["fid"]
+        mean, cov = fit(one)
+        # Ours: mu and sigma of the fitted side, readable as .npy members by anyone.
+        saved = self.path("a_stats.npz")
+        self.assertLess(relative(self.ok("fid", "--a-samples", a, "--b-samples", b,
+                                         "--save-a-stats", saved)["fid"], expected), 1e-12)
+        with zipfile.ZipFile(saved) as archive:
+            self.assertEqual(sorted(archive.namelist()), ["mu.npy", "sigma.npy"])
+            for member, reference, shape in (("mu", mean, (3,)), ("sigma", cov, (3, 3))):
+                target = self.path(member + "_out.npy")
+                with open(target, "wb") as f:
+                    f.write(archive.read(member + ".npy"))
+                header, values = read_npy(target)
+                self.assertEqual(header["shape"], shape)
+                self.assertLess(max_abs_diff(values, flatten(reference)), 1e-12)
+        # Theirs: stored (np.savez) and deflated (np.savez_compressed, pytorch-fid) archives.
+        for compression in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            stats = self.npz("theirs%d.npz" % compression, {"mu": mean, "sigma": cov}, compression)
+            given = self.ok("fid", "--a-stats", stats, "--b-samples", b)
+            self.assertEqual(given["method"], "covariances")
+            self.assertLess(relative(given["fid"], expected), 1e-10)
+        self.assertLess(relative(self.ok("fid", "--a-stats", saved, "--b-stats",
+                                         saved)["fid"] + 1.0, 1.0), 1e-12)
+        # Bad statistics files exit 2 naming the file, and write nothing.
+        no_sigma = self.npz("no_sigma.npz", {"mu": mean}, zipfile.ZIP_STORED)
+        self.fails(2, ["--a-stats", no_sigma, "sigma"], "fid", "--a-stats", no_sigma,
+                   "--b-samples", b)
+        wrong = self.npz("wrong.npz", {"mu": mean, "sigma": [[1.0, 0.0], [0.0, 1.0]]},
+                         zipfile.ZIP_STORED)
+        self.fails(2, ["--a-stats", wrong, "(3,)", "(2, 2)"], "fid", "--a-stats", wrong,
+                   "--b-samples", b)
+        self.fails(2, ["--a-stats", a, ".npz"], "fid", "--a-stats", a, "--b-samples", b)
+        self.fails(2, ["--a-stats", "--a-samples"], "fid", "--a-stats", saved, "--a-samples", a,
+                   "--b-samples", b)
+        not_psd = self.npz("not_psd.npz", {"mu": mean, "sigma": [[1.0, 0, 0], [0, -1.0, 0],
+                                                                 [0, 0, 1.0]]},
+                           zipfile.ZIP_STORED)
+        self.fails(2, ["--a-stats", not_psd], "fid", "--a-stats", not_psd, "--b-samples", b)
+        target = self.path("never_written.npz")
+        self.fails(2, ["--a-stats", not_psd], "fid", "--a-stats", not_psd, "--b-samples", b,
+                   "--save-b-stats", target)
+        self.assertFalse(os.path.exists(target))
+        self.fails(2, ["--save-a-stats", "missing_dir"], "fid", "--a-samples", a, "--b-samples",
+                   b, "--save-a-stats", self.path("missing_dir/stats.npz"))
 
     # ---- bad input ----
     def test_bad_sides(self):
