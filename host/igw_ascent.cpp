@@ -26,15 +26,14 @@
 // 128 x 96, where the Barzilai–Borwein gradient steps used before needed 4.1k-7.8k and 7.2k-9.8k.
 #include "igw_ascent.hpp"
 
-#include <omp.h>
-
 #include <Eigen/Dense>
 #include <algorithm>
 #include <cmath>
 #include <deque>
-#include <exception>
 #include <limits>
 #include <random>
+
+#include "parallel.hpp"
 
 namespace gaussot::host {
 namespace {
@@ -329,20 +328,10 @@ std::vector<StiefelSolution> stiefel_ascent_all(const std::vector<StiefelProblem
                                                 const IgwOptions& options, bool want_alignment,
                                                 int threads) {
   std::vector<StiefelSolution> solutions(problems.size());
-  const auto count = static_cast<std::int64_t>(problems.size());
-  std::exception_ptr error;
-  // Pairs differ in cost (subspace size, iterations): hand them out one at a time.
-#pragma omp parallel for schedule(dynamic, 1) \
-    num_threads(threads > 0 ? threads : omp_get_max_threads()) if (count > 1)
-  for (std::int64_t i = 0; i < count; ++i) {
-    try {
-      solutions[i] = stiefel_ascent(problems[i], options, want_alignment);
-    } catch (...) {
-#pragma omp critical(gaussot_stiefel_ascent)
-      if (!error) error = std::current_exception();
-    }
-  }
-  if (error) std::rethrow_exception(error);
+  // Pairs differ in cost (subspace size, iterations).
+  for_each_item(static_cast<std::int64_t>(problems.size()), threads, [&](std::int64_t i) {
+    solutions[i] = stiefel_ascent(problems[i], options, want_alignment);
+  });
   return solutions;
 }
 

@@ -11,6 +11,16 @@
 namespace gaussot {
 namespace {
 const char* side_name(bool real) { return real ? "real" : "generated"; }
+
+/// A mean of length d and a d x d covariance, one of each.
+template <typename V, typename M>
+void check_one_gaussian(const ArgumentChecker& check, VectorBatch<V> mean,
+                        MatrixBatch<M> covariance, std::int64_t d) {
+  check.expect(mean.count == 1 && mean.size == d, "mean",
+               "must be one vector of length " + std::to_string(d));
+  check.expect(covariance.count == 1 && covariance.rows == d && covariance.cols == d, "covariance",
+               "must be one " + std::to_string(d) + " x " + std::to_string(d) + " matrix");
+}
 }  // namespace
 
 template <typename T>
@@ -36,13 +46,8 @@ void FrechetDistance<T>::set_statistics(bool real, VectorBatch<const T> mean,
                                         MatrixBatch<const T> covariance) {
   const ArgumentChecker check("FrechetDistance::set_statistics", ctx_);
   check.input("mean", mean.as_matrices());
-  check.expect(mean.count == 1 && mean.size == dimension_, "mean",
-               "must be one vector of length " + std::to_string(dimension_));
   check.input("covariance", covariance);
-  check.expect(
-      covariance.count == 1 && covariance.rows == dimension_ && covariance.cols == dimension_,
-      "covariance",
-      "must be one " + std::to_string(dimension_) + " x " + std::to_string(dimension_) + " matrix");
+  check_one_gaussian(check, mean, covariance, dimension_);
   Fixed given{Array<T>(*ctx_, dimension_), Array<T>(*ctx_, dimension_ * dimension_)};
   copy<T>(*ctx_, mean.as_matrices(), given.mean.matrices(dimension_, 1, 1));
   copy<T>(*ctx_, covariance, given.covariance.matrices(dimension_, dimension_, 1));
@@ -58,13 +63,8 @@ void FrechetDistance<T>::statistics(bool real, VectorBatch<T> mean,
                                     MatrixBatch<T> covariance) const {
   const ArgumentChecker check("FrechetDistance::statistics", ctx_);
   check.output("mean", mean);
-  check.expect(mean.count == 1 && mean.size == dimension_, "mean",
-               "must be one vector of length " + std::to_string(dimension_));
   check.output("covariance", covariance);
-  check.expect(
-      covariance.count == 1 && covariance.rows == dimension_ && covariance.cols == dimension_,
-      "covariance",
-      "must be one " + std::to_string(dimension_) + " x " + std::to_string(dimension_) + " matrix");
+  check_one_gaussian(check, mean, covariance, dimension_);
   if (const std::optional<Fixed>& given = fixed_side(real)) {
     copy<T>(*ctx_, given->mean.matrices(dimension_, 1, 1), mean.as_matrices());
     copy<T>(*ctx_, given->covariance.matrices(dimension_, dimension_, 1), covariance);

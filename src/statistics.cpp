@@ -25,15 +25,22 @@ void check_samples(Context& ctx, const ArgumentChecker& check, const char* name,
   }
 }
 
+/// Shapes and counts of `count` means of length d and d x d matrices (`matrix`: their name).
+template <typename V, typename M>
+void check_moment_shapes(const ArgumentChecker& check, VectorBatch<V> mean, const char* matrix,
+                         MatrixBatch<M> matrices, std::int64_t dimension, std::int64_t count) {
+  check.vector_size("mean", mean, dimension);
+  check.count("mean", mean.count, count);
+  check.matrix_shape(matrix, matrices, dimension, dimension);
+  check.count(matrix, matrices.count, count);
+}
+
 template <typename T>
 void check_moment_outputs(const ArgumentChecker& check, VectorBatch<T> mean,
                           MatrixBatch<T> covariance, std::int64_t dimension, std::int64_t count) {
   check.output("mean", mean);
-  check.vector_size("mean", mean, dimension);
-  check.count("mean", mean.count, count);
   check.output("covariance", covariance);
-  check.matrix_shape("covariance", covariance, dimension, dimension);
-  check.count("covariance", covariance.count, count);
+  check_moment_shapes(check, mean, "covariance", covariance, dimension, count);
   check.no_alias("mean", mean.as_matrices(), "covariance", covariance);
 }
 
@@ -130,11 +137,8 @@ template <typename T>
 void MomentAccumulator<T>::state(VectorBatch<T> mean, MatrixBatch<T> scatter) const {
   const ArgumentChecker check("MomentAccumulator::state", ctx_);
   check.output("mean", mean);
-  check.vector_size("mean", mean, dimension_);
-  check.count("mean", mean.count, count_);
   check.output("scatter", scatter);
-  check.matrix_shape("scatter", scatter, dimension_, dimension_);
-  check.count("scatter", scatter.count, count_);
+  check_moment_shapes(check, mean, "scatter", scatter, dimension_, count_);
   if (count_ == 0) return;
   copy<T>(*ctx_, mean_.vectors(dimension_, count_).as_matrices(), mean.as_matrices());
   copy<T>(*ctx_, scatter_.matrices(dimension_, dimension_, count_), scatter);
@@ -146,11 +150,8 @@ void MomentAccumulator<T>::restore(std::int64_t samples, VectorBatch<const T> me
   const ArgumentChecker check("MomentAccumulator::restore", ctx_);
   check.at_least("samples", samples, 0);
   check.input("mean", mean.as_matrices());
-  check.vector_size("mean", mean, dimension_);
-  check.count("mean", mean.count, count_);
   check.input("scatter", scatter);
-  check.matrix_shape("scatter", scatter, dimension_, dimension_);
-  check.count("scatter", scatter.count, count_);
+  check_moment_shapes(check, mean, "scatter", scatter, dimension_, count_);
   if (count_ > 0) {
     check.finite(*ctx_, "mean", mean.as_matrices(), false);
     check.finite(*ctx_, "scatter", scatter, false);
