@@ -11,7 +11,8 @@ std::vector<double> nuclear_norms(const std::vector<HostMatrix>& matrices, int t
   std::vector<double> norms(matrices.size());
   for_each_item(static_cast<std::int64_t>(matrices.size()), threads, [&](std::int64_t i) {
     const HostMatrix& m = matrices[i];
-    const Eigen::Map<const Eigen::MatrixXd> map(m.data, m.rows, m.cols);
+    const Eigen::Map<const Eigen::MatrixXd, 0, Eigen::OuterStride<>> map(
+        m.data, m.rows, m.cols, Eigen::OuterStride<>(m.ld));
     norms[i] = Eigen::BDCSVD<Eigen::MatrixXd>(map).singularValues().sum();
   });
   return norms;

@@ -9,10 +9,10 @@
 
 namespace gaussot::host {
 
-/// One column-major rows x cols matrix in host memory.
+/// One column-major rows x cols matrix in host memory, `ld` elements between columns.
 struct HostMatrix {
   const double* data = nullptr;
-  std::int64_t rows = 0, cols = 0;
+  std::int64_t rows = 0, cols = 0, ld = 0;
 };
 
 /// ‖M‖_* = Σ σ_i(M) of every matrix (singular values by Eigen's BDCSVD, values only), on

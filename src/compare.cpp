@@ -47,6 +47,14 @@ MatrixBatch<T> rows_of(const MatrixBatch<T>& m, std::int64_t begin, std::int64_t
   return {m.data + begin, end - begin, m.cols, m.ld, m.stride, m.count, m.space};
 }
 
+/// The block of `product` (rows: the sets stacked in the GEMM's first operand, columns: those in
+/// its second) that pairs `row` with `column`: X̂_row X̂_columnᵀ.
+template <typename P, typename S>
+MatrixBatch<P> pair_block(const MatrixBatch<P>& product, const S& row, const S& column) {
+  return rows_of(product.columns(column.offset, column.offset + column.features), row.offset,
+                 row.offset + row.features);
+}
+
 /// A set stacked as a row slice of a (Σ d) x n matrix (leading dimension Σ d): its rows
 /// [offset, offset + features) hold X̂; `norms` is its r̂ (n x 1) for the debiased CKA, else empty.
 template <typename T>
@@ -237,9 +245,7 @@ class Comparer {
     Scratch<T> sums(ctx_, 1, 1, options_.cka_debiased ? 2 * count : count);
     for (std::int64_t p = 0; p < count; ++p) {
       const StackedSet<T>&row = *pairs[p].first, &column = *pairs[p].second;
-      const MatrixBatch<const T> block =
-          rows_of(product.cview().columns(column.offset, column.offset + column.features),
-                  row.offset, row.offset + row.features);
+      const MatrixBatch<const T> block = pair_block(product.cview(), row, column);
       GAUSSOT_DISPATCH(ctx_, frobenius_inner<T>, block, block, sums.vectors().slice(p, p + 1));
       if (options_.cka_debiased) {
         GAUSSOT_DISPATCH(ctx_, frobenius_inner<T>, row.norms, column.norms,
@@ -268,32 +274,31 @@ class Comparer {
   }
 
   /// NBS = ‖X̂_i X̂_jᵀ‖_* (X̂ has unit Frobenius norm) and arccos(NBS) of the pairs i != j, from
-  /// their blocks of `product` copied to the host.
+  /// their blocks of `product`, copied to the host once.
   void shape_metrics(
       const Scratch<T>& product,
       const std::vector<std::pair<const StackedSet<T>*, const StackedSet<T>*>>& pairs,
       Comparison& result) {
-    std::vector<std::vector<double>> blocks;
-    blocks.reserve(pairs.size());
-    std::vector<host::HostMatrix> host_blocks;
+    const MatrixBatch<const T> view = product.cview();
+    const std::vector<double> host =
+        to_host<T>(ctx_, VectorBatch<const T>(view.data, view.rows * view.cols, 0, 1, view.space));
+    const MatrixBatch<const double> host_product(host.data(), view.rows, view.cols, view.rows, 0,
+                                                 1);
+    std::vector<host::HostMatrix> blocks;
     std::vector<std::pair<std::int64_t, std::int64_t>> indices;
     for (const auto& [row, column] : pairs) {
       if (row->index == column->index) continue;
-      const MatrixBatch<const T> block =
-          rows_of(product.cview().columns(column->offset, column->offset + column->features),
-                  row->offset, row->offset + row->features);
-      std::vector<T> values(static_cast<std::size_t>(block.rows * block.cols));
-      copy<T>(ctx_, block, matrices<T>(values.data(), block.rows, block.cols, 1));
-      blocks.emplace_back(values.begin(), values.end());
-      host_blocks.push_back({blocks.back().data(), block.rows, block.cols});
+      const MatrixBatch<const double> block = pair_block(host_product, *row, *column);
+      blocks.push_back({block.data, block.rows, block.cols, block.ld});
       indices.emplace_back(row->index, column->index);
     }
-    const std::vector<double> norms = host::nuclear_norms(host_blocks, host_threads(ctx_));
+    const std::vector<double> norms = host::nuclear_norms(blocks, host_threads(ctx_));
     for (std::size_t p = 0; p < norms.size(); ++p) {
       const auto [i, j] = indices[p];
       if (options_.nbs) symmetric(result.nbs, i, j, norms[p]);
-      if (options_.procrustes)
+      if (options_.procrustes) {
         symmetric(result.procrustes, i, j, std::acos(std::min(1.0, norms[p])));
+      }
     }
   }
 

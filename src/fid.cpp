@@ -38,7 +38,7 @@ void FrechetDistance<T>::update(MatrixBatch<const T> features, bool real) {
                    ", got " + std::to_string(features.count) + " x (" +
                    std::to_string(features.rows) + " x " + std::to_string(features.cols) + ")");
   if (features.cols > 0) check.finite(*ctx_, "features", features, false);
-  moments(real).add(features);
+  moments(real).add_checked(features);
 }
 
 template <typename T>

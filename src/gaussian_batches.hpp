@@ -52,14 +52,7 @@ void check_values(Context& ctx, const ArgumentChecker& check, const Names& names
   if (g.count() == 0 || g.dimension() == 0) return;
   check.finite(ctx, names.covariances.c_str(), g.covariances, /*lower_only=*/false);
   if (!g.centered()) check.finite(ctx, names.means.c_str(), g.means.as_matrices(), false);
-  const std::int64_t bad =
-      GAUSSOT_DISPATCH(ctx, first_asymmetric<T>, g.covariances.distinct(), T(input_tolerance<T>()));
-  if (bad >= 0) {
-    check.fail(names.covariances.c_str(),
-               "batch item " + std::to_string(bad) + " is not symmetric (|C - C^T| > " +
-                   format_number(T(input_tolerance<T>())) + " max|C|)",
-               bad);
-  }
+  check.symmetric(ctx, names.covariances.c_str(), g.covariances);
 }
 
 /// Whether a and b are the same views of the same data (one set against itself).

@@ -85,6 +85,11 @@ template <typename T>
 void MomentAccumulator<T>::add(MatrixBatch<const T> chunk) {
   const ArgumentChecker check("MomentAccumulator::add", ctx_);
   check_samples(*ctx_, check, "chunk", chunk, dimension_, count_);
+  add_checked(chunk);
+}
+
+template <typename T>
+void MomentAccumulator<T>::add_checked(MatrixBatch<const T> chunk) {
   if (count_ == 0 || chunk.cols == 0) return;
   add_in_chunks<T>(*ctx_, chunk, chunk.cols, samples_, mean_.vectors(dimension_, count_),
                    scatter_.matrices(dimension_, dimension_, count_));
@@ -155,14 +160,7 @@ void MomentAccumulator<T>::restore(std::int64_t samples, VectorBatch<const T> me
   if (count_ > 0) {
     check.finite(*ctx_, "mean", mean.as_matrices(), false);
     check.finite(*ctx_, "scatter", scatter, false);
-    const std::int64_t bad =
-        GAUSSOT_DISPATCH(*ctx_, first_asymmetric<T>, scatter, T(input_tolerance<T>()));
-    if (bad >= 0) {
-      check.fail("scatter",
-                 "batch item " + std::to_string(bad) + " is not symmetric (|M - M^T| > " +
-                     format_number(T(input_tolerance<T>())) + " max|M|)",
-                 bad);
-    }
+    check.symmetric(*ctx_, "scatter", scatter);
   }
   Array<T> new_mean(*ctx_, dimension_ * count_),
       new_scatter(*ctx_, dimension_ * dimension_ * count_);

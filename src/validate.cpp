@@ -5,6 +5,7 @@
 #include <type_traits>
 
 #include "backend.hpp"
+#include "gaussot/spectral.hpp"
 
 namespace gaussot {
 
@@ -48,6 +49,18 @@ void ArgumentChecker::finite(Context& ctx, const char* name, MatrixBatch<const T
 }
 
 template <typename T>
+void ArgumentChecker::symmetric(Context& ctx, const char* name, MatrixBatch<const T> v) const {
+  const T tolerance = T(input_tolerance<T>());
+  const std::int64_t bad = GAUSSOT_DISPATCH(ctx, first_asymmetric<T>, v.distinct(), tolerance);
+  if (bad >= 0) {
+    fail(name,
+         "batch item " + std::to_string(bad) + " is not symmetric (|C - C^T| > " +
+             format_number(tolerance) + " max|C|)",
+         bad);
+  }
+}
+
+template <typename T>
 void ArgumentChecker::result_in_range(Context& ctx, const char* name, MatrixBatch<const T> out,
                                       const std::string& what, const char* rescale) const {
   if (out.count == 0) return;
@@ -64,6 +77,10 @@ template void ArgumentChecker::result_in_range<double>(Context&, const char*,
                                                        MatrixBatch<const double>,
                                                        const std::string&, const char*) const;
 
+template void ArgumentChecker::symmetric<float>(Context&, const char*,
+                                                MatrixBatch<const float>) const;
+template void ArgumentChecker::symmetric<double>(Context&, const char*,
+                                                 MatrixBatch<const double>) const;
 template void ArgumentChecker::finite<float>(Context&, const char*, MatrixBatch<const float>,
                                              bool) const;
 template void ArgumentChecker::finite<double>(Context&, const char*, MatrixBatch<const double>,

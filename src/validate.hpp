@@ -181,6 +181,11 @@ class ArgumentChecker {
   template <typename T>
   void finite(Context& ctx, const char* name, MatrixBatch<const T> v, bool lower_only) const;
 
+  /// Symmetric square items (|a_rc − a_cr| <= input_tolerance<T>() · max |a_rc|); names the first
+  /// item that is not. Runs the backend's scan (a synchronizing read on CUDA).
+  template <typename T>
+  void symmetric(Context& ctx, const char* name, MatrixBatch<const T> v) const;
+
   /// Refuses a computed result `out` with a non-finite entry, blaming `name`: finite inputs whose
   /// result (`what`, e.g. "W2²") is beyond the range of T. The message asks to rescale `rescale`.
   template <typename T>

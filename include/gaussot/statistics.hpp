@@ -21,6 +21,9 @@
 
 namespace gaussot {
 
+template <typename T>
+class FrechetDistance;  // fid.hpp
+
 /// Running mean and scatter matrix of `count` sample sets in dimension d, fed chunk by chunk, so
 /// that the samples never need to be in memory at once. Holds a reference to its Context, which
 /// must outlive it; state lives in the context's memory space.
@@ -58,6 +61,11 @@ class MomentAccumulator {
   void restore(std::int64_t samples, VectorBatch<const T> mean, MatrixBatch<const T> scatter);
 
  private:
+  template <typename>
+  friend class FrechetDistance;
+  /// add() after its checks: FrechetDistance checks its features itself, naming them.
+  void add_checked(MatrixBatch<const T> chunk);
+
   Context* ctx_;
   std::int64_t dimension_;
   std::int64_t count_;
