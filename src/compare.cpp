@@ -7,13 +7,13 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
-#include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "backend.hpp"
 #include "cka_sets.hpp"
+#include "compare_tables.hpp"
 #include "compose.hpp"
 #include "gaussot/array.hpp"
 #include "gaussot/statistics.hpp"
@@ -22,8 +22,6 @@
 
 namespace gaussot {
 namespace {
-
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 /// One set's samples in the context's memory space (copied there when the loader gave them
 /// elsewhere).
@@ -122,7 +120,8 @@ class Comparer {
         sets_(sets),
         options_(options),
         check_("compare_representations", &ctx),
-        k_(static_cast<std::int64_t>(sets.size())) {
+        k_(static_cast<std::int64_t>(sets.size())),
+        gaussians_(ctx, options) {
     check_arguments();
   }
 
@@ -134,15 +133,11 @@ class Comparer {
       result.names.push_back(set.name);
       result.dimensions.push_back(set.features);
     }
-    const std::size_t cells = static_cast<std::size_t>(k_ * k_);
-    if (options_.cka) result.cka.assign(cells, kNaN);
-    if (options_.cka_debiased) result.cka_debiased.assign(cells, kNaN);
-    if (options_.nbs) result.nbs.assign(cells, kNaN);
-    if (options_.procrustes) result.procrustes.assign(cells, kNaN);
+    allocate_product_metrics(options_, k_, result);
     self_.assign(static_cast<std::size_t>(k_), CkaSelfTerms{});
     pass(0, result);
-    if (options_.igw) igw_matrix(result);
-    if (options_.bw) bw_matrix(result);
+    if (options_.igw) gaussians_.igw(result, [this] { progress("igw"); });
+    if (options_.bw) gaussians_.bw(result, [this] { progress("bw"); });
     for (std::size_t b = 1; b < block_starts_.size(); ++b) pass(b, result);
     result.set_reads = reads_;
     return result;
@@ -303,8 +298,7 @@ class Comparer {
   }
 
   void symmetric(std::vector<double>& m, std::int64_t i, std::int64_t j, double value) const {
-    m[static_cast<std::size_t>(i * k_ + j)] = value;
-    m[static_cast<std::size_t>(j * k_ + i)] = value;
+    set_symmetric(m, k_, i, j, value);
   }
 
   /// The CKA terms of a set outside the first block with itself.
@@ -398,87 +392,7 @@ class Comparer {
     const std::int64_t d = samples.rows;
     Scratch<T> mean(ctx_, d, 1, 1), covariance(ctx_, d, d, 1);
     sample_moments<T>(ctx_, samples, mean.vectors(), covariance.view);
-    const GaussianBatch<const T> gaussian(
-        options_.centered ? VectorBatch<const T>() : VectorBatch<const T>(mean.vectors()),
-        covariance.cview());
-    if (options_.igw) {
-      spectra_.push_back(igw_spectra<T>(ctx_, gaussian, options_.igw_options.spectral)[0]);
-    }
-    if (options_.bw) {
-      // Kept packed per dimension: [mean | covariance] of each set, gathered into batches later.
-      Array<T> kept(ctx_, d + d * d);
-      copy<T>(ctx_, mean.cview(), kept.matrices(d, 1, 1));
-      copy<T>(ctx_, covariance.cview(),
-              MatrixBatch<T>(kept.data() + d, d, d, d, d * d, 1, kept.space()));
-      gaussians_.emplace(i, std::move(kept));
-    }
-  }
-
-  void igw_matrix(Comparison& result) {
-    const std::size_t cells = static_cast<std::size_t>(k_ * k_);
-    result.igw.assign(cells, kNaN);
-    result.igw_lower.assign(cells, kNaN);
-    result.igw_upper.assign(cells, kNaN);
-    result.igw_exact.assign(cells, false);
-    // Row i against sets i..k−1 (IGW is symmetric in its two Gaussians), then mirrored.
-    for (std::int64_t i = 0; i < k_; ++i) {
-      const std::int64_t width = k_ - i;
-      std::vector<double> squared(width), lower(width), upper(width);
-      const std::vector<IgwSpectrum> row(spectra_.begin() + i, spectra_.end());
-      const std::vector<IgwReport> reports =
-          igw_squared_all_pairs(ctx_, {spectra_[i]}, row,
-                                IgwMatrices<double>{matrices(squared.data(), 1, width, 1),
-                                                    matrices(lower.data(), 1, width, 1),
-                                                    matrices(upper.data(), 1, width, 1)},
-                                options_.igw_options);
-      for (std::int64_t c = 0; c < width; ++c) {
-        const std::int64_t j = i + c;
-        symmetric(result.igw, i, j, std::sqrt(std::max(0.0, squared[c])));
-        symmetric(result.igw_lower, i, j, std::sqrt(std::max(0.0, lower[c])));
-        symmetric(result.igw_upper, i, j, std::sqrt(std::max(0.0, upper[c])));
-        result.igw_exact[static_cast<std::size_t>(i * k_ + j)] = reports[c].exact;
-        result.igw_exact[static_cast<std::size_t>(j * k_ + i)] = reports[c].exact;
-      }
-      progress("igw");
-    }
-  }
-
-  /// W2 within each group of sets of one dimension; NaN across groups.
-  void bw_matrix(Comparison& result) {
-    result.bw.assign(static_cast<std::size_t>(k_ * k_), kNaN);
-    std::map<std::int64_t, std::vector<std::int64_t>> groups;
-    for (std::int64_t i = 0; i < k_; ++i) groups[sets_[i].features].push_back(i);
-    for (const auto& [d, members] : groups) {
-      const auto size = static_cast<std::int64_t>(members.size());
-      Scratch<T> means(ctx_, d, 1, size), covariances(ctx_, d, d, size);
-      for (std::int64_t m = 0; m < size; ++m) {
-        const Array<T>& kept = gaussians_.at(members[m]);
-        copy<T>(ctx_, kept.matrices(d, 1, 1), means.view.slice(m, m + 1));
-        copy<T>(ctx_, MatrixBatch<const T>(kept.data() + d, d, d, d, d * d, 1, kept.space()),
-                covariances.view.slice(m, m + 1));
-        gaussians_.erase(members[m]);
-      }
-      const GaussianBatch<const T> group(
-          options_.centered ? VectorBatch<const T>() : VectorBatch<const T>(means.vectors()),
-          covariances.cview());
-      // Row m against the group's later sets; the diagonal is W2(N, N) = 0 exactly.
-      for (std::int64_t m = 0; m < size; ++m) {
-        symmetric(result.bw, members[m], members[m], 0.0);
-        const std::int64_t width = size - m - 1;
-        if (width > 0) {
-          Scratch<T> row(ctx_, 1, width, 1);
-          w2_squared_all_pairs<T>(ctx_, group.slice(m, m + 1), group.slice(m + 1, size), row.view,
-                                  options_.bw_options);
-          std::vector<T> host(static_cast<std::size_t>(width));
-          copy<T>(ctx_, row.cview(), matrices(host.data(), 1, width, 1));
-          for (std::int64_t c = 0; c < width; ++c) {
-            symmetric(result.bw, members[m], members[m + 1 + c],
-                      std::sqrt(std::max(0.0, double(host[c]))));
-          }
-        }
-        progress("bw");
-      }
-    }
+    gaussians_.add(i, mean.vectors(), covariance.cview());
   }
 
   Context& ctx_;
@@ -491,8 +405,7 @@ class Comparer {
   std::vector<std::int64_t> block_starts_;
   std::int64_t total_units_ = 0, done_units_ = 0, reads_ = 0;
   std::vector<CkaSelfTerms> self_;
-  std::vector<IgwSpectrum> spectra_;
-  std::map<std::int64_t, Array<T>> gaussians_;
+  GaussianTables<T> gaussians_;
 };
 
 }  // namespace

@@ -332,6 +332,37 @@ NdArray<T> read_npy(const std::string& path) {
 }
 
 template <typename T>
+void read_npy_rows(const std::string& path, std::int64_t begin, std::int64_t count, T* out) {
+  std::ifstream in = open_for_reading(path);
+  const NpyHeader header = read_header(in, path);
+  if (header.shape.size() != 2) refuse(path, "expected a 2-D array (n, d) to read rows from");
+  const std::int64_t n = header.shape[0], d = header.shape[1];
+  if (begin < 0 || count < 0 || begin > n || count > n - begin) {
+    refuse(path, "rows [" + std::to_string(begin) + ", " + std::to_string(begin + count) +
+                     ") are outside its " + std::to_string(n) + " rows");
+  }
+  const auto item = static_cast<std::int64_t>(item_size(header.dtype));
+  auto read = [&](std::int64_t element, T* into, std::int64_t elements) {
+    in.seekg(header.data_offset + element * item, std::ios::beg);
+    if (header.dtype == DType::float64) {
+      read_converted<double>(in, path, into, elements);
+    } else {
+      read_converted<float>(in, path, into, elements);
+    }
+  };
+  if (!header.fortran_order || d == 1) {
+    read(begin * d, out, count * d);
+    return;
+  }
+  // Fortran order: each column's rows are contiguous; read them, then interleave.
+  std::vector<T> column(static_cast<std::size_t>(count));
+  for (std::int64_t j = 0; j < d; ++j) {
+    read(j * n + begin, column.data(), count);
+    for (std::int64_t r = 0; r < count; ++r) out[r * d + j] = column[r];
+  }
+}
+
+template <typename T>
 void write_npy(std::ostream& out, const std::string& name, const T* data,
                const std::vector<std::int64_t>& shape) {
   GAUSSOT_EXPECTS(shape.size() <= kMaxDims, InvalidArgument,
@@ -400,6 +431,7 @@ void write_file_atomically(const std::string& path,
 #define GAUSSOT_INSTANTIATE(T)                                                                \
   template NdArray<T> read_npy<T>(const std::string&);                                        \
   template NdArray<T> read_npy<T>(std::istream&, const std::string&);                         \
+  template void read_npy_rows<T>(const std::string&, std::int64_t, std::int64_t, T*);         \
   template void write_npy<T>(const std::string&, const T*, const std::vector<std::int64_t>&); \
   template void write_npy<T>(std::ostream&, const std::string&, const T*,                     \
                              const std::vector<std::int64_t>&);

@@ -4,6 +4,8 @@
 // all-pairs path, CKA blocks under a small memory limit equal to one block, progress, bad input.
 #include <cmath>
 #include <memory>
+#include <numeric>
+#include <tuple>
 
 #include "test_utils.hpp"
 
@@ -308,6 +310,207 @@ TYPED_TEST(Compare, RefusesBadInputNamingTheSet) {
                  "constant features");
 }
 
+/// Every matrix of two comparisons agrees: relative `tol` (NaN where the other is NaN).
+void expect_same_comparison(const Comparison& got, const Comparison& want, double tol,
+                            double igw_tol) {
+  EXPECT_EQ(got.names, want.names);
+  EXPECT_EQ(got.dimensions, want.dimensions);
+  EXPECT_EQ(got.samples, want.samples);
+  for (const auto& [name, g, w, t] :
+       {std::tuple<const char*, const std::vector<double>&, const std::vector<double>&, double>{
+            "cka", got.cka, want.cka, tol},
+        {"cka_debiased", got.cka_debiased, want.cka_debiased, tol},
+        {"nbs", got.nbs, want.nbs, tol},
+        {"procrustes", got.procrustes, want.procrustes, tol},
+        {"igw", got.igw, want.igw, igw_tol},
+        {"igw_lower", got.igw_lower, want.igw_lower, tol},
+        {"igw_upper", got.igw_upper, want.igw_upper, tol},
+        {"bw", got.bw, want.bw, tol}}) {
+    ASSERT_EQ(g.size(), w.size()) << name;
+    for (std::size_t e = 0; e < w.size(); ++e) {
+      if (std::isnan(w[e])) {
+        EXPECT_TRUE(std::isnan(g[e])) << name << " " << e;
+      } else {
+        EXPECT_NEAR(g[e], w[e], t * std::max(1.0, std::fabs(w[e]))) << name << " " << e;
+      }
+    }
+  }
+}
+
+/// Every metric, and the test's tolerances for the accumulator against compare_representations:
+/// relative 1e-12 in double (the bar), the uncentered IGW (the ascent's end point, which
+/// moves with the rounding of its spectra) to its own stopping precision.
+CompareOptions every_metric(bool centered) {
+  CompareOptions options;
+  options.cka_debiased = options.nbs = options.procrustes = true;
+  options.centered = centered;
+  return options;
+}
+
+template <typename T>
+class ComparisonAccumulatorTest : public Compare<T> {
+ public:
+  static double tolerance() { return sizeof(T) == 4 ? 2e-4 : 1e-12; }
+  static double igw_tolerance(bool centered) {
+    return centered ? tolerance() : std::max(tolerance(), 1e-6);
+  }
+
+  /// Feeds rows [begin, end) of `acts` (in the order `rows`) as one batch.
+  static void feed(ComparisonAccumulator<T>& acc, const Activations<T>& acts,
+                   const std::vector<std::int64_t>& rows, std::size_t begin, std::size_t end,
+                   std::vector<std::vector<T>>& buffers) {
+    std::vector<MatrixBatch<const T>> layers;
+    buffers.assign(acts.dims.size(), {});
+    for (std::size_t i = 0; i < acts.dims.size(); ++i) {
+      const std::int64_t d = acts.dims[i];
+      for (std::size_t r = begin; r < end; ++r) {
+        const T* row = acts.data[i].data() + rows[r] * d;
+        buffers[i].insert(buffers[i].end(), row, row + d);
+      }
+      layers.push_back(matrices<const T>(buffers[i].data(), d, std::int64_t(end - begin), 1));
+    }
+    acc.update(layers);
+  }
+  static ComparisonAccumulator<T> accumulate(Context& ctx, const Activations<T>& acts,
+                                             const std::vector<std::int64_t>& rows,
+                                             std::size_t batch) {
+    ComparisonAccumulator<T> acc(ctx, names(acts), acts.dims);
+    std::vector<std::vector<T>> buffers;
+    for (std::size_t begin = 0; begin < rows.size(); begin += batch) {
+      feed(acc, acts, rows, begin, std::min(rows.size(), begin + batch), buffers);
+    }
+    return acc;
+  }
+  static std::vector<std::string> names(const Activations<T>& acts) {
+    std::vector<std::string> out;
+    for (std::size_t i = 0; i < acts.dims.size(); ++i) out.push_back("set" + std::to_string(i));
+    return out;
+  }
+  static std::vector<std::int64_t> in_order(std::int64_t n) {
+    std::vector<std::int64_t> rows(static_cast<std::size_t>(n));
+    std::iota(rows.begin(), rows.end(), 0);
+    return rows;
+  }
+};
+TYPED_TEST_SUITE(ComparisonAccumulatorTest, Precisions);
+
+TYPED_TEST(ComparisonAccumulatorTest, AnyBatchSplitAndOrderGivesTheComparison) {
+  using T = TypeParam;
+  using Test = ComparisonAccumulatorTest<T>;
+  const Activations<T> acts(60, {3, 5, 3, 4, 5}, 11);
+  std::vector<std::int64_t> shuffled = Test::in_order(acts.n);
+  std::shuffle(shuffled.begin(), shuffled.end(), std::mt19937_64(3));
+  for (const bool centered : {false, true}) {
+    const CompareOptions options = every_metric(centered);
+    const Comparison whole = compare_representations<T>(this->ctx, acts.sets(), options);
+    for (const std::size_t batch : {std::size_t(1), std::size_t(7), std::size_t(60)}) {
+      SCOPED_TRACE("batch " + std::to_string(batch) + (centered ? " centered" : ""));
+      const ComparisonAccumulator<T> acc = Test::accumulate(this->ctx, acts, shuffled, batch);
+      EXPECT_EQ(acc.samples(), acts.n);
+      expect_same_comparison(acc.result(options), whole, Test::tolerance(),
+                             Test::igw_tolerance(centered));
+    }
+    const ComparisonAccumulator<T> acc =
+        Test::accumulate(this->ctx, acts, Test::in_order(acts.n), 13);
+    expect_same_comparison(acc.result(options), whole, Test::tolerance(),
+                           Test::igw_tolerance(centered));
+  }
+}
+
+TYPED_TEST(ComparisonAccumulatorTest, MergedShardsAndSummedStatesGiveOneAccumulator) {
+  using T = TypeParam;
+  using Test = ComparisonAccumulatorTest<T>;
+  const Activations<T> acts(45, {4, 2, 4}, 5);
+  const std::vector<std::int64_t> rows = Test::in_order(acts.n);
+  const CompareOptions options = every_metric(false);
+  const Comparison whole = Test::accumulate(this->ctx, acts, rows, 45).result(options);
+  // Three shards of different sizes, each with its own reference (its first batch's mean).
+  std::vector<ComparisonAccumulator<T>> shards;
+  std::vector<std::vector<T>> buffers;
+  for (const auto [begin, end] : {std::pair<std::size_t, std::size_t>{0, 9}, {9, 30}, {30, 45}}) {
+    shards.emplace_back(this->ctx, Test::names(acts), acts.dims);
+    for (std::size_t b = begin; b < end; b += 4) {
+      Test::feed(shards.back(), acts, rows, b, std::min(end, b + 4), buffers);
+    }
+  }
+  ComparisonAccumulator<T> merged(this->ctx, Test::names(acts), acts.dims);
+  for (const auto& shard : shards) merged.merge(shard);  // into an empty one first
+  EXPECT_EQ(merged.samples(), acts.n);
+  expect_same_comparison(merged.result(options), whole, Test::tolerance(),
+                         Test::igw_tolerance(false));
+
+  // The all-reduce path: every shard moved to one reference, the flat states summed entrywise.
+  const std::int64_t D = 10, k = 3;
+  std::vector<T> reference(D, T(0.25)), total_sums(D, 0), total_products(D * D, 0),
+      total_norm_sums(k * D, 0), total_norm_products(k * k, 0);
+  std::int64_t total_samples = 0;
+  for (auto& shard : shards) {
+    shard.rebase(vectors<const T>(reference.data(), D, 1));
+    std::vector<T> c(D), s(D), S(D * D), V(k * D), W(k * k);
+    shard.state(vectors(c.data(), D, 1), vectors(s.data(), D, 1), matrices(S.data(), D, D, 1),
+                matrices(V.data(), k, D, 1), matrices(W.data(), k, k, 1));
+    for (std::int64_t i = 0; i < D; ++i) EXPECT_EQ(c[i], reference[i]);
+    for (std::size_t i = 0; i < s.size(); ++i) total_sums[i] += s[i];
+    for (std::size_t i = 0; i < S.size(); ++i) total_products[i] += S[i];
+    for (std::size_t i = 0; i < V.size(); ++i) total_norm_sums[i] += V[i];
+    for (std::size_t i = 0; i < W.size(); ++i) total_norm_products[i] += W[i];
+    total_samples += shard.samples();
+  }
+  ComparisonAccumulator<T> reduced(this->ctx, Test::names(acts), acts.dims);
+  reduced.restore(total_samples, vectors<const T>(reference.data(), D, 1),
+                  vectors<const T>(total_sums.data(), D, 1),
+                  matrices<const T>(total_products.data(), D, D, 1),
+                  matrices<const T>(total_norm_sums.data(), k, D, 1),
+                  matrices<const T>(total_norm_products.data(), k, k, 1));
+  expect_same_comparison(reduced.result(options), whole, Test::tolerance(),
+                         Test::igw_tolerance(false));
+}
+
+TYPED_TEST(ComparisonAccumulatorTest, RefusesBadBatchesNamingTheLayerAndStaysUnchanged) {
+  using T = TypeParam;
+  using Test = ComparisonAccumulatorTest<T>;
+  Activations<T> acts(12, {3, 2}, 9);
+  ComparisonAccumulator<T> acc(this->ctx, Test::names(acts), acts.dims);
+  std::vector<std::vector<T>> buffers;
+  Test::feed(acc, acts, Test::in_order(acts.n), 0, 8, buffers);
+  CompareOptions options = every_metric(true);
+  options.cka_debiased = false;
+  const Comparison before = acc.result(options);
+  const std::vector<T> wide(4 * 4, T(0.5)), narrow(3 * 3, T(0.5));
+  expect_invalid([&] { acc.update({acts.view(0)}); },
+                 "'layers' has 1 views, expected one per layer");
+  expect_invalid(
+      [&] {
+        acc.update({matrices<const T>(wide.data(), 4, 4, 1), acts.view(1)});
+      },
+      "'layers[0] ('set0')' must be one 3 x m matrix");
+  expect_invalid(
+      [&] {
+        acc.update({matrices<const T>(narrow.data(), 3, 3, 1), acts.view(1)});
+      },
+      "'layers[1] ('set1')' has 12 inputs, layers[0] has 3");
+  acts.data[1][5] = std::numeric_limits<T>::quiet_NaN();
+  expect_invalid(
+      [&] {
+        acc.update({acts.view(0), acts.view(1)});
+      },
+      "'layers[1] ('set1')' has a NaN");
+  EXPECT_EQ(acc.samples(), 8);
+  expect_same_comparison(acc.result(options), before, 0, 0);
+  expect_invalid(
+      [&] {
+        ComparisonAccumulator<T>(this->ctx, {"a"}, {2, 3});
+      },
+      "'names' has 1 names");
+  ComparisonAccumulator<T> constant(this->ctx, {"a", "b"}, {1, 1});
+  const std::vector<T> ones(5, T(1)), values = {1, 2, 3, 4, 5};
+  constant.update(
+      {matrices<const T>(ones.data(), 1, 5, 1), matrices<const T>(values.data(), 1, 5, 1)});
+  expect_invalid([&] { constant.result(options); }, "'layers[0] ('a')' has constant features");
+  ComparisonAccumulator<T> other(this->ctx, {"a", "c"}, {1, 1});
+  expect_invalid([&] { constant.merge(other); }, "'other' has other layers");
+}
+
 template <typename T>
 class CompareCudaVsCpu : public Compare<T> {
  protected:
@@ -356,6 +559,32 @@ TYPED_TEST(CompareCudaVsCpu, HostAndDeviceLoadersGiveTheCpuMatrices) {
       }
     }
   }
+}
+
+TYPED_TEST(CompareCudaVsCpu, AccumulatorOnTheDeviceGivesTheCpuMatrices) {
+  using T = TypeParam;
+  using Test = ComparisonAccumulatorTest<T>;
+  Context gpu = Context::cuda(0);
+  const Activations<T> acts(50, {3, 33, 2, 33}, 21);
+  const CompareOptions options = every_metric(false);
+  const std::vector<std::int64_t> rows = Test::in_order(acts.n);
+  const Comparison cpu = Test::accumulate(this->ctx, acts, rows, 16).result(options);
+  // Host batches (copied by update), merged with a device accumulator fed device batches.
+  ComparisonAccumulator<T> from_host =
+      Test::accumulate(gpu, acts, std::vector<std::int64_t>(rows.begin(), rows.begin() + 20), 16);
+  ComparisonAccumulator<T> on_device(gpu, Test::names(acts), acts.dims);
+  std::vector<Array<T>> device_layers;
+  std::vector<MatrixBatch<const T>> layers;
+  for (std::size_t i = 0; i < acts.dims.size(); ++i) {
+    const std::int64_t d = acts.dims[i], m = acts.n - 20;
+    device_layers.emplace_back(gpu, d * m);
+    copy<T>(gpu, matrices<const T>(acts.data[i].data() + 20 * d, d, m, 1),
+            device_layers.back().matrices(d, m, 1));
+    layers.push_back(std::as_const(device_layers.back()).matrices(d, m, 1));
+  }
+  on_device.update(layers);
+  from_host.merge(on_device);
+  expect_same_comparison(from_host.result(options), cpu, 100 * Test::tolerance(), 1e-5);
 }
 
 }  // namespace

@@ -334,6 +334,44 @@ TEST_F(NpyRead, FortranOrder2dIsReorderedToC) {
       EXPECT_EQ(array.data[i * cols + j], 10.0 * i + j) << "(" << i << ", " << j << ")";
 }
 
+// read_npy_rows reads a row range of C- and Fortran-order files (converting the dtype) and
+// refuses ranges outside the rows and other ranks.
+TEST_F(NpyRead, RowRangesOfCAndFortranOrderFiles) {
+  const std::int64_t rows = 5, cols = 3;
+  std::vector<double> c_order(rows * cols), fortran(rows * cols);
+  std::vector<float> single(rows * cols);
+  for (std::int64_t i = 0; i < rows; ++i) {
+    for (std::int64_t j = 0; j < cols; ++j) {
+      c_order[i * cols + j] = fortran[i + rows * j] = 10.0 * i + j + 0.25;
+      single[i * cols + j] = float(10.0 * i + j + 0.25);
+    }
+  }
+  const std::string paths[] = {
+      write("c.npy", numpy_file("<f8", false, "(5, 3)", bytes_of(c_order))),
+      write("f.npy", numpy_file("<f8", true, "(5, 3)", bytes_of(fortran))),
+      write("s.npy", numpy_file("<f4", false, "(5, 3)", bytes_of(single)))};
+  for (const std::string& p : paths) {
+    for (const auto& [begin, count] :
+         {std::pair<std::int64_t, std::int64_t>{0, 5}, {1, 3}, {4, 1}, {2, 0}}) {
+      std::vector<double> out(static_cast<std::size_t>(count * cols), -1);
+      read_npy_rows<double>(p, begin, count, out.data());
+      for (std::int64_t r = 0; r < count; ++r)
+        for (std::int64_t j = 0; j < cols; ++j)
+          EXPECT_EQ(out[r * cols + j], 10.0 * (begin + r) + j + 0.25) << p << " " << begin;
+    }
+  }
+  std::vector<float> out(6);
+  read_npy_rows<float>(paths[1], 3, 2, out.data());
+  EXPECT_EQ(out[5], 42.25f);
+  const std::string outside = refusal_of([&] { read_npy_rows<double>(paths[0], 4, 2, nullptr); });
+  EXPECT_NE(outside.find("rows [4, 6) are outside its 5 rows"), std::string::npos) << outside;
+  EXPECT_NE(outside.find(paths[0]), std::string::npos) << outside;
+  const std::vector<double> flat(4, 1.0);
+  const std::string vector_file = write("v.npy", numpy_file("<f8", false, "(4,)", bytes_of(flat)));
+  const std::string rank = refusal_of([&] { read_npy_rows<double>(vector_file, 0, 1, nullptr); });
+  EXPECT_NE(rank.find("expected a 2-D array"), std::string::npos) << rank;
+}
+
 TEST_F(NpyRead, FortranOrder3dIsReorderedToC) {
   const std::int64_t d0 = 2, d1 = 3, d2 = 4;
   std::vector<float> fortran(d0 * d1 * d2);

@@ -29,8 +29,8 @@ namespace {
 
 struct ClusterCommandOptions {
   CommonOptions common;
-  std::vector<std::string> files;
-  std::string dir, manifest, cov, mean;
+  SampleFileOptions inputs;
+  std::string cov, mean;
   std::int64_t clusters = 0;
   std::string metric = "igw";
   int n_init = KMeansOptions().n_init;
@@ -104,13 +104,10 @@ template <typename T>
 void fit_file(Context& ctx, const NamedFile& f, VectorBatch<T> mean, MatrixBatch<T> covariance,
               double& reading_ms) {
   const auto start = std::chrono::steady_clock::now();
-  NdArray<T> array = blaming(f.option, [&] { return read_npy<T>(f.path); });
-  if (array.shape != std::vector<std::int64_t>{f.n, f.d}) {
-    throw UsageError(f.where() + ": the file changed while being read");
-  }
+  std::vector<T> rows = read_rows<T>(f, 0, f.n);
   reading_ms +=
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-  Array<T> samples = Array<T>::from_host(ctx, std::move(array.data));  // columns are samples
+  Array<T> samples = Array<T>::from_host(ctx, std::move(rows));  // columns are samples
   blaming(f.where(),
           [&] { sample_moments<T>(ctx, samples.matrices(f.d, f.n, 1), mean, covariance); });
 }
@@ -295,7 +292,8 @@ std::vector<Picture> cluster_pictures(const ClusterCommandOptions& o, const Item
 
 template <typename T>
 void run_cluster(const ClusterCommandOptions& o) {
-  const bool from_files = !o.files.empty() || !o.dir.empty() || !o.manifest.empty();
+  const bool from_files = !o.inputs.files.empty() || !o.inputs.dir.empty() ||
+                          !o.inputs.dir_of_dirs.empty() || !o.inputs.manifest.empty();
   if (from_files == !o.cov.empty()) {
     throw UsageError(std::string(from_files ? "inputs given twice: " : "no input: ") +
                      "give sample files (n_i, d_i) .npy (as arguments, --dir or --manifest), or "
@@ -303,7 +301,7 @@ void run_cluster(const ClusterCommandOptions& o) {
   }
   if (!o.mean.empty() && o.cov.empty()) throw UsageError("--mean needs --cov");
   std::vector<NamedFile> files;
-  if (from_files) files = list_sample_files(o.files, o.dir, o.manifest);
+  if (from_files) files = list_sample_files(o.inputs);
   std::optional<Labels> labels;
   if (!o.labels.empty()) labels = read_labels(o.labels);
   if (labels && from_files) check_label_count(*labels, o.labels, std::int64_t(files.size()));
@@ -353,7 +351,7 @@ void register_cluster(CLI::App& app) {
       "k-means of Gaussians: sample files (n_i, d_i) of any sizes, fitted one at a time, or "
       "--cov (k, d, d); IGW (centered, any dimensions) or Bures-Wasserstein (one dimension); "
       "an MDS map of the distances; ARI and NMI against --labels");
-  add_sample_file_options(*command, o->files, o->dir, o->manifest, "sample files (n_i, d_i)");
+  add_sample_file_options(*command, o->inputs, "sample files (n_i, d_i)");
   command->add_option("--cov", o->cov, "instead of sample files: covariances, (k, d, d) .npy");
   command->add_option("--mean", o->mean, "with --cov and --metric bw: means, (k, d) .npy");
   command->add_option("--k", o->clusters, "the number of clusters K, 1 <= K <= items")

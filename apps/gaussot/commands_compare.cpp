@@ -29,8 +29,8 @@ namespace fs = std::filesystem;
 
 struct CompareCommandOptions {
   CommonOptions common;
-  std::vector<std::string> files;
-  std::string dir, manifest;
+  SampleFileOptions inputs;
+  std::int64_t chunk_rows = 0;
   std::string metrics = "igw,bw,cka";
   bool centered = false, table = false, no_progress = false;
   std::string out_dir;
@@ -40,7 +40,7 @@ struct CompareCommandOptions {
 
 /// The inputs (list_sample_files), all with the same n rows.
 std::vector<NamedFile> list_inputs(const CompareCommandOptions& o) {
-  std::vector<NamedFile> files = list_sample_files(o.files, o.dir, o.manifest);
+  std::vector<NamedFile> files = list_sample_files(o.inputs);
   for (const NamedFile& f : files) {
     if (f.n != files.front().n) {
       throw UsageError(f.where() + ": " + std::to_string(f.n) + " rows, but " +
@@ -118,6 +118,44 @@ void add_descriptive_fields(nlohmann::ordered_json& fields, const Comparison& c)
   }
 }
 
+double milliseconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+      .count();
+}
+
+/// --chunk-rows: the sets read `chunk_rows` rows at a time, every set's chunk fed to one
+/// ComparisonAccumulator (memory O((Σ d_i)²) for the statistics, not O(n d_i) per set); each
+/// file is read once.
+template <typename T>
+Comparison compare_in_chunks(Context& ctx, const std::vector<NamedFile>& files,
+                             const CompareOptions& options, std::int64_t chunk_rows,
+                             double& reading_ms) {
+  std::vector<std::string> names;
+  std::vector<std::int64_t> widths;
+  for (const NamedFile& f : files) {
+    names.push_back(f.name);
+    widths.push_back(f.d);
+  }
+  ComparisonAccumulator<T> accumulator(ctx, names, widths);
+  const std::int64_t n = files.front().n, chunks = (n + chunk_rows - 1) / chunk_rows;
+  for (std::int64_t c = 0; c < chunks; ++c) {
+    const std::int64_t begin = c * chunk_rows, count = std::min(chunk_rows, n - begin);
+    const auto start = std::chrono::steady_clock::now();
+    std::vector<std::vector<T>> rows;
+    std::vector<MatrixBatch<const T>> layers;
+    for (const NamedFile& f : files) {
+      rows.push_back(read_rows<T>(f, begin, count));
+      layers.push_back(matrices<const T>(rows.back().data(), f.d, count, 1));
+    }
+    reading_ms += milliseconds_since(start);
+    accumulator.update(layers);
+    if (options.progress) options.progress("reading", c + 1, chunks);
+  }
+  Comparison comparison = accumulator.result(options);
+  comparison.set_reads = std::int64_t(files.size());
+  return comparison;
+}
+
 template <typename T>
 void run_compare(const CompareCommandOptions& o) {
   const Metrics metrics = parse_metrics(o.metrics);
@@ -129,22 +167,15 @@ void run_compare(const CompareCommandOptions& o) {
   Context ctx = make_context(o.common);
   Report report("compare", o.common, ctx);
 
-  // Each loader reads its file into one shared buffer (one file in memory at a time).
+  // Each loader reads its set into one shared buffer (one set in memory at a time).
   auto buffer = std::make_shared<std::vector<T>>();
   double reading_ms = 0;
   std::vector<ActivationSet<T>> sets;
   for (const NamedFile& f : files) {
     sets.push_back({f.name, f.n, f.d, [f, buffer, &reading_ms] {
                       const auto start = std::chrono::steady_clock::now();
-                      const NdArray<T> array =
-                          blaming(f.option, [&] { return read_npy<T>(f.path); });
-                      if (array.shape != std::vector<std::int64_t>{f.n, f.d}) {
-                        throw UsageError(f.where() + ": the file changed while being compared");
-                      }
-                      *buffer = std::move(array.data);
-                      reading_ms += std::chrono::duration<double, std::milli>(
-                                        std::chrono::steady_clock::now() - start)
-                                        .count();
+                      *buffer = read_rows<T>(f, 0, f.n);
+                      reading_ms += milliseconds_since(start);
                       return matrices<const T>(buffer->data(), f.d, f.n, 1);
                     }});
   }
@@ -170,14 +201,19 @@ void run_compare(const CompareCommandOptions& o) {
   report.start_clock();
   Comparison comparison;
   try {
-    comparison = compare_representations<T>(ctx, sets, options);
+    comparison = o.chunk_rows > 0
+                     ? compare_in_chunks<T>(ctx, files, options, o.chunk_rows, reading_ms)
+                     : compare_representations<T>(ctx, sets, options);
   } catch (const InvalidArgument& e) {
     bar.finish();
-    // "sets[i] ('name')": say which file.
+    // "sets[i] ('name')" (compare_representations) or "layers[i] ('name')" (the accumulator):
+    // say which file.
     const std::string& argument = e.argument();
-    if (argument.rfind("sets[", 0) == 0) {
-      const std::size_t i = std::stoul(argument.substr(5));
-      if (i < files.size()) throw UsageError(files[i].where() + ": " + e.message());
+    for (const std::string prefix : {"sets[", "layers["}) {
+      if (argument.rfind(prefix, 0) == 0) {
+        const std::size_t i = std::stoul(argument.substr(prefix.size()));
+        if (i < files.size()) throw UsageError(files[i].where() + ": " + e.message());
+      }
     }
     throw;
   }
@@ -234,7 +270,7 @@ void register_compare(CLI::App& app) {
       "compare",
       "Compare many representations all against all: activation files (n, d_i) of the same n "
       "inputs, one per network and layer; IGW, BW (same dimensions) and linear CKA matrices");
-  add_sample_file_options(*command, o->files, o->dir, o->manifest, "activation files (n, d_i)");
+  add_sample_file_options(*command, o->inputs, "activation files (n, d_i)");
   command->add_option("--metrics", o->metrics, std::string("comma-separated: ") + kMetricNames)
       ->capture_default_str();
   command->add_flag("--centered", o->centered,
@@ -251,6 +287,12 @@ void register_compare(CLI::App& app) {
                    "when they do not all fit)")
       ->check(positive_number())
       ->capture_default_str();
+  command
+      ->add_option("--chunk-rows", o->chunk_rows,
+                   "read the sets this many rows at a time and accumulate their statistics "
+                   "(memory for the statistics, (Σ d_i)² numbers, instead of whole sets; each "
+                   "file read once; --memory-limit does not apply)")
+      ->check(CLI::PositiveNumber);
   add_ascent_options(*command, o->ascent);
   add_common_options(*command, o->common);
   command->callback([o] {

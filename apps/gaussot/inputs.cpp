@@ -123,26 +123,84 @@ namespace {
 
 namespace fs = std::filesystem;
 
-/// The files of --dir: its *.npy files in name order, named by their stems.
-std::vector<NamedFile> files_in_directory(const std::string& dir) {
+/// The *.npy files of a folder in name order; `option` names the option for messages.
+std::vector<std::string> npy_files_in(const std::string& dir, const std::string& option) {
   std::error_code error;
-  if (!fs::is_directory(dir, error)) throw UsageError("--dir: " + dir + " is not a directory");
-  std::vector<NamedFile> files;
+  if (!fs::is_directory(dir, error)) throw UsageError(option + ": " + dir + " is not a directory");
+  std::vector<std::string> paths;
   for (fs::directory_iterator it(dir, error), end; !error && it != end; it.increment(error)) {
     if (it->path().extension() == ".npy" && it->is_regular_file(error)) {
-      files.push_back({it->path().stem().string(), it->path().string(), "--dir"});
+      paths.push_back(it->path().string());
     }
   }
-  if (error) throw UsageError("--dir: " + dir + ": cannot be listed (" + error.message() + ")");
-  if (files.empty()) throw UsageError("--dir: " + dir + " holds no .npy file");
-  std::sort(files.begin(), files.end(),
-            [](const NamedFile& a, const NamedFile& b) { return a.path < b.path; });
+  if (error) throw UsageError(option + ": " + dir + ": cannot be listed (" + error.message() + ")");
+  if (paths.empty()) throw UsageError(option + ": " + dir + " holds no .npy file");
+  std::sort(paths.begin(), paths.end());
+  return paths;
+}
+
+NamedFile one_file(const std::string& name, const std::string& path, const std::string& option) {
+  return {name, option, {path}, {}, 0, 0};
+}
+
+/// The sets of --dir: its *.npy files in name order, named by their stems.
+std::vector<NamedFile> files_in_directory(const std::string& dir) {
+  std::vector<NamedFile> files;
+  for (const std::string& path : npy_files_in(dir, "--dir")) {
+    files.push_back(one_file(fs::path(path).stem().string(), path, "--dir"));
+  }
   return files;
 }
 
-/// The files of a manifest: one per line, "NAME PATH" (PATH is the rest of the line) or just
-/// "PATH" (named by its stem); empty lines and lines starting with '#' are skipped; relative
-/// paths are relative to the manifest's folder.
+/// The sets of --dir-of-dirs: each subfolder (name order) a set of row shards.
+std::vector<NamedFile> sets_in_subfolders(const std::string& dir) {
+  std::error_code error;
+  if (!fs::is_directory(dir, error)) {
+    throw UsageError("--dir-of-dirs: " + dir + " is not a directory");
+  }
+  std::vector<std::string> folders;
+  for (fs::directory_iterator it(dir, error), end; !error && it != end; it.increment(error)) {
+    if (it->is_directory(error)) folders.push_back(it->path().string());
+  }
+  if (error) {
+    throw UsageError("--dir-of-dirs: " + dir + ": cannot be listed (" + error.message() + ")");
+  }
+  if (folders.empty()) throw UsageError("--dir-of-dirs: " + dir + " holds no folder");
+  std::sort(folders.begin(), folders.end());
+  std::vector<NamedFile> files;
+  for (const std::string& folder : folders) {
+    files.push_back({fs::path(folder).filename().string(),
+                     "--dir-of-dirs",
+                     npy_files_in(folder, "--dir-of-dirs"),
+                     {},
+                     0,
+                     0});
+  }
+  return files;
+}
+
+/// The blank-separated tokens of a manifest line; "..." quotes a token with blanks.
+std::vector<std::string> manifest_tokens(const std::string& line, const std::string& where) {
+  std::vector<std::string> tokens;
+  std::size_t i = 0;
+  while (true) {
+    i = line.find_first_not_of(" \t\r", i);
+    if (i == std::string::npos) break;
+    if (line[i] == '"') {
+      const std::size_t close = line.find('"', i + 1);
+      if (close == std::string::npos) throw UsageError(where + ": unclosed double quote");
+      tokens.push_back(line.substr(i + 1, close - i - 1));
+      i = close + 1;
+    } else {
+      const std::size_t end = line.find_first_of(" \t\r", i);
+      tokens.push_back(line.substr(i, end == std::string::npos ? std::string::npos : end - i));
+      i = end;
+    }
+  }
+  return tokens;
+}
+
+/// The sets of a manifest (SampleFileOptions).
 std::vector<NamedFile> files_in_manifest(const std::string& manifest) {
   std::error_code error;
   if (fs::is_directory(manifest, error)) {
@@ -156,19 +214,15 @@ std::vector<NamedFile> files_in_manifest(const std::string& manifest) {
   for (int number = 1; std::getline(in, line); ++number) {
     const auto first = line.find_first_not_of(" \t\r");
     if (first == std::string::npos || line[first] == '#') continue;
-    const auto last = line.find_last_not_of(" \t\r");
-    const std::string text = line.substr(first, last - first + 1);
-    const auto gap = text.find_first_of(" \t");
-    std::string name, path;
-    if (gap == std::string::npos) {
-      path = text;
-      name = fs::path(path).stem().string();
-    } else {
-      name = text.substr(0, gap);
-      path = text.substr(text.find_first_not_of(" \t", gap));
+    const std::string where = "--manifest " + manifest + " line " + std::to_string(number);
+    std::vector<std::string> tokens = manifest_tokens(line, where);
+    NamedFile f{
+        tokens.size() == 1 ? fs::path(tokens[0]).stem().string() : tokens[0], where, {}, {}, 0, 0};
+    for (std::size_t t = tokens.size() == 1 ? 0 : 1; t < tokens.size(); ++t) {
+      f.shards.push_back(fs::path(tokens[t]).is_relative() ? (base / tokens[t]).string()
+                                                           : tokens[t]);
     }
-    if (fs::path(path).is_relative()) path = (base / path).string();
-    files.push_back({name, path, "--manifest " + manifest + " line " + std::to_string(number)});
+    files.push_back(std::move(f));
   }
   if (files.empty()) throw UsageError("--manifest: " + manifest + " lists no file");
   return files;
@@ -176,50 +230,96 @@ std::vector<NamedFile> files_in_manifest(const std::string& manifest) {
 
 }  // namespace
 
-std::vector<NamedFile> list_sample_files(const std::vector<std::string>& paths,
-                                         const std::string& dir, const std::string& manifest) {
-  const int sources = int(!paths.empty()) + int(!dir.empty()) + int(!manifest.empty());
+std::string NamedFile::where() const {
+  std::string text = option + ": " + (shards.empty() ? std::string() : shards.front());
+  if (shards.size() > 1) text += " (and " + std::to_string(shards.size() - 1) + " more shards)";
+  return text;
+}
+
+template <typename T>
+std::vector<T> read_rows(const NamedFile& f, std::int64_t begin, std::int64_t count) {
+  std::vector<T> out(static_cast<std::size_t>(count * f.d));
+  const std::int64_t end = begin + count;
+  std::int64_t shard_begin = 0;  // the set's row where shard s starts
+  for (std::size_t s = 0; s < f.shards.size(); ++s) {
+    const std::int64_t rows = f.shard_rows[s];
+    const std::int64_t from = std::max(begin, shard_begin), to = std::min(end, shard_begin + rows);
+    if (from < to) {
+      const std::string where = f.option + ": " + f.shards[s];
+      blaming(where, [&] {
+        if (read_npy_header(f.shards[s]).shape != std::vector<std::int64_t>{rows, f.d}) {
+          throw UsageError(where + ": the file changed while being read");
+        }
+        read_npy_rows<T>(f.shards[s], from - shard_begin, to - from,
+                         out.data() + (from - begin) * f.d);
+      });
+    }
+    shard_begin += rows;
+  }
+  return out;
+}
+
+std::vector<NamedFile> list_sample_files(const SampleFileOptions& inputs) {
+  const int sources = int(!inputs.files.empty()) + int(!inputs.dir.empty()) +
+                      int(!inputs.dir_of_dirs.empty()) + int(!inputs.manifest.empty());
   if (sources != 1) {
     throw UsageError(std::string(sources == 0 ? "no input: " : "inputs given twice: ") +
                      "give sample files (n, d_i) .npy as arguments, or --dir DIR, or "
-                     "--manifest FILE");
+                     "--dir-of-dirs DIR, or --manifest FILE");
   }
   std::vector<NamedFile> files;
-  if (!dir.empty()) {
-    files = files_in_directory(dir);
-  } else if (!manifest.empty()) {
-    files = files_in_manifest(manifest);
+  if (!inputs.dir.empty()) {
+    files = files_in_directory(inputs.dir);
+  } else if (!inputs.dir_of_dirs.empty()) {
+    files = sets_in_subfolders(inputs.dir_of_dirs);
+  } else if (!inputs.manifest.empty()) {
+    files = files_in_manifest(inputs.manifest);
   } else {
-    for (const std::string& path : paths) {
-      files.push_back({fs::path(path).stem().string(), path, "FILES"});
+    for (const std::string& path : inputs.files) {
+      files.push_back(one_file(fs::path(path).stem().string(), path, "FILES"));
     }
   }
   std::set<std::string> names;
   for (NamedFile& f : files) {
     if (!names.insert(f.name).second) {
       throw UsageError(f.where() + ": the name '" + f.name +
-                       "' is given to two files (names must be unique; a manifest line "
+                       "' is given to two sets (names must be unique; a manifest line "
                        "'NAME PATH' names a file)");
     }
-    const NpyHeader header = blaming(f.option, [&] { return read_npy_header(f.path); });
-    if (header.shape.size() != 2 || header.shape[0] < 2 || header.shape[1] < 1) {
-      std::string shape;
-      for (std::int64_t s : header.shape) shape += (shape.empty() ? "" : ", ") + std::to_string(s);
-      throw UsageError(f.where() + ": expected activations of shape (n, d) with n >= 2 rows and " +
-                       "d >= 1 features, got (" + shape + ")");
+    for (const std::string& shard : f.shards) {
+      const NpyHeader header = blaming(f.option, [&] { return read_npy_header(shard); });
+      const std::string where = f.option + ": " + shard;
+      if (header.shape.size() != 2 || header.shape[0] < 1 || header.shape[1] < 1) {
+        throw UsageError(where + ": expected activations of shape (n, d) with n >= 1 rows and " +
+                         "d >= 1 features, got " + shape_text(header.shape));
+      }
+      if (!f.shard_rows.empty() && header.shape[1] != f.d) {
+        throw UsageError(where + ": " + std::to_string(header.shape[1]) + " features, but " +
+                         f.shards.front() + " has " + std::to_string(f.d) +
+                         " (the shards of a set share their features)");
+      }
+      f.d = header.shape[1];
+      f.shard_rows.push_back(header.shape[0]);
+      f.n += header.shape[0];
     }
-    f.n = header.shape[0];
-    f.d = header.shape[1];
+    if (f.n < 2) {
+      throw UsageError(f.where() + ": expected n >= 2 rows (samples) per set, got " +
+                       std::to_string(f.n));
+    }
   }
   return files;
 }
 
-void add_sample_file_options(CLI::App& command, std::vector<std::string>& paths, std::string& dir,
-                             std::string& manifest, const std::string& what) {
-  command.add_option("files", paths, what + " .npy, named by their stems");
-  command.add_option("--dir", dir, "every .npy file of DIR, named by their stems");
-  command.add_option("--manifest", manifest,
-                     "a text file listing the inputs, one per line: 'NAME PATH' or 'PATH'");
+void add_sample_file_options(CLI::App& command, SampleFileOptions& inputs,
+                             const std::string& what) {
+  command.add_option("files", inputs.files, what + " .npy, named by their stems");
+  command.add_option("--dir", inputs.dir, "every .npy file of DIR, named by their stems");
+  command.add_option("--dir-of-dirs", inputs.dir_of_dirs,
+                     "every subfolder of DIR is a set named by the subfolder, its .npy files (in "
+                     "name order) the set's row shards");
+  command.add_option("--manifest", inputs.manifest,
+                     "a text file listing the sets, one per line: 'NAME PATH [PATH ...]' (several "
+                     "paths: row shards, in order) or 'PATH'; \"...\" quotes a path with blanks");
 }
 
 template <typename T>
@@ -375,6 +475,7 @@ void name_inputs(const std::vector<std::pair<std::string, std::string>>& sources
   template InputFile<T> read_covariances<T>(const std::string&, const std::string&);       \
   template InputFile<T> read_means<T>(const std::string&, const std::string&);             \
   template InputFile<T> read_samples<T>(const std::string&, const std::string&);           \
+  template std::vector<T> read_rows<T>(const NamedFile&, std::int64_t, std::int64_t);      \
   template InputFile<T> read_weights<T>(const std::string&, const std::string&);           \
   template GaussianInput<T> read_gaussians<T>(const std::string&, const std::string&,      \
                                               const std::string&, const std::string&,      \

@@ -161,25 +161,43 @@ class Gaussians {
   Array<T> covariances_, means_;
 };
 
-/// A sample file (n, d) and the name it goes by in the results.
+/// A sample set (n, d) and the name it goes by in the results: one .npy file, or several row
+/// shards (each (n_s, d), same d) read as their concatenation in order.
 struct NamedFile {
-  std::string name, path, option;  // option: where it was given, for messages
-  std::int64_t n = 0, d = 0;
-  std::string where() const { return option + ": " + path; }
+  std::string name, option;              // option: where it was given, for messages
+  std::vector<std::string> shards;       // the files, in row order
+  std::vector<std::int64_t> shard_rows;  // n_s of each
+  std::int64_t n = 0, d = 0;             // n = Σ n_s
+  std::string where() const;
 };
 
-/// The sample files of a set command (compare, cluster), from exactly one of `paths` (named by
-/// their stems), `dir` (--dir: its *.npy files in name order, named by their stems) or `manifest`
-/// (--manifest: one per line, "NAME PATH" or "PATH"; empty lines and '#' comments skipped;
-/// relative paths relative to the manifest's folder). Headers are read and checked: each a 2-D
-/// (n, d) float array with n >= 2 and d >= 1; names unique. UsageError naming the file otherwise.
-std::vector<NamedFile> list_sample_files(const std::vector<std::string>& paths,
-                                         const std::string& dir, const std::string& manifest);
+/// Rows [begin, begin + count) of a set (count x d, C order: a d x count column-major matrix),
+/// across its shards, reading only those rows. UsageError naming the file if it changed or cannot
+/// be read.
+template <typename T>
+std::vector<T> read_rows(const NamedFile& f, std::int64_t begin, std::int64_t count);
 
-/// Registers the three ways to give list_sample_files its files: positional FILES, --dir and
-/// --manifest; `what` describes the files ("activation files (n, d_i)").
-void add_sample_file_options(CLI::App& command, std::vector<std::string>& paths, std::string& dir,
-                             std::string& manifest, const std::string& what);
+/// Where the sets of a set command (compare, cluster) come from: exactly one of
+/// - `files`: one .npy file per set, named by its stem;
+/// - `dir` (--dir): every *.npy file of the folder in name order, named by its stem;
+/// - `dir_of_dirs` (--dir-of-dirs): every subfolder is a set named by the subfolder, its *.npy
+///   files (name order) its row shards;
+/// - `manifest` (--manifest): one set per line, "NAME PATH [PATH ...]" (several paths: row shards
+///   in order) or "PATH" (named by its stem); tokens are separated by blanks, a path with blanks
+///   is written in double quotes; empty lines and '#' comments are skipped; relative paths are
+///   relative to the manifest's folder.
+struct SampleFileOptions {
+  std::vector<std::string> files;
+  std::string dir, dir_of_dirs, manifest;
+};
+
+/// The sets, headers read and checked: each shard a 2-D (n_s, d) float array with n_s >= 1 and
+/// d >= 1, one d per set, n >= 2 rows per set; names unique. UsageError naming the file otherwise.
+std::vector<NamedFile> list_sample_files(const SampleFileOptions& inputs);
+
+/// Registers the ways to give list_sample_files its sets: positional FILES, --dir, --dir-of-dirs
+/// and --manifest; `what` describes the files ("activation files (n, d_i)").
+void add_sample_file_options(CLI::App& command, SampleFileOptions& inputs, const std::string& what);
 
 /// Runs a library computation. An InvalidArgument it throws about an argument named in `sources`
 /// becomes a UsageError that starts with that input's source; others pass unchanged. The library's

@@ -23,6 +23,7 @@ namespace gaussot {
 template <typename T>
 class FrechetDistance {
  public:
+  using value_type = T;
   /// Features of dimension d >= 1 on `ctx`, which must outlive the metric.
   FrechetDistance(Context& ctx, std::int64_t dimension);
 

@@ -48,6 +48,12 @@ NpyHeader read_npy_header(const std::string& path);
 template <typename T>
 NdArray<T> read_npy(const std::string& path);
 
+/// Reads rows [begin, begin + count) of a 2-D .npy file (n x d, C or Fortran order) into `out`
+/// (count x d, C order), converting float32/float64 to T, reading only those rows. Throws
+/// InvalidArgument naming the file for another rank or rows outside [0, n).
+template <typename T>
+void read_npy_rows(const std::string& path, std::int64_t begin, std::int64_t count, T* out);
+
 /// Reads a whole .npy file from a seekable stream (a member of an .npz archive read into memory),
 /// as read_npy(path); messages name the file `name`.
 template <typename T>

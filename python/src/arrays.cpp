@@ -343,15 +343,37 @@ Call::Call(const std::string& backend, std::vector<Arg*> args) : args_(std::move
                            " is on CUDA device " + std::to_string(on_device->device_),
                        "backend");
     }
-    ctx_.emplace(Context::cuda(on_device->device_));
+    ctx_ = &owned_.emplace(Context::cuda(on_device->device_));
     device_results_ = true;
     framework_ = framework_of(on_device->object_);
   } else if (want_cuda) {
-    ctx_.emplace(Context::cuda(requested_device));
+    ctx_ = &owned_.emplace(Context::cuda(requested_device));
   } else {
-    ctx_.emplace(Context::cpu());
+    ctx_ = &owned_.emplace(Context::cpu());
   }
+  import_all();
+}
 
+Call::Call(Context& ctx, std::vector<Arg*> args) : args_(std::move(args)), ctx_(&ctx) {
+  for (Arg* arg : args_) {
+    arg->locate();
+    if (arg->device_ < 0) continue;
+    if (ctx.backend() != Backend::cuda || arg->device_ != ctx.device()) {
+      invalid_argument(
+          arg->name() + " is on CUDA device " + std::to_string(arg->device_) +
+              " but this object's backend is " +
+              (ctx.backend() == Backend::cuda ? "CUDA device " + std::to_string(ctx.device())
+                                              : std::string("the CPU")) +
+              ": pass arrays on its device or in host memory",
+          arg->name());
+    }
+    device_results_ = true;
+    framework_ = framework_of(arg->object_);
+  }
+  import_all();
+}
+
+void Call::import_all() {
   // Import and check; one dtype for all.
   const Arg* first = nullptr;
   for (Arg* arg : args_) {
@@ -368,6 +390,39 @@ Call::Call(const std::string& backend, std::vector<Arg*> args) : args_(std::move
                        arg->name());
     }
   }
+}
+
+SamplePair::SamplePair(nb::handle samples_a, nb::handle samples_b, Shared shared,
+                       const std::string& backend)
+    : a(samples_a, "samples_a", Item::matrix, 1, shared == Shared::samples ? "n, d_a" : ""),
+      b(samples_b, "samples_b", Item::matrix, 1, shared == Shared::samples ? "n, d_b" : ""),
+      call(backend, {&a, &b}) {
+  if (shared == Shared::features && a.extent(1) != b.extent(1)) {
+    invalid_argument("samples_a has " + std::to_string(a.extent(1)) +
+                         " features but samples_b has " + std::to_string(b.extent(1)),
+                     "samples_b");
+  }
+  if (shared == Shared::samples && a.extent(0) != b.extent(0)) {
+    invalid_argument("samples_a has " + std::to_string(a.extent(0)) + " samples (rows) but " +
+                         "samples_b has " + std::to_string(b.extent(0)) +
+                         ": CKA compares two representations of the same inputs",
+                     "samples_b");
+  }
+  batch = broadcast({&a, &b});
+}
+
+Context object_context(const std::string& backend) {
+  if (backend == "cpu") return Context::cpu();
+  if (backend == "cuda") return Context::cuda(0);
+  if (backend.rfind("cuda:", 0) == 0) {
+    try {
+      std::size_t used = 0;
+      const int device = std::stoi(backend.substr(5), &used);
+      if (used == backend.size() - 5 && device >= 0) return Context::cuda(device);
+    } catch (const std::exception&) {
+    }
+  }
+  invalid_argument("backend: expected 'cpu', 'cuda' or 'cuda:N', got '" + backend + "'", "backend");
 }
 
 template <typename T>

@@ -34,6 +34,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -124,6 +125,10 @@ class Call {
   /// every present argument: dtype float32/float64 and the same for all, number of axes, square
   /// symmetric items, a layout a view can describe.
   Call(const std::string& backend, std::vector<Arg*> args);
+  /// A call on `ctx`, which outlives the call (a stateful object's context): host arguments are
+  /// read in place, device arguments must be on ctx's CUDA device (refused on a CPU context); the
+  /// same imports and checks.
+  Call(Context& ctx, std::vector<Arg*> args);
 
   Context& ctx() { return *ctx_; }
   /// The dtype of the arguments: float32 or float64.
@@ -149,8 +154,12 @@ class Call {
   GaussianBatch<const T> gaussians(const Arg& mean, const Arg& cov, std::int64_t count);
 
  private:
+  /// Imports and checks every present argument on ctx_.
+  void import_all();
+
   std::vector<Arg*> args_;
-  std::optional<Context> ctx_;
+  std::optional<Context> owned_;  ///< the context the call created, if it created one
+  Context* ctx_ = nullptr;
   bool float32_ = false;
   bool device_results_ = false;
   int framework_ = nb::no_framework::value;
@@ -265,5 +274,35 @@ int int_option(std::int64_t value, const char* name,
 /// The items of `sequence` (a Python iterable), or InvalidArgument naming `name` with `expected`
 /// (e.g. "a sequence of 1 and -1") when it is not iterable.
 std::vector<nb::object> sequence_items(nb::handle sequence, const char* name, const char* expected);
+
+/// The two sample-set arguments samples_a and samples_b ((n, d) or (k, n, d), rows are samples)
+/// of one call, broadcast together. They share their features (d: the Fréchet distance) or their
+/// samples (n: CKA, two representations of the same inputs); InvalidArgument naming samples_b
+/// otherwise.
+struct SamplePair {
+  enum class Shared { features, samples };
+  Arg a, b;
+  Call call;
+  Batch batch;
+  SamplePair(nb::handle samples_a, nb::handle samples_b, Shared shared, const std::string& backend);
+  std::int64_t rows_a() const { return a.extent(0); }
+  std::int64_t rows_b() const { return b.extent(0); }
+};
+
+/// The context of a stateful object (an accumulator, a metric): "cpu", "cuda" or "cuda:N" (the
+/// Python wrappers resolve "auto" from the first arrays they see). InvalidArgument otherwise.
+Context object_context(const std::string& backend);
+
+/// Refuses (naming `name`) arrays of a call whose dtype is not T: a stateful `owner`
+/// ("accumulator", "metric") keeps one dtype.
+template <typename T>
+void require_dtype(const Call& call, const std::string& name, const char* owner) {
+  const bool want32 = std::is_same_v<T, float>;
+  if (call.float32() != want32) {
+    invalid_argument(name + ": " + (call.float32() ? "float32" : "float64") + " array for a " +
+                         (want32 ? "float32" : "float64") + " " + owner,
+                     name);
+  }
+}
 
 }  // namespace gaussot::python

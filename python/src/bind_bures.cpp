@@ -10,6 +10,7 @@
 #include "arrays.hpp"
 #include "bindings.hpp"
 #include "docs.hpp"
+#include "stateful.hpp"
 
 namespace gaussot::python {
 namespace {
@@ -156,20 +157,15 @@ FrechetMethod frechet_method(const std::string& method) {
 
 nb::object frechet_distance_py(nb::handle samples_a, nb::handle samples_b,
                                const std::string& method, const std::string& backend) {
-  Arg xa(samples_a, "samples_a", Item::matrix), xb(samples_b, "samples_b", Item::matrix);
+  SamplePair pair(samples_a, samples_b, SamplePair::Shared::features, backend);
   FrechetOptions options;
   options.method = frechet_method(method);
-  Call call(backend, {&xa, &xb});
-  if (xa.extent(1) != xb.extent(1)) {
-    invalid_argument("samples_a has " + std::to_string(xa.extent(1)) +
-                         " features but samples_b has " + std::to_string(xb.extent(1)),
-                     "samples_b");
-  }
-  const Batch batch = broadcast({&xa, &xb});
+  Call& call = pair.call;
+  const Batch& batch = pair.batch;
   return with_dtype(call, [&](auto zero) {
     using T = decltype(zero);
-    const MatrixBatch<const T> a = call.matrices<T>(xa, batch.count);
-    const MatrixBatch<const T> b = call.matrices<T>(xb, batch.count);
+    const MatrixBatch<const T> a = call.matrices<T>(pair.a, batch.count);
+    const MatrixBatch<const T> b = call.matrices<T>(pair.b, batch.count);
     Output<T> out(call, batch.shape());
     {
       nb::gil_scoped_release release;
@@ -178,6 +174,129 @@ nb::object frechet_distance_py(nb::handle samples_a, nb::handle samples_b,
     return out.release();
   });
 }
+
+nb::object frechet_distance_gradient_py(nb::handle samples_a, nb::handle samples_b,
+                                        const std::string& method, const std::string& backend) {
+  SamplePair pair(samples_a, samples_b, SamplePair::Shared::features, backend);
+  FrechetOptions options;
+  options.method = frechet_method(method);
+  Call& call = pair.call;
+  const Batch& batch = pair.batch;
+  const std::int64_t d = pair.a.extent(1), n_a = pair.rows_a(), n_b = pair.rows_b(),
+                     k = batch.count;
+  return with_dtype(call, [&](auto zero) {
+    using T = decltype(zero);
+    const MatrixBatch<const T> a = call.matrices<T>(pair.a, k);
+    const MatrixBatch<const T> b = call.matrices<T>(pair.b, k);
+    Output<T> grad_a(call, concat(batch.shape(), {n_a, d}));
+    Output<T> grad_b(call, concat(batch.shape(), {n_b, d}));
+    if (k > 0) {
+      nb::gil_scoped_release release;
+      frechet_distance_gradient<T>(call.ctx(), a, b, grad_a.matrices(d, n_a, k),
+                                   grad_b.matrices(d, n_b, k), options);
+    }
+    return nb::object(nb::make_tuple(grad_a.release(), grad_b.release()));
+  });
+}
+
+/// gaussot.FrechetDistance's engine (python/gaussot/metrics.py wraps it): the C++ FrechetDistance
+/// (fid.hpp) of one dtype on its own context.
+class PyFrechetDistance : public Stateful<FrechetDistance> {
+ public:
+  PyFrechetDistance(std::int64_t dimension, bool float32, const std::string& backend)
+      : Stateful(backend, float32, dimension) {}
+
+  void update(nb::handle features, bool real) {
+    visit([&](auto& metric) {
+      using T = value_type_of<decltype(metric)>;
+      Arg x(features, "features", Item::matrix, 0, "m, d");
+      Call call(ctx(), {&x});
+      require_dtype<T>(call, "features", "metric");
+      const MatrixBatch<const T> view = call.matrices<T>(x, 1);
+      nb::gil_scoped_release release;
+      metric.update(view, real);
+    });
+  }
+
+  void set_statistics(bool real, nb::handle mean, nb::handle covariance) {
+    visit([&](auto& metric) {
+      using T = value_type_of<decltype(metric)>;
+      Arg m(mean, "mean", Item::vector, 0), s(covariance, "covariance", Item::symmetric, 0);
+      Call call(ctx(), {&m, &s});
+      require_dtype<T>(call, "mean", "metric");
+      metric.set_statistics(real, call.vector<T>(m), call.matrices<T>(s, 1));
+    });
+  }
+
+  double compute() const {
+    double value = 0;
+    visit([&](auto& metric) {
+      nb::gil_scoped_release release;
+      value = metric.compute();
+    });
+    return value;
+  }
+
+  /// (mean (d,), covariance (d, d)) of one side, host NumPy arrays.
+  nb::object statistics(bool real) const {
+    nb::object out;
+    visit([&](auto& metric) {
+      using T = value_type_of<decltype(metric)>;
+      const std::int64_t d = metric.dimension();
+      std::vector<T> mean(d), covariance(d * d);
+      metric.statistics(real, vectors(mean.data(), d, 1), matrices(covariance.data(), d, d, 1));
+      out = nb::make_tuple(host_array(std::move(mean), {d}),
+                           host_array(std::move(covariance), {d, d}, Order::columns));
+    });
+    return out;
+  }
+
+  /// (samples, mean (d,), scatter (d, d)) of one side's running moments, host NumPy arrays.
+  nb::object state(bool real) const {
+    nb::object out;
+    visit([&](auto& metric) {
+      using T = value_type_of<decltype(metric)>;
+      const std::int64_t d = metric.dimension();
+      std::vector<T> mean(d), scatter(d * d);
+      metric.moments(real).state(vectors(mean.data(), d, 1), matrices(scatter.data(), d, d, 1));
+      out = nb::make_tuple(metric.moments(real).samples(), host_array(std::move(mean), {d}),
+                           host_array(std::move(scatter), {d, d}, Order::columns));
+    });
+    return out;
+  }
+
+  void restore(bool real, std::int64_t samples, nb::handle mean, nb::handle scatter) {
+    visit([&](auto& metric) {
+      using T = value_type_of<decltype(metric)>;
+      Arg m(mean, "mean", Item::vector, 0), s(scatter, "scatter", Item::matrix, 0);
+      Call call(ctx(), {&m, &s});
+      require_dtype<T>(call, "mean", "metric");
+      metric.moments(real).restore(samples, call.vector<T>(m), call.matrices<T>(s, 1));
+    });
+  }
+
+  void merge(const PyFrechetDistance& other) {
+    visit([&](auto& metric) {
+      auto& theirs = same_kind<value_type_of<decltype(metric)>>(other);
+      nb::gil_scoped_release release;
+      metric.merge(theirs);
+    });
+  }
+
+  void reset(bool real) {
+    visit([&](auto& metric) { metric.reset(real); });
+  }
+  std::int64_t samples(bool real) const {
+    std::int64_t n = 0;
+    visit([&](auto& metric) { n = metric.moments(real).samples(); });
+    return n;
+  }
+  bool fixed(bool real) const {
+    bool is_fixed = false;
+    visit([&](auto& metric) { is_fixed = metric.fixed(real); });
+    return is_fixed;
+  }
+};
 
 }  // namespace
 
@@ -234,6 +353,29 @@ fitted to samples_a and samples_b (sample mean, covariance with divisor n − 1)
 (k, n, d), rows are samples, n >= 2; the two sides may have different n. method: 'covariances' (fit
 both Gaussians), 'samples' (the trace term from the centred samples, cheaper when n < d) or
 'auto'.)" GAUSSOT_DOC_COMMON);
+  m.def("frechet_distance_gradient", &frechet_distance_gradient_py, "samples_a"_a, "samples_b"_a,
+        nb::kw_only(), "method"_a = "auto", "backend"_a = "auto",
+        R"(Returns (grad_a, grad_b): the gradient of frechet_distance(samples_a, samples_b) with
+respect to each sample set, shaped like the samples ((n, d), or (k, n, d) for the k pairs of a
+batch). method as in frechet_distance ('auto' takes the samples path when min(n_a, n_b) < d).
+Covariance path: 2 (μ_a − μ_b)/n_a + 2 (I − A) X̃_j/(n_a − 1) per sample row (A the Brenier matrix;
+both fitted covariances must be positive definite). Samples path: the polar factor U Vᵀ of the
+centred cross product X̃ᵀỸ; where its rank is below min(n_a, n_b) − 1 the least-norm subgradient
+(bures.hpp).)" GAUSSOT_DOC_COMMON);
+
+  nb::class_<PyFrechetDistance>(m, "_FrechetDistance")
+      .def(nb::init<std::int64_t, bool, const std::string&>(), "dimension"_a, "float32"_a,
+           "backend"_a)
+      .def("update", &PyFrechetDistance::update, "features"_a, "real"_a)
+      .def("set_statistics", &PyFrechetDistance::set_statistics, "real"_a, "mean"_a, "covariance"_a)
+      .def("compute", &PyFrechetDistance::compute)
+      .def("statistics", &PyFrechetDistance::statistics, "real"_a)
+      .def("state", &PyFrechetDistance::state, "real"_a)
+      .def("restore", &PyFrechetDistance::restore, "real"_a, "samples"_a, "mean"_a, "scatter"_a)
+      .def("merge", &PyFrechetDistance::merge, "other"_a)
+      .def("reset", &PyFrechetDistance::reset, "real"_a)
+      .def("samples", &PyFrechetDistance::samples, "real"_a)
+      .def("fixed", &PyFrechetDistance::fixed, "real"_a);
 }
 
 }  // namespace gaussot::python

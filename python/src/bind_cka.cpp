@@ -2,15 +2,20 @@
 // Bindings of cka.hpp (linear CKA) and compare.hpp (all-against-all comparison of
 // representations with IGW, BW and CKA).
 #include <nanobind/stl/string.h>
+#include <nanobind/stl/vector.h>
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
+#include <type_traits>
+#include <variant>
 #include <vector>
 
 #include "arrays.hpp"
 #include "bindings.hpp"
 #include "docs.hpp"
+#include "stateful.hpp"
 
 namespace gaussot::python {
 namespace {
@@ -19,16 +24,10 @@ using namespace nb::literals;
 
 nb::object linear_cka_py(nb::handle samples_a, nb::handle samples_b, bool debiased,
                          const std::string& backend) {
-  Arg xa(samples_a, "samples_a", Item::matrix, 1, "n, d_a");
-  Arg xb(samples_b, "samples_b", Item::matrix, 1, "n, d_b");
-  Call call(backend, {&xa, &xb});
-  if (xa.extent(0) != xb.extent(0)) {
-    invalid_argument("samples_a has " + std::to_string(xa.extent(0)) + " samples (rows) but " +
-                         "samples_b has " + std::to_string(xb.extent(0)) +
-                         ": CKA compares two representations of the same inputs",
-                     "samples_b");
-  }
-  const Batch batch = broadcast({&xa, &xb});
+  SamplePair pair(samples_a, samples_b, SamplePair::Shared::samples, backend);
+  Call& call = pair.call;
+  const Batch& batch = pair.batch;
+  const Arg &xa = pair.a, &xb = pair.b;
   const std::int64_t k = batch.count;
   return with_dtype(call, [&](auto zero) {
     using T = decltype(zero);
@@ -45,6 +44,76 @@ nb::object linear_cka_py(nb::handle samples_a, nb::handle samples_b, bool debias
     if (!debiased) return cka.release();
     return nb::object(nb::make_tuple(cka.release(), unbiased->release()));
   });
+}
+
+nb::object linear_cka_gradient_py(nb::handle samples_a, nb::handle samples_b, bool debiased,
+                                  const std::string& backend) {
+  SamplePair pair(samples_a, samples_b, SamplePair::Shared::samples, backend);
+  Call& call = pair.call;
+  const Batch& batch = pair.batch;
+  const Arg &xa = pair.a, &xb = pair.b;
+  const std::int64_t k = batch.count, n = xa.extent(0), d_a = xa.extent(1), d_b = xb.extent(1);
+  return with_dtype(call, [&](auto zero) {
+    using T = decltype(zero);
+    const MatrixBatch<const T> a = call.matrices<T>(xa, k), b = call.matrices<T>(xb, k);
+    Output<T> grad_a(call, concat(batch.shape(), {n, d_a}));
+    Output<T> grad_b(call, concat(batch.shape(), {n, d_b}));
+    if (k > 0) {
+      nb::gil_scoped_release release;
+      linear_cka_gradient<T>(call.ctx(), a, b, grad_a.matrices(d_a, n, k),
+                             grad_b.matrices(d_b, n, k), debiased);
+    }
+    return nb::object(nb::make_tuple(grad_a.release(), grad_b.release()));
+  });
+}
+
+/// CompareOptions from the keyword arguments compare_representations and
+/// ComparisonAccumulator.compute share.
+CompareOptions compare_options(bool igw, bool bw, bool cka, bool cka_debiased, bool nbs,
+                               bool procrustes, bool centered, bool ascent,
+                               std::int64_t max_iterations, double tolerance, std::int64_t restarts,
+                               std::uint64_t seed) {
+  CompareOptions options;
+  options.igw = igw;
+  options.bw = bw;
+  options.cka = cka;
+  options.cka_debiased = cka_debiased;
+  options.nbs = nbs;
+  options.procrustes = procrustes;
+  options.centered = centered;
+  options.igw_options = igw_options(ascent, max_iterations, tolerance, restarts, seed, nb::none());
+  return options;
+}
+
+/// The dict compare_representations returns: names, dimensions, samples, set_reads and the k x k
+/// matrices asked for.
+nb::object comparison_dict(Comparison& c) {
+  const auto k = static_cast<std::int64_t>(c.names.size());
+  nb::dict out;
+  nb::list out_names;
+  for (const std::string& name : c.names) out_names.append(name);
+  out["names"] = out_names;
+  nb::list dimensions;
+  for (std::int64_t d : c.dimensions) dimensions.append(d);
+  out["dimensions"] = dimensions;
+  out["samples"] = c.samples;
+  out["set_reads"] = c.set_reads;
+  auto matrix = [&](const char* key, std::vector<double>& values) {
+    if (!values.empty()) out[key] = host_array(std::move(values), {k, k});
+  };
+  matrix("igw", c.igw);
+  matrix("igw_lower", c.igw_lower);
+  matrix("igw_upper", c.igw_upper);
+  matrix("bw", c.bw);
+  matrix("cka", c.cka);
+  matrix("cka_debiased", c.cka_debiased);
+  matrix("nbs", c.nbs);
+  matrix("procrustes", c.procrustes);
+  if (!c.igw_exact.empty()) {
+    out["igw_exact"] = host_array(std::vector<std::uint8_t>(c.igw_exact.begin(), c.igw_exact.end()),
+                                  {k, k}, Order::c, /*as_bool=*/true);
+  }
+  return nb::object(out);
 }
 
 nb::object compare_representations_py(nb::handle activations, nb::handle names, bool igw, bool bw,
@@ -79,16 +148,9 @@ nb::object compare_representations_py(nb::handle activations, nb::handle names, 
   } else {
     for (std::size_t i = 0; i < args.size(); ++i) labels.push_back(std::to_string(i));
   }
-  CompareOptions options;
-  options.igw = igw;
-  options.bw = bw;
-  options.cka = cka;
-  options.cka_debiased = cka_debiased;
-  options.nbs = nbs;
-  options.procrustes = procrustes;
-  options.centered = centered;
+  CompareOptions options = compare_options(igw, bw, cka, cka_debiased, nbs, procrustes, centered,
+                                           ascent, max_iterations, tolerance, restarts, seed);
   options.memory_limit_bytes = memory_limit_bytes;
-  options.igw_options = igw_options(ascent, max_iterations, tolerance, restarts, seed, nb::none());
   if (!progress.is_none()) {
     nb::object callback = nb::borrow(progress);
     options.progress = [callback](const char* stage, std::int64_t done, std::int64_t total) {
@@ -116,35 +178,121 @@ nb::object compare_representations_py(nb::handle activations, nb::handle names, 
       nb::gil_scoped_release release;
       c = compare_representations<T>(call.ctx(), sets, options);
     }
-    const std::int64_t k = static_cast<std::int64_t>(sets.size());
-    nb::dict out;
-    nb::list out_names;
-    for (const std::string& name : c.names) out_names.append(name);
-    out["names"] = out_names;
-    nb::list dimensions;
-    for (std::int64_t d : c.dimensions) dimensions.append(d);
-    out["dimensions"] = dimensions;
-    out["samples"] = c.samples;
-    out["set_reads"] = c.set_reads;
-    auto matrix = [&](const char* key, std::vector<double>& values) {
-      if (!values.empty()) out[key] = host_array(std::move(values), {k, k});
-    };
-    matrix("igw", c.igw);
-    matrix("igw_lower", c.igw_lower);
-    matrix("igw_upper", c.igw_upper);
-    matrix("bw", c.bw);
-    matrix("cka", c.cka);
-    matrix("cka_debiased", c.cka_debiased);
-    matrix("nbs", c.nbs);
-    matrix("procrustes", c.procrustes);
-    if (!c.igw_exact.empty()) {
-      out["igw_exact"] =
-          host_array(std::vector<std::uint8_t>(c.igw_exact.begin(), c.igw_exact.end()), {k, k},
-                     Order::c, /*as_bool=*/true);
-    }
-    return nb::object(out);
+    return comparison_dict(c);
   });
 }
+
+/// gaussot.ComparisonAccumulator's engine (python/gaussot/metrics.py wraps it).
+class PyComparisonAccumulator : public Stateful<ComparisonAccumulator> {
+ public:
+  PyComparisonAccumulator(std::vector<std::string> names, std::vector<std::int64_t> widths,
+                          bool float32, const std::string& backend)
+      : Stateful(backend, float32, std::move(names), std::move(widths)) {}
+
+  void update(nb::handle layers) {
+    visit([&](auto& acc) {
+      using T = value_type_of<decltype(acc)>;
+      std::vector<Arg> args;
+      for (nb::handle x : sequence_items(layers, "layers", "a sequence of (m, d_i) arrays")) {
+        const std::size_t i = args.size();
+        const std::string name =
+            "layers[" + std::to_string(i) + "]" +
+            (i < acc.names().size() ? " ('" + acc.names()[i] + "')" : std::string());
+        args.emplace_back(x, name, Item::matrix, 0, "m, d_i");
+      }
+      std::vector<MatrixBatch<const T>> views;
+      Call call(ctx(), pointers(args));
+      for (const Arg& arg : args) {
+        if (!arg.present())
+          invalid_argument(arg.name() + ": expected an array, got None", arg.name());
+        require_dtype<T>(call, arg.name(), "accumulator");
+        // Host batches stay on the host: update copies them to the context.
+        views.push_back(call.matrices<T>(arg, 1, /*to_context=*/false));
+      }
+      nb::gil_scoped_release release;
+      acc.update(views);
+    });
+  }
+
+  void merge(const PyComparisonAccumulator& other) {
+    visit([&](auto& acc) {
+      auto& theirs = same_kind<value_type_of<decltype(acc)>>(other);
+      nb::gil_scoped_release release;
+      acc.merge(theirs);
+    });
+  }
+
+  nb::object compute(bool igw, bool bw, bool cka, bool cka_debiased, bool nbs, bool procrustes,
+                     bool centered, bool ascent, std::int64_t max_iterations, double tolerance,
+                     std::int64_t restarts, std::uint64_t seed) const {
+    const CompareOptions options =
+        compare_options(igw, bw, cka, cka_debiased, nbs, procrustes, centered, ascent,
+                        max_iterations, tolerance, restarts, seed);
+    Comparison c;
+    visit([&](auto& acc) {
+      nb::gil_scoped_release release;
+      c = acc.result(options);
+    });
+    return comparison_dict(c);
+  }
+
+  /// The flat state as host NumPy arrays: reference (D,), sums (D,), products (D, D), norm_sums
+  /// (k, D), norm_products (k, k).
+  nb::object state() const {
+    nb::dict out;
+    visit([&](auto& acc) {
+      using T = value_type_of<decltype(acc)>;
+      const std::int64_t D = acc.total_width(), k = std::int64_t(acc.widths().size());
+      std::vector<T> c(D), s(D), S(D * D), V(k * D), W(k * k);
+      acc.state(vectors(c.data(), D, 1), vectors(s.data(), D, 1), matrices(S.data(), D, D, 1),
+                matrices(V.data(), k, D, 1), matrices(W.data(), k, k, 1));
+      out["reference"] = host_array(std::move(c), {D});
+      out["sums"] = host_array(std::move(s), {D});
+      out["products"] = host_array(std::move(S), {D, D}, Order::columns);
+      out["norm_sums"] = host_array(std::move(V), {k, D}, Order::columns);
+      out["norm_products"] = host_array(std::move(W), {k, k}, Order::columns);
+    });
+    return nb::object(out);
+  }
+
+  /// restore() from arrays of the accumulator's dtype: norm_sums given as its transpose, a (D, k)
+  /// C-order array (the column-major k x D matrix).
+  void restore(std::int64_t samples, nb::handle reference, nb::handle sums, nb::handle products,
+               nb::handle norm_sums_transposed, nb::handle norm_products) {
+    visit([&](auto& acc) {
+      using T = value_type_of<decltype(acc)>;
+      Arg c(reference, "reference", Item::vector, 0), s(sums, "sums", Item::vector, 0),
+          S(products, "products", Item::matrix, 0),
+          V(norm_sums_transposed, "norm_sums", Item::matrix, 0),
+          W(norm_products, "norm_products", Item::matrix, 0);
+      Call call(ctx(), {&c, &s, &S, &V, &W});
+      for (const Arg* arg : {&c, &s, &S, &V, &W}) {
+        require_dtype<T>(call, arg->name(), "accumulator");
+      }
+      acc.restore(samples, call.vector<T>(c), call.vector<T>(s), call.matrices<T>(S, 1, false),
+                  call.matrices<T>(V, 1, false), call.matrices<T>(W, 1, false));
+    });
+  }
+
+  void rebase(nb::handle reference) {
+    visit([&](auto& acc) {
+      using T = value_type_of<decltype(acc)>;
+      Arg c(reference, "reference", Item::vector, 0);
+      Call call(ctx(), {&c});
+      require_dtype<T>(call, "reference", "accumulator");
+      acc.rebase(call.vector<T>(c));
+    });
+  }
+
+  void reset() {
+    visit([](auto& acc) { acc.reset(); });
+  }
+  std::int64_t samples() const {
+    std::int64_t n = 0;
+    visit([&](auto& acc) { n = acc.samples(); });
+    return n;
+  }
+};
 
 }  // namespace
 
@@ -157,6 +305,14 @@ or (k, n, d_b), rows are samples, widths may differ. CKA = ‖X̃ᵀỸ‖_F² /
 Ỹ centred, computed from d × d products (never n × n). debiased=True also returns the debiased CKA
 (unbiased HSIC of Song et al. 2012; needs n >= 4). A set whose samples are all equal is
 refused.)" GAUSSOT_DOC_COMMON);
+
+  m.def("linear_cka_gradient", &linear_cka_gradient_py, "samples_a"_a, "samples_b"_a, nb::kw_only(),
+        "debiased"_a = false, "backend"_a = "auto",
+        R"(Returns (grad_a, grad_b): the gradient of the linear CKA (or of the debiased CKA with
+debiased=True) with respect to each activation set, shaped like the samples ((n, d), or (k, n, d)
+for a batch of pairs). Closed form (cka.hpp): with U = X̃/‖X̃‖_F, C = UᵀV, A = UᵀU, the gradient
+2 V Cᵀ/(‖A‖‖B‖) − 2 CKA · U A/‖A‖², divided by ‖X̃‖_F and centred. Broadcast pairs give one
+gradient per pair.)" GAUSSOT_DOC_COMMON);
 
   m.def("compare_representations", &compare_representations_py, "activations"_a,
         "names"_a = nb::none(), nb::kw_only(), "igw"_a = true, "bw"_a = true, "cka"_a = true,
@@ -175,6 +331,24 @@ Bures similarity ‖X̃_iᵀX̃_j‖_* / (‖X̃_i‖_F ‖X̃_j‖_F), X̃ cent
 angular Procrustes shape distance arccos(NBS), Williams et al. 2021) with procrustes=True. CKA, NBS
 and Procrustes need the sets themselves: they are held in blocks within memory_limit_bytes. progress(stage, done, total) is
 called as work proceeds.)" GAUSSOT_DOC_ASCENT GAUSSOT_DOC_COMMON);
+
+  nb::class_<PyComparisonAccumulator>(m, "_ComparisonAccumulator")
+      .def(
+          nb::init<std::vector<std::string>, std::vector<std::int64_t>, bool, const std::string&>(),
+          "names"_a, "widths"_a, "float32"_a, "backend"_a)
+      .def("update", &PyComparisonAccumulator::update, "layers"_a)
+      .def("merge", &PyComparisonAccumulator::merge, "other"_a)
+      .def("compute", &PyComparisonAccumulator::compute, "igw"_a, "bw"_a, "cka"_a, "cka_debiased"_a,
+           "nbs"_a, "procrustes"_a, "centered"_a, "ascent"_a, "max_iterations"_a, "tolerance"_a,
+           "restarts"_a, "seed"_a)
+      .def("state", &PyComparisonAccumulator::state)
+      .def("restore", &PyComparisonAccumulator::restore, "samples"_a, "reference"_a, "sums"_a,
+           "products"_a, "norm_sums_transposed"_a, "norm_products"_a)
+      .def("rebase", &PyComparisonAccumulator::rebase, "reference"_a)
+      .def("reset", &PyComparisonAccumulator::reset)
+      .def_prop_ro("samples", &PyComparisonAccumulator::samples);
+  m.attr("_IGW_ASCENT_DEFAULTS") =
+      nb::make_tuple(IgwOptions().max_iterations, IgwOptions().tolerance);
 }
 
 }  // namespace gaussot::python

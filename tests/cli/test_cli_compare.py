@@ -140,6 +140,91 @@ class CompareCommand(CommandTest):
         self.assertEqual(by_manifest["cka"], by_files["cka"])
         self.assertEqual(by_manifest["bw"], by_files["bw"])
 
+    def assert_close(self, a, b, delta, names=("igw", "bw", "cka", "cka_debiased", "nbs",
+                                                 "procrustes")):
+        for name in names:
+            for row_a, row_b in zip(a[name], b[name]):
+                for x, y in zip(row_a, row_b):
+                    if y is None:  # NaN in the JSON
+                        self.assertIsNone(x, name)
+                    else:
+                        self.assertAlmostEqual(x, y, delta=delta * max(1.0, abs(y)), msg=name)
+
+    def shard(self, name, cuts):
+        """Writes set `name` as row shards [0, c1), [c1, c2), ... into folder sharded/NAME."""
+        folder = self.path(os.path.join("sharded", name))
+        os.makedirs(folder)
+        bounds = [0, *cuts, len(self.sets[name])]
+        paths = []
+        for s, (lo, hi) in enumerate(zip(bounds, bounds[1:])):
+            path = os.path.join(folder, "part%d.npy" % s)
+            os.rename(self.npy(self.sets[name][lo:hi]), path)
+            paths.append(path)
+        return paths
+
+    def test_row_shards_and_chunked_reading_give_the_same_matrices(self):
+        metrics = "igw,bw,cka,cka_debiased,nbs,procrustes"
+        whole = self.compare("--metrics", metrics, "--centered")
+        shards = {name: self.shard(name, cuts) for name, cuts in
+                  zip(self.names, ([7, 19], [1], [29], [10, 11, 12]))}
+        # --dir-of-dirs: a folder per set (named by it), its files the shards in name order.
+        by_folders = self.ok("compare", "--dir-of-dirs", self.path("sharded"), "--metrics",
+                             metrics, "--centered")
+        self.assertEqual(by_folders["names"], sorted(self.names))
+        self.assertEqual(by_folders["samples"], 30)
+        order = [self.names.index(n) for n in by_folders["names"]]
+        for name in metrics.split(","):
+            for i, oi in enumerate(order):
+                for j, oj in enumerate(order):
+                    x, y = by_folders[name][i][j], whole[name][oi][oj]
+                    self.assertEqual(x, y, name)
+        # A manifest line NAME PATH [PATH ...], a quoted path with a blank.
+        spaced = self.path("with blank.npy")
+        os.rename(shards["a3"][2], spaced)
+        manifest = self.path("shards.txt")
+        with open(manifest, "w") as f:
+            f.write('a3 %s %s "%s"\n' % (shards["a3"][0], shards["a3"][1], spaced))
+            for name in self.names[1:]:
+                f.write(" ".join([name] + shards[name]) + "\n")
+        by_manifest = self.ok("compare", "--manifest", manifest, "--metrics", metrics,
+                              "--centered")
+        self.assertEqual(by_manifest["names"], self.names)
+        self.assert_close(by_manifest, whole, 0)
+        # --chunk-rows: every set read once in chunks that cut across the shards, statistics
+        # accumulated: the same matrices to rounding, centered and uncentered (the ascent's
+        # value to its own precision).
+        for chunk in ("7", "1", "30", "100"):
+            chunked = self.ok("compare", "--manifest", manifest, "--metrics", metrics,
+                              "--centered", "--chunk-rows", chunk)
+            self.assertEqual(chunked["set_reads"], 4)
+            self.assert_close(chunked, whole, 1e-12)
+        uncentered = self.compare("--metrics", metrics)
+        chunked = self.ok("compare", "--manifest", manifest, "--metrics", metrics,
+                          "--chunk-rows", "8")
+        self.assert_close(chunked, uncentered, 1e-12, names=metrics.split(",")[1:])
+        self.assert_close(chunked, uncentered, 1e-6, names=["igw"])
+
+    def test_bad_shards_are_named(self):
+        wide = self.npy(activations(5, 4, 3))
+        manifest = self.path("bad.txt")
+        with open(manifest, "w") as f:
+            f.write("a %s %s\n" % (self.paths["a3"], wide))
+        self.fails(2, [wide, "4 features", "share their features"], "compare", "--manifest",
+                   manifest)
+        bad = [row[:] for row in self.sets["c3"]]
+        bad[25][0] = float("inf")
+        self.shard("a3", [10])
+        folder = self.path(os.path.join("sharded", "c3"))
+        os.makedirs(folder)
+        os.rename(self.npy(bad[:20]), os.path.join(folder, "0.npy"))
+        os.rename(self.npy(bad[20:]), os.path.join(folder, "1.npy"))
+        self.fails(2, ["--dir-of-dirs", "c3", "infinite"], "compare", "--dir-of-dirs",
+                   self.path("sharded"), "--chunk-rows", "6")
+        with open(manifest, "w") as f:
+            f.write('a "%s\n' % self.paths["a3"])
+        self.fails(2, ["line 1", "unclosed"], "compare", "--manifest", manifest)
+        self.fails(2, "--chunk-rows", "compare", self.paths["a3"], "--chunk-rows", "0")
+
     def test_small_memory_limit_rereads_files_and_agrees(self):
         whole = self.compare("--metrics", "cka,cka_debiased")
         blocks = self.compare("--metrics", "cka,cka_debiased", "--memory-limit", "0.0001")
