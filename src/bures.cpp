@@ -86,6 +86,82 @@ void brenier_matrix(Context& ctx, const ArgumentChecker& check, GaussianBatch<co
                            "the Brenier map (the covariances differ in scale by too much)");
 }
 
+/// The pair of sample sets of frechet_distance and its gradient: same d and count, n >= 2 each.
+template <typename T>
+void check_sample_pair(const ArgumentChecker& check, MatrixBatch<const T> samples_a,
+                       MatrixBatch<const T> samples_b) {
+  check.input("samples_a", samples_a);
+  check.input("samples_b", samples_b);
+  check.expect(samples_b.rows == samples_a.rows, "samples_b",
+               "holds samples of dimension " + std::to_string(samples_b.rows) +
+                   ", samples_a of dimension " + std::to_string(samples_a.rows));
+  check.count("samples_b", samples_b.count, samples_a.count);
+  check.expect(samples_a.cols >= 2, "samples_a",
+               "needs at least 2 samples, got " + std::to_string(samples_a.cols));
+  check.expect(samples_b.cols >= 2, "samples_b",
+               "needs at least 2 samples, got " + std::to_string(samples_b.cols));
+}
+
+/// Whether frechet_distance takes the samples path (FrechetMethod).
+bool by_samples_method(FrechetMethod method, std::int64_t n_a, std::int64_t n_b, std::int64_t d) {
+  return method == FrechetMethod::samples ||
+         (method == FrechetMethod::automatic && std::min(n_a, n_b) < d);
+}
+
+/// Sample sets (d x n per item, columns are samples), their means and the centred samples.
+template <typename T>
+struct CentredSamples {
+  Scratch<T> ones, mean, centred;
+  CentredSamples(Context& ctx, MatrixBatch<const T> x)
+      : ones(on_context<T>(ctx, std::vector<double>(static_cast<std::size_t>(x.cols), 1.0), x.cols,
+                           1, 1)),
+        mean(ctx, x.rows, 1, x.count),
+        centred(ctx, x.rows, x.cols, x.count) {
+    GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::no, Transpose::no, T(1) / T(x.cols), x,
+                     broadcast(ones.cview(), x.count), T(0), mean.view);
+    copy<T>(ctx, x, centred.view);
+    GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::no, Transpose::yes, T(-1), mean.cview(),
+                     broadcast(ones.cview(), x.count), T(1), centred.view);
+  }
+};
+
+/// The polar factor P = U Vᵀ of each m_i (rows x cols) over its singular values σ with σ² above
+/// τ·σ_max² (τ the clamping tolerance of `spectral` for the smaller order k): P = (M Mᵀ)^{+½} M
+/// when rows <= cols, else M (MᵀM)^{+½}, the pseudo-inverse square root from the eigendecomposition
+/// of the k x k Gram matrix. ∂‖M‖_*/∂M where M has full rank k; the least-norm subgradient
+/// otherwise.
+template <typename T>
+void polar_factor(Context& ctx, MatrixBatch<const T> m, MatrixBatch<T> out,
+                  const SpectralOptions& spectral) {
+  const bool left = m.rows <= m.cols;
+  const std::int64_t k = std::min(m.rows, m.cols), count = m.count;
+  Scratch<T> gram(ctx, k, k, count), w(ctx, k, 1, count), v(ctx, k, k, count);
+  GAUSSOT_DISPATCH(ctx, gemm<T>, left ? Transpose::no : Transpose::yes,
+                   left ? Transpose::yes : Transpose::no, T(1), m, m, T(0), gram.view);
+  eigh<T>(ctx, gram.cview(), w.vectors(), v.view);
+  const std::vector<double> values = to_host<T>(ctx, w.vectors());
+  const double tau = spectral.psd_tolerance.value_or(default_psd_tolerance<T>(k));
+  std::vector<double> scaling(static_cast<std::size_t>(k * k * count), 0.0);
+  for (std::int64_t i = 0; i < count; ++i) {
+    const double largest = values[i * k];  // decreasing order
+    for (std::int64_t j = 0; j < k; ++j) {
+      const double value = values[i * k + j];
+      if (value > tau * largest && value > 0) scaling[(i * k + j) * k + j] = 1 / std::sqrt(value);
+    }
+  }
+  const Scratch<T> diagonal = on_context<T>(ctx, scaling, k, k, count);
+  Scratch<T> scaled(ctx, k, k, count), root(ctx, k, k, count);
+  GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::no, Transpose::no, T(1), v.cview(), diagonal.cview(),
+                   T(0), scaled.view);
+  GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::no, Transpose::yes, T(1), scaled.cview(), v.cview(),
+                   T(0), root.view);
+  if (left) {
+    GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::no, Transpose::no, T(1), root.cview(), m, T(0), out);
+  } else {
+    GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::no, Transpose::no, T(1), m, root.cview(), T(0), out);
+  }
+}
+
 }  // namespace
 
 template <typename T>
@@ -326,14 +402,7 @@ void frechet_distance(Context& ctx, MatrixBatch<const T> samples_a, MatrixBatch<
   const ArgumentChecker check("frechet_distance", &ctx);
   const std::int64_t d = samples_a.rows, count = samples_a.count;
   const std::int64_t n_a = samples_a.cols, n_b = samples_b.cols;
-  check.input("samples_a", samples_a);
-  check.input("samples_b", samples_b);
-  check.expect(samples_b.rows == d, "samples_b",
-               "holds samples of dimension " + std::to_string(samples_b.rows) +
-                   ", samples_a of dimension " + std::to_string(d));
-  check.count("samples_b", samples_b.count, count);
-  check.expect(n_a >= 2, "samples_a", "needs at least 2 samples, got " + std::to_string(n_a));
-  check.expect(n_b >= 2, "samples_b", "needs at least 2 samples, got " + std::to_string(n_b));
+  check_sample_pair(check, samples_a, samples_b);
   check.output("out", out);
   check.vector_size("out", out, 1);
   check.count("out", out.count, count);
@@ -344,26 +413,13 @@ void frechet_distance(Context& ctx, MatrixBatch<const T> samples_a, MatrixBatch<
   }
   check.finite(ctx, "samples_a", samples_a, false);
   check.finite(ctx, "samples_b", samples_b, false);
-  bool by_samples = options.method == FrechetMethod::samples ||
-                    (options.method == FrechetMethod::automatic && std::min(n_a, n_b) < d);
+  bool by_samples = by_samples_method(options.method, n_a, n_b, d);
   if (by_samples) {
     // tr (S_a^½ S_b S_a^½)^½ = ‖X̃ᵀ Ỹ‖_* / √((n_a − 1)(n_b − 1)) with X̃, Ỹ the centred samples
     // (columns), and ‖K‖_* = tr (K Kᵀ)^½ on the smaller side.
-    auto centre = [&](MatrixBatch<const T> x, Scratch<T>& mean, Scratch<T>& centred) {
-      const std::int64_t n = x.cols;
-      std::vector<T> host_ones(static_cast<std::size_t>(n), T(1));
-      Scratch<T> ones(ctx, n, 1, 1);
-      copy<T>(ctx, matrices<const T>(host_ones.data(), n, 1, 1), ones.view);
-      GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::no, Transpose::no, T(1) / T(n), x,
-                       broadcast(ones.cview(), count), T(0), mean.view);
-      copy<T>(ctx, x, centred.view);
-      GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::no, Transpose::yes, T(-1), mean.cview(),
-                       broadcast(ones.cview(), count), T(1), centred.view);
-    };
-    Scratch<T> mean_a(ctx, d, 1, count), mean_b(ctx, d, 1, count);
-    Scratch<T> centred_a(ctx, d, n_a, count), centred_b(ctx, d, n_b, count);
-    centre(samples_a, mean_a, centred_a);
-    centre(samples_b, mean_b, centred_b);
+    const CentredSamples<T> a(ctx, samples_a), b(ctx, samples_b);
+    const Scratch<T>&mean_a = a.mean, &mean_b = b.mean, &centred_a = a.centred,
+          &centred_b = b.centred;
     Scratch<T> nuclear(ctx, 1, 1, count), scatter_a(ctx, 1, 1, count), scatter_b(ctx, 1, 1, count),
         diff(ctx, d, 1, count), mean_squared(ctx, 1, 1, count);
     GAUSSOT_DISPATCH(ctx, frobenius_inner<T>, centred_a.cview(), centred_a.cview(),
@@ -408,6 +464,63 @@ void frechet_distance(Context& ctx, MatrixBatch<const T> samples_a, MatrixBatch<
 }
 
 template <typename T>
+void frechet_distance_gradient(Context& ctx, MatrixBatch<const T> samples_a,
+                               MatrixBatch<const T> samples_b, MatrixBatch<T> grad_a,
+                               MatrixBatch<T> grad_b, const FrechetOptions& options) {
+  const ArgumentChecker check("frechet_distance_gradient", &ctx);
+  check_sample_pair(check, samples_a, samples_b);
+  const std::int64_t d = samples_a.rows, count = samples_a.count;
+  const std::int64_t n_a = samples_a.cols, n_b = samples_b.cols;
+  check.output("grad_a", grad_a, d, n_a, count);
+  check.output("grad_b", grad_b, d, n_b, count);
+  if (count == 0 || d == 0) return;
+  check.finite(ctx, "samples_a", samples_a, false);
+  check.finite(ctx, "samples_b", samples_b, false);
+  const CentredSamples<T> a(ctx, samples_a), b(ctx, samples_b);
+  // The means' term: ±2 (μ_a − μ_b) 1ᵀ / n, written first (beta 0).
+  Scratch<T> diff(ctx, d, 1, count);
+  combine<T>(ctx, {{T(1), a.mean.cview()}, {T(-1), b.mean.cview()}}, diff.view);
+  GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::no, Transpose::yes, T(2) / T(n_a), diff.cview(),
+                   broadcast(a.ones.cview(), count), T(0), grad_a);
+  GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::no, Transpose::yes, T(-2) / T(n_b), diff.cview(),
+                   broadcast(b.ones.cview(), count), T(0), grad_b);
+  if (by_samples_method(options.method, n_a, n_b, d)) {
+    // + 2 X̃/(n − 1) from the traces; − 2 (Ỹ Pᵀ, X̃ P)/√((n_a − 1)(n_b − 1)) from ‖X̃ᵀỸ‖_*.
+    combine<T>(ctx, {{T(1), grad_a}, {T(2) / T(n_a - 1), a.centred.cview()}}, grad_a);
+    combine<T>(ctx, {{T(1), grad_b}, {T(2) / T(n_b - 1), b.centred.cview()}}, grad_b);
+    Scratch<T> cross(ctx, n_a, n_b, count), polar(ctx, n_a, n_b, count);
+    GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::yes, Transpose::no, T(1), a.centred.cview(),
+                     b.centred.cview(), T(0), cross.view);
+    polar_factor<T>(ctx, cross.cview(), polar.view, options.bures.spectral);
+    const T c = T(-2) / std::sqrt(T(n_a - 1) * T(n_b - 1));
+    GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::no, Transpose::yes, c, b.centred.cview(),
+                     polar.cview(), T(1), grad_a);
+    GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::no, Transpose::no, c, a.centred.cview(),
+                     polar.cview(), T(1), grad_b);
+    return;
+  }
+  // + 2 (I − A) X̃/(n_a − 1), A the Brenier matrix from a to b (and from b to a for b): the
+  // covariance gradient of W2² pulled back through S = X̃X̃ᵀ/(n − 1).
+  Scratch<T> cov_a(ctx, d, d, count), cov_b(ctx, d, d, count), map(ctx, d, d, count),
+      gradient(ctx, d, d, count);
+  GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::no, Transpose::yes, T(1) / T(n_a - 1),
+                   a.centred.cview(), a.centred.cview(), T(0), cov_a.view);
+  GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::no, Transpose::yes, T(1) / T(n_b - 1),
+                   b.centred.cview(), b.centred.cview(), T(0), cov_b.view);
+  const GaussianBatch<const T> fitted_a({}, cov_a.cview()), fitted_b({}, cov_b.cview());
+  const Scratch<T> eye = identity<T>(ctx, d);
+  for (const bool side_a : {true, false}) {
+    brenier_matrix<T>(ctx, check, side_a ? fitted_a : fitted_b, side_a ? fitted_b : fitted_a,
+                      side_a ? "samples_a" : "samples_b", side_a ? "samples_b" : "samples_a",
+                      map.view, options.bures);
+    combine<T>(ctx, {{T(1), broadcast(eye.cview(), count)}, {T(-1), map.cview()}}, gradient.view);
+    const CentredSamples<T>& x = side_a ? a : b;
+    GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::no, Transpose::no, T(2) / T((side_a ? n_a : n_b) - 1),
+                     gradient.cview(), x.centred.cview(), T(1), side_a ? grad_a : grad_b);
+  }
+}
+
+template <typename T>
 void validate_gaussians(Context& ctx, GaussianBatch<const T> gaussians, const char* name,
                         const SpectralOptions& spectral) {
   const ArgumentChecker check("validate_gaussians", &ctx);
@@ -440,23 +553,26 @@ void validate_gaussians(Context& ctx, GaussianBatch<const T> gaussians, const ch
                         traces.vectors(), spectral);
 }
 
-#define GAUSSOT_INSTANTIATE(T)                                                                    \
-  template void w2_squared<T>(Context&, GaussianBatch<const T>, GaussianBatch<const T>,           \
-                              VectorBatch<T>, const BuresOptions&);                               \
-  template void w2_squared_all_pairs<T>(Context&, GaussianBatch<const T>, GaussianBatch<const T>, \
-                                        MatrixBatch<T>, const BuresOptions&);                     \
-  template void brenier_map<T>(Context&, GaussianBatch<const T>, GaussianBatch<const T>,          \
-                               MatrixBatch<T>, VectorBatch<T>, const BuresOptions&);              \
-  template void mccann_interpolant<T>(Context&, GaussianBatch<const T>, GaussianBatch<const T>,   \
-                                      double, GaussianBatch<T>, const BuresOptions&);             \
-  template void w2_squared_gradient<T>(Context&, GaussianBatch<const T>, GaussianBatch<const T>,  \
-                                       GaussianBatch<T>, GaussianBatch<T>, const BuresOptions&);  \
-  template BarycenterReport w2_barycenter<T>(Context&, GaussianBatch<const T>,                    \
-                                             VectorBatch<const T>, GaussianBatch<T>,              \
-                                             const BarycenterOptions&);                           \
-  template void frechet_distance<T>(Context&, MatrixBatch<const T>, MatrixBatch<const T>,         \
-                                    VectorBatch<T>, const FrechetOptions&);                       \
-  template void validate_gaussians<T>(Context&, GaussianBatch<const T>, const char*,              \
+#define GAUSSOT_INSTANTIATE(T)                                                                     \
+  template void w2_squared<T>(Context&, GaussianBatch<const T>, GaussianBatch<const T>,            \
+                              VectorBatch<T>, const BuresOptions&);                                \
+  template void w2_squared_all_pairs<T>(Context&, GaussianBatch<const T>, GaussianBatch<const T>,  \
+                                        MatrixBatch<T>, const BuresOptions&);                      \
+  template void brenier_map<T>(Context&, GaussianBatch<const T>, GaussianBatch<const T>,           \
+                               MatrixBatch<T>, VectorBatch<T>, const BuresOptions&);               \
+  template void mccann_interpolant<T>(Context&, GaussianBatch<const T>, GaussianBatch<const T>,    \
+                                      double, GaussianBatch<T>, const BuresOptions&);              \
+  template void w2_squared_gradient<T>(Context&, GaussianBatch<const T>, GaussianBatch<const T>,   \
+                                       GaussianBatch<T>, GaussianBatch<T>, const BuresOptions&);   \
+  template BarycenterReport w2_barycenter<T>(Context&, GaussianBatch<const T>,                     \
+                                             VectorBatch<const T>, GaussianBatch<T>,               \
+                                             const BarycenterOptions&);                            \
+  template void frechet_distance<T>(Context&, MatrixBatch<const T>, MatrixBatch<const T>,          \
+                                    VectorBatch<T>, const FrechetOptions&);                        \
+  template void frechet_distance_gradient<T>(Context&, MatrixBatch<const T>, MatrixBatch<const T>, \
+                                             MatrixBatch<T>, MatrixBatch<T>,                       \
+                                             const FrechetOptions&);                               \
+  template void validate_gaussians<T>(Context&, GaussianBatch<const T>, const char*,               \
                                       const SpectralOptions&);
 GAUSSOT_INSTANTIATE(float)
 GAUSSOT_INSTANTIATE(double)

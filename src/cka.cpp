@@ -4,9 +4,11 @@
 #include "gaussot/cka.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -57,6 +59,7 @@ UnitSampleSets<T>::UnitSampleSets(Context& ctx, const ArgumentChecker& check,
                  first_item + i);
     }
     nu[i] = T(1 / std::sqrt(double(nu[i])));
+    inverse_roots.push_back(double(nu[i]));
   }
   copy<T>(ctx, scalars<const T>(nu.data(), count), norms.vectors());
   const std::int64_t m = d * n;
@@ -199,13 +202,161 @@ void linear_cka(Context& ctx, MatrixBatch<const T> samples_a, MatrixBatch<const 
   if (with_debiased) copy<T>(ctx, scalars<const T>(host_debiased.data(), count), debiased);
 }
 
-#define GAUSSOT_INSTANTIATE(T)                                                         \
-  template struct UnitSampleSets<T>;                                                   \
-  template void cross_squares<T>(Context&, MatrixBatch<const T>, MatrixBatch<const T>, \
-                                 VectorBatch<T>);                                      \
-  template Scratch<T> sample_norms<T>(Context&, const UnitSampleSets<T>&);             \
-  template void linear_cka<T>(Context&, MatrixBatch<const T>, MatrixBatch<const T>,    \
-                              VectorBatch<T>, VectorBatch<T>);
+namespace {
+
+/// One side's CKA gradient (linear_cka_gradient): out = (∂/∂U) / √ν with the samples' mean
+/// removed, from the terms P = C V (or Cᵀ U), Q = A U (or B V), the unit set U, and per item the
+/// coefficients (p, q, u) of P, Q, U and the weights w_j of the columns of U (empty: none).
+template <typename T>
+void side_gradient(Context& ctx, const UnitSampleSets<T>& set, const Scratch<T>& p,
+                   const Scratch<T>& q, const std::vector<std::array<double, 3>>& coefficients,
+                   const std::vector<double>& weights, MatrixBatch<T> out) {
+  const std::int64_t d = set.d, n = set.n, count = set.count;
+  std::optional<Scratch<T>> weighted;
+  if (!weights.empty()) {  // U diag(w / √ν): each column by its own factor (n·count items)
+    weighted.emplace(ctx, d, n, count);
+    std::vector<double> factors(weights);
+    for (std::int64_t i = 0; i < count; ++i)
+      for (std::int64_t j = 0; j < n; ++j) factors[i * n + j] *= set.inverse_roots[i];
+    const Scratch<T> on = on_context<T>(ctx, factors, 1, 1, n * count);
+    const MatrixBatch<const T> u = set.unit.cview();
+    scale_items<T>(ctx, MatrixBatch<const T>(u.data, d, 1, d, d, n * count, u.space), on.cview(),
+                   MatrixBatch<T>(weighted->view.data, d, 1, d, d, n * count, u.space));
+  }
+  for (std::int64_t i = 0; i < count; ++i) {
+    const double scale = set.inverse_roots[i];
+    const auto& [cp, cq, cu] = coefficients[i];
+    const MatrixBatch<const T> pi = p.cview().slice(i, i + 1), qi = q.cview().slice(i, i + 1),
+                               ui = set.unit.cview().slice(i, i + 1);
+    if (weighted) {
+      combine<T>(ctx,
+                 {{T(cp * scale), pi},
+                  {T(cq * scale), qi},
+                  {T(cu * scale), ui},
+                  {T(1), weighted->cview().slice(i, i + 1)}},
+                 out.slice(i, i + 1));
+    } else {
+      combine<T>(ctx, {{T(cp * scale), pi}, {T(cq * scale), qi}, {T(cu * scale), ui}},
+                 out.slice(i, i + 1));
+    }
+  }
+  // The adjoint of the centring: subtract the mean over the samples.
+  const Scratch<T> ones =
+      on_context<T>(ctx, std::vector<double>(static_cast<std::size_t>(n), 1.0), n, 1, 1);
+  Scratch<T> mean(ctx, d, 1, count);
+  GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::no, Transpose::no, T(1) / T(n),
+                   MatrixBatch<const T>(out), broadcast(ones.cview(), count), T(0), mean.view);
+  GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::no, Transpose::yes, T(-1), mean.cview(),
+                   broadcast(ones.cview(), count), T(1), out);
+}
+
+}  // namespace
+
+template <typename T>
+void linear_cka_gradient(Context& ctx, MatrixBatch<const T> samples_a,
+                         MatrixBatch<const T> samples_b, MatrixBatch<T> grad_a,
+                         MatrixBatch<T> grad_b, bool debiased) {
+  const ArgumentChecker check("linear_cka_gradient", &ctx);
+  check.input("samples_a", samples_a);
+  check.input("samples_b", samples_b);
+  const std::int64_t count = samples_a.count, n = samples_a.cols;
+  const std::int64_t d_a = samples_a.rows, d_b = samples_b.rows;
+  check.count("samples_b", samples_b.count, count);
+  check.expect(samples_b.cols == n, "samples_b",
+               "holds sets of " + std::to_string(samples_b.cols) + " samples, samples_a of " +
+                   std::to_string(n) + " (CKA compares the same samples in two feature spaces)");
+  check.expect(d_a >= 1, "samples_a", "has no features (0 rows)");
+  check.expect(d_b >= 1, "samples_b", "has no features (0 rows)");
+  check.expect(
+      n >= (debiased ? 4 : 2), "samples_a",
+      "needs at least " + std::to_string(debiased ? 4 : 2) + " samples, got " + std::to_string(n));
+  check.output("grad_a", grad_a, d_a, n, count);
+  check.output("grad_b", grad_b, d_b, n, count);
+  if (count == 0) return;
+  check.finite(ctx, "samples_a", samples_a, false);
+  check.finite(ctx, "samples_b", samples_b, false);
+  // In the unit coordinates U = X̃/√ν_a, V = Ỹ/√ν_b (cka_sets.hpp), with C = UVᵀ, A = UUᵀ,
+  // B = VVᵀ (the values are in cka.hpp's file comment):
+  //   linear:   f = ‖C‖²/(‖A‖‖B‖),  ∂f/∂U = 2 C V/(‖A‖‖B‖) − 2 f A U/‖A‖²;
+  //   debiased: h(U, V) = ‖C‖² − k₁ Σ r_j s_j + k₂ Σr Σs with k₁ = n/(n − 2), k₂ = 1/((n − 1)(n −
+  //   2)),
+  //             r_j = ‖u_j‖², s_j = ‖v_j‖²; ∂h(U, V)/∂U = 2 C V − 2k₁ U diag(s) + 2k₂ Σs U and
+  //             ∂h(U, U)/∂U = 4 A U − 4k₁ U diag(r) + 4k₂ Σr U; for g = h_UV/√(h_UU h_VV),
+  //             ∂g/∂U = ∂h_UV/∂U / √(h_UU h_VV) − g ∂h_UU/∂U / (2 h_UU);
+  // V likewise with the roles exchanged. Both values are invariant to scaling either set, so
+  // ⟨∂/∂U, U⟩ = 0 and ∂/∂X̃ = (∂/∂U)/√ν; ∂/∂X is ∂/∂X̃ less its mean over the samples.
+  const UnitSampleSets<T> a(ctx, check, "samples_a", samples_a),
+      b(ctx, check, "samples_b", samples_b);
+  Scratch<T> cross(ctx, d_a, d_b, count), gram_a(ctx, d_a, d_a, count),
+      gram_b(ctx, d_b, d_b, count);
+  const MatrixBatch<const T> u = a.unit.cview(), v = b.unit.cview();
+  GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::no, Transpose::yes, T(1), u, v, T(0), cross.view);
+  GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::no, Transpose::yes, T(1), u, u, T(0), gram_a.view);
+  GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::no, Transpose::yes, T(1), v, v, T(0), gram_b.view);
+  Scratch<T> cv(ctx, d_a, n, count), au(ctx, d_a, n, count), cu(ctx, d_b, n, count),
+      bv(ctx, d_b, n, count);
+  GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::no, Transpose::no, T(1), cross.cview(), v, T(0),
+                   cv.view);
+  GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::no, Transpose::no, T(1), gram_a.cview(), u, T(0),
+                   au.view);
+  GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::yes, Transpose::no, T(1), cross.cview(), u, T(0),
+                   cu.view);
+  GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::no, Transpose::no, T(1), gram_b.cview(), v, T(0),
+                   bv.view);
+  Scratch<T> sums(ctx, 1, 1, 3 * count);
+  GAUSSOT_DISPATCH(ctx, frobenius_inner<T>, cross.cview(), cross.cview(),
+                   sums.vectors().slice(0, count));
+  GAUSSOT_DISPATCH(ctx, frobenius_inner<T>, gram_a.cview(), gram_a.cview(),
+                   sums.vectors().slice(count, 2 * count));
+  GAUSSOT_DISPATCH(ctx, frobenius_inner<T>, gram_b.cview(), gram_b.cview(),
+                   sums.vectors().slice(2 * count, 3 * count));
+  const std::vector<double> host = to_host<T>(ctx, sums.vectors());
+  std::vector<double> r, s, weights_a, weights_b;
+  if (debiased) {
+    r = to_host<T>(ctx, sample_norms(ctx, a).vectors());
+    s = to_host<T>(ctx, sample_norms(ctx, b).vectors());
+    weights_a.resize(r.size());
+    weights_b.resize(s.size());
+  }
+  std::vector<std::array<double, 3>> coef_a(count), coef_b(count);
+  const double nd = double(n), k1 = nd / (nd - 2), k2 = 1 / ((nd - 1) * (nd - 2));
+  const double epsilon = double(std::numeric_limits<T>::epsilon());
+  for (std::int64_t i = 0; i < count; ++i) {
+    const double c2 = host[i], a2 = host[count + i], b2 = host[2 * count + i];
+    if (!debiased) {
+      const double ab = std::sqrt(a2 * b2), f = c2 / ab;
+      coef_a[i] = {2 / ab, -2 * f / a2, 0};
+      coef_b[i] = {2 / ab, -2 * f / b2, 0};
+      continue;
+    }
+    double sum_r = 0, sum_s = 0, rs = 0, rr = 0, ss = 0;
+    for (std::int64_t j = 0; j < n; ++j) {
+      const double rj = r[i * n + j], sj = s[i * n + j];
+      sum_r += rj, sum_s += sj, rs += rj * sj, rr += rj * rj, ss += sj * sj;
+    }
+    const double h_uu = checked_self_hsic(check, "samples_a", i, a2, rr, n, epsilon);
+    const double h_vv = checked_self_hsic(check, "samples_b", i, b2, ss, n, epsilon);
+    const double root = std::sqrt(h_uu * h_vv), g = (c2 - k1 * rs + k2 * sum_r * sum_s) / root;
+    coef_a[i] = {2 / root, -2 * g / h_uu, 2 * k2 * (sum_s / root - g * sum_r / h_uu)};
+    coef_b[i] = {2 / root, -2 * g / h_vv, 2 * k2 * (sum_r / root - g * sum_s / h_vv)};
+    for (std::int64_t j = 0; j < n; ++j) {  // the U diag(·) terms: −2k₁ s_j/root + 2k₁ g r_j/h_UU
+      weights_a[i * n + j] = 2 * k1 * (g * r[i * n + j] / h_uu - s[i * n + j] / root);
+      weights_b[i * n + j] = 2 * k1 * (g * s[i * n + j] / h_vv - r[i * n + j] / root);
+    }
+  }
+  side_gradient<T>(ctx, a, cv, au, coef_a, weights_a, grad_a);
+  side_gradient<T>(ctx, b, cu, bv, coef_b, weights_b, grad_b);
+}
+
+#define GAUSSOT_INSTANTIATE(T)                                                               \
+  template struct UnitSampleSets<T>;                                                         \
+  template void cross_squares<T>(Context&, MatrixBatch<const T>, MatrixBatch<const T>,       \
+                                 VectorBatch<T>);                                            \
+  template Scratch<T> sample_norms<T>(Context&, const UnitSampleSets<T>&);                   \
+  template void linear_cka<T>(Context&, MatrixBatch<const T>, MatrixBatch<const T>,          \
+                              VectorBatch<T>, VectorBatch<T>);                               \
+  template void linear_cka_gradient<T>(Context&, MatrixBatch<const T>, MatrixBatch<const T>, \
+                                       MatrixBatch<T>, MatrixBatch<T>, bool);
 GAUSSOT_INSTANTIATE(float)
 GAUSSOT_INSTANTIATE(double)
 #undef GAUSSOT_INSTANTIATE

@@ -22,7 +22,8 @@ namespace gaussot {
 template <typename T>
 struct UnitSampleSets {
   std::int64_t d, n, count;
-  Scratch<T> unit;  ///< d x n per item
+  Scratch<T> unit;                    ///< d x n per item
+  std::vector<double> inverse_roots;  ///< 1/√ν per item, on the host
   UnitSampleSets(Context& ctx, const ArgumentChecker& check, const std::string& name,
                  MatrixBatch<const T> samples, std::int64_t first_item = 0);
   /// The samples of every item as n·count columns of length d.

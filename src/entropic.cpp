@@ -667,6 +667,32 @@ void sinkhorn_divergence(Context& ctx, GaussianBatch<const T> a, GaussianBatch<c
   write_scalars(ctx, divergence, out);
 }
 
+template <typename T>
+void entropic_ot_gradient(Context& ctx, GaussianBatch<const T> a, GaussianBatch<const T> b,
+                          double sigma, GaussianBatch<T> grad_a, GaussianBatch<T> grad_b,
+                          const SpectralOptions& spectral) {
+  const ArgumentChecker check("entropic_ot_gradient", &ctx);
+  positive_sigma_squared(check, sigma);
+  const std::pair<std::int64_t, std::int64_t> shape = check_pair(ctx, check, a, b);
+  const std::int64_t count = shape.first, d = shape.second;
+  check_output(check, Names("grad_a"), grad_a, count, d, /*means_required=*/true);
+  check_output(check, Names("grad_b"), grad_b, count, d, /*means_required=*/true);
+  if (count == 0) return;
+  // The covariance gradients are the potentials' quadratic matrices (formulas-entropic.md §4:
+  // ∇_A OT_σ = I − K(B, A), ∇_B OT_σ = I − K(A, B), inverse-free, finite at singular A or B);
+  // the means' are ±2 (a − b).
+  Scratch<T> linear(ctx, d, 1, 2 * count), constant(ctx, 1, 1, 2 * count);
+  const QuadraticBatch<T> f{grad_a.covariances, linear.vectors().slice(0, count),
+                            constant.vectors().slice(0, count)};
+  const QuadraticBatch<T> g{grad_b.covariances, linear.vectors().slice(count, 2 * count),
+                            constant.vectors().slice(count, 2 * count)};
+  entropic_potentials<T>(ctx, a, b, sigma, f, g, spectral);
+  Scratch<T> diff(ctx, d, 1, count);
+  mean_difference<T>(ctx, a, b, diff.view);
+  combine<T>(ctx, {{T(2), diff.cview()}}, grad_a.means.as_matrices());
+  combine<T>(ctx, {{T(-2), diff.cview()}}, grad_b.means.as_matrices());
+}
+
 #define GAUSSOT_INSTANTIATE(T)                                                                     \
   template void entropic_ot<T>(Context&, GaussianBatch<const T>, GaussianBatch<const T>,           \
                                const EntropicOutputs<T>&, const EntropicOptions&,                  \
@@ -678,7 +704,10 @@ void sinkhorn_divergence(Context& ctx, GaussianBatch<const T> a, GaussianBatch<c
                                        double, const QuadraticBatch<T>&, const QuadraticBatch<T>&, \
                                        const SpectralOptions&);                                    \
   template void sinkhorn_divergence<T>(Context&, GaussianBatch<const T>, GaussianBatch<const T>,   \
-                                       double, VectorBatch<T>, const SpectralOptions&);
+                                       double, VectorBatch<T>, const SpectralOptions&);            \
+  template void entropic_ot_gradient<T>(Context&, GaussianBatch<const T>, GaussianBatch<const T>,  \
+                                        double, GaussianBatch<T>, GaussianBatch<T>,                \
+                                        const SpectralOptions&);
 GAUSSOT_INSTANTIATE(float)
 GAUSSOT_INSTANTIATE(double)
 #undef GAUSSOT_INSTANTIATE

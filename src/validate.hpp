@@ -125,14 +125,20 @@ class ArgumentChecker {
     vector_size(name, v, size);
     count(name, v.count, items);
   }
+  /// An output of `items` rows x cols matrices.
+  template <typename T>
+  void output(const char* name, const MatrixBatch<T>& m, std::int64_t rows, std::int64_t cols,
+              std::int64_t items) const {
+    output(name, m);
+    matrix_shape(name, m, rows, cols);
+    count(name, m.count, items);
+  }
   /// An optional output of `items` rows x cols matrices (or empty).
   template <typename T>
   void optional_output(const char* name, const MatrixBatch<T>& m, std::int64_t rows,
                        std::int64_t cols, std::int64_t items) const {
     if (m.count == 0) return;
-    output(name, m);
-    matrix_shape(name, m, rows, cols);
-    count(name, m.count, items);
+    output(name, m, rows, cols, items);
   }
   template <typename A, typename B>
   void same_shape(const char* name_a, const MatrixBatch<A>& a, const char* name_b,

@@ -328,6 +328,136 @@ TYPED_TEST(Bures, FrechetDistanceBothMethodsAgree) {
   }
 }
 
+/// The FID of sample sets x (d x n_a) and y (d x n_b), column-major, in long double, by the
+/// samples identity (bures.hpp): ‖μ_a − μ_b‖² + ‖X̃‖²/(n_a − 1) + ‖Ỹ‖²/(n_b − 1) − 2 ‖X̃ᵀỸ‖_* /
+/// √((n_a − 1)(n_b − 1)). The Gram matrix of M = X̃ᵀỸ has the zero eigenvalue of the centring
+/// (rounding-level in long double): eigenvalues below 1e-12 of the largest count as 0, so that
+/// its square root, ~3e-10, does not enter the central differences.
+long double reference_fid(const Dense& x, const Dense& y, std::int64_t d, std::int64_t n_a,
+                          std::int64_t n_b) {
+  auto centred = [d](const Dense& s, std::int64_t n, std::vector<long double>& mean) {
+    mean.assign(d, 0);
+    for (std::int64_t j = 0; j < n; ++j)
+      for (std::int64_t r = 0; r < d; ++r) mean[r] += s[r + j * d] / n;
+    Dense c(s);
+    for (std::int64_t j = 0; j < n; ++j)
+      for (std::int64_t r = 0; r < d; ++r) c[r + j * d] -= mean[r];
+    return c;
+  };
+  std::vector<long double> mean_a, mean_b;
+  const Dense xc = centred(x, n_a, mean_a), yc = centred(y, n_b, mean_b);
+  long double value = 0;
+  for (std::int64_t r = 0; r < d; ++r) value += (mean_a[r] - mean_b[r]) * (mean_a[r] - mean_b[r]);
+  value += frobenius(xc) * frobenius(xc) / (n_a - 1) + frobenius(yc) * frobenius(yc) / (n_b - 1);
+  const Dense m = multiply(transpose(xc, d, n_a), yc, n_a, d, n_b);  // n_a x n_b
+  const Dense gram = multiply(transpose(m, n_a, n_b), m, n_b, n_a, n_b);
+  const std::vector<long double> w = symmetric_eigenvalues(gram, n_b);
+  const long double largest = *std::max_element(w.begin(), w.end());
+  long double nuclear = 0;
+  for (long double v : w) nuclear += v > 1e-12L * largest ? std::sqrt(v) : 0;
+  return value - 2 * nuclear / std::sqrt((long double)(n_a - 1) * (n_b - 1));
+}
+
+/// grad_a and grad_b of frechet_distance_gradient against central differences of reference_fid,
+/// entry by entry; returns the largest relative error (against the largest gradient entry).
+template <typename T>
+long double fid_gradient_error(Context& ctx, const Dense& x, const Dense& y, std::int64_t d,
+                               std::int64_t n_a, std::int64_t n_b, FrechetMethod method) {
+  const std::vector<T> xs(x.begin(), x.end()), ys(y.begin(), y.end());
+  std::vector<T> grad_a(d * n_a), grad_b(d * n_b);
+  frechet_distance_gradient<T>(
+      ctx, matrices<const T>(xs.data(), d, n_a, 1), matrices<const T>(ys.data(), d, n_b, 1),
+      matrices(grad_a.data(), d, n_a, 1), matrices(grad_b.data(), d, n_b, 1), {method, {}});
+  const long double h = 1e-5L;
+  long double worst = 0, largest = 0;
+  for (const bool side_a : {true, false}) {
+    const Dense& base = side_a ? x : y;
+    const std::vector<T>& grad = side_a ? grad_a : grad_b;
+    for (std::size_t e = 0; e < base.size(); ++e) {
+      Dense plus = base, minus = base;
+      plus[e] += h;
+      minus[e] -= h;
+      const long double numeric =
+          side_a ? (reference_fid(plus, y, d, n_a, n_b) - reference_fid(minus, y, d, n_a, n_b))
+                 : (reference_fid(x, plus, d, n_a, n_b) - reference_fid(x, minus, d, n_a, n_b));
+      worst = std::max(worst, std::abs(grad[e] - numeric / (2 * h)));
+      largest = std::max(largest, std::abs(numeric / (2 * h)));
+    }
+  }
+  return worst / largest;
+}
+
+TEST(FrechetGradient, BothPathsMatchCentralDifferencesInLongDouble) {
+  Context ctx = Context::cpu();
+  std::mt19937_64 rng(2024);
+  std::normal_distribution<double> normal;
+  auto samples = [&](std::int64_t d, std::int64_t n, std::vector<long double> scales,
+                     long double shift) {
+    Dense s(d * n);
+    for (std::int64_t j = 0; j < n; ++j)
+      for (std::int64_t r = 0; r < d; ++r)
+        s[r + j * d] = shift + scales[r % scales.size()] * normal(rng);
+    return s;
+  };
+  struct Case {
+    std::int64_t d, n_a, n_b;
+    std::vector<long double> scales;
+    FrechetMethod method;
+  };
+  for (const Case& c : std::vector<Case>{
+           {3, 9, 7, {1}, FrechetMethod::automatic},  // covariances
+           {3, 9, 7, {1}, FrechetMethod::samples},    // the same sets by the samples path
+           {4, 12, 15, {1, 0.05L, 3, 0.2L}, FrechetMethod::automatic},  // ill-conditioned
+           {6, 3, 4, {1}, FrechetMethod::automatic},                    // n < d: samples
+           {6, 5, 2, {2, 0.5L}, FrechetMethod::automatic},              // n < d, n_b = 2
+       }) {
+    const Dense x = samples(c.d, c.n_a, c.scales, 0.3L), y = samples(c.d, c.n_b, c.scales, -0.4L);
+    const long double error = fid_gradient_error<double>(ctx, x, y, c.d, c.n_a, c.n_b, c.method);
+    EXPECT_LT(error, 1e-7L) << c.d << " " << c.n_a << " " << c.n_b;
+    if (c.method == FrechetMethod::automatic && c.scales.size() == 1) {  // well-conditioned
+      EXPECT_LT(fid_gradient_error<float>(ctx, x, y, c.d, c.n_a, c.n_b, c.method), 2e-3L);
+    }
+  }
+}
+
+TEST(FrechetGradient, BatchItemsEqualSingleCallsAndDegenerateCovariancesAreRefused) {
+  Context ctx = Context::cpu();
+  std::mt19937_64 rng(7);
+  const std::int64_t d = 4, n_a = 6, n_b = 9;
+  HostBatch<double> x(d, n_a, 2), y(d, n_b, 2);
+  fill_gaussian(x, rng);
+  fill_gaussian(y, rng);
+  for (const FrechetMethod method : {FrechetMethod::covariances, FrechetMethod::samples}) {
+    HostBatch<double> grad_a(d, n_a, 2), grad_b(d, n_b, 2);
+    frechet_distance_gradient<double>(ctx, x.cview(), y.cview(), grad_a.view, grad_b.view,
+                                      {method, {}});
+    for (std::int64_t i = 0; i < 2; ++i) {
+      HostBatch<double> one_a(d, n_a, 1), one_b(d, n_b, 1);
+      frechet_distance_gradient<double>(ctx, x.cview().slice(i, i + 1), y.cview().slice(i, i + 1),
+                                        one_a.view, one_b.view, {method, {}});
+      for (std::int64_t e = 0; e < d * n_a; ++e)
+        EXPECT_NEAR(one_a.view.data[e], grad_a.view.data[i * d * n_a + e], 1e-12);
+      for (std::int64_t e = 0; e < d * n_b; ++e)
+        EXPECT_NEAR(one_b.view.data[e], grad_b.view.data[i * d * n_b + e], 1e-12);
+    }
+  }
+  // Samples in a plane of R^4 (n > d): the covariance is singular, its path has no gradient.
+  for (std::int64_t j = 0; j < n_b; ++j) y.view.at(0, 3, j) = 1.5;
+  HostBatch<double> grad_a(d, n_a, 2), grad_b(d, n_b, 2);
+  expect_invalid(
+      [&] {
+        frechet_distance_gradient<double>(ctx, x.cview(), y.cview(), grad_a.view, grad_b.view,
+                                          {FrechetMethod::covariances, {}});
+      },
+      "samples_b");
+  expect_invalid(
+      [&] {
+        frechet_distance_gradient<double>(ctx, x.cview(), y.cview().slice(0, 1), grad_a.view,
+                                          grad_b.view);
+      },
+      "'samples_b'");
+}
+
 TYPED_TEST(Bures, ZeroDimensionalGaussiansGiveZeroAndWriteTheirOutputs) {
   using T = TypeParam;
   // Sample sets with no feature: the Fréchet distance is 0 and is written (not left as it was).

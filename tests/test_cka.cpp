@@ -136,6 +136,95 @@ class Cka : public ::testing::Test {
 using Precisions = ::testing::Types<float, double>;
 TYPED_TEST_SUITE(Cka, Precisions);
 
+/// linear_cka_gradient against central differences of the n x n definitions (reference, long
+/// double), entry by entry, for the linear and the debiased value; returns the largest error
+/// relative to the largest gradient entry.
+long double cka_gradient_error(Context& ctx, const Dense& x, std::int64_t d_a, const Dense& y,
+                               std::int64_t d_b, std::int64_t n, bool debiased) {
+  const std::vector<double> xs(x.begin(), x.end()), ys(y.begin(), y.end());
+  std::vector<double> grad_a(d_a * n), grad_b(d_b * n);
+  linear_cka_gradient<double>(ctx, matrices<const double>(xs.data(), d_a, n, 1),
+                              matrices<const double>(ys.data(), d_b, n, 1),
+                              matrices(grad_a.data(), d_a, n, 1),
+                              matrices(grad_b.data(), d_b, n, 1), debiased);
+  auto value = [&](const Dense& p, const Dense& q) {
+    const Reference r = reference(p, d_a, q, d_b, n);
+    return debiased ? r.debiased : r.cka;
+  };
+  const long double h = 1e-6L;
+  long double worst = 0, largest = 0;
+  for (const bool side_a : {true, false}) {
+    const Dense& base = side_a ? x : y;
+    for (std::size_t e = 0; e < base.size(); ++e) {
+      Dense plus = base, minus = base;
+      plus[e] += h;
+      minus[e] -= h;
+      const long double numeric =
+          (side_a ? value(plus, y) - value(minus, y) : value(x, plus) - value(x, minus)) / (2 * h);
+      worst = std::max(worst, std::abs((side_a ? grad_a : grad_b)[e] - numeric));
+      largest = std::max(largest, std::abs(numeric));
+    }
+  }
+  return worst / largest;
+}
+
+TEST(CkaGradient, LinearAndDebiasedMatchCentralDifferencesInLongDouble) {
+  Context ctx = Context::cpu();
+  std::mt19937_64 rng(31);
+  std::normal_distribution<double> normal;
+  for (const auto& [d_a, d_b, n] :
+       std::vector<std::array<std::int64_t, 3>>{{3, 4, 9}, {5, 2, 6}, {1, 3, 12}, {4, 4, 5}}) {
+    Dense x(d_a * n), y(d_b * n);
+    for (auto& v : x) v = 0.7L + normal(rng);
+    // y related to x: y = M x + noise, one feature offset and one scaled. (The reference reads
+    // uncentred Gram matrices: large offsets would cost it the digits the differences need.)
+    for (std::int64_t j = 0; j < n; ++j)
+      for (std::int64_t r = 0; r < d_b; ++r) {
+        long double v = 0.5L * normal(rng) + (r == 0 ? 3 : 0);
+        for (std::int64_t c = 0; c < d_a; ++c) v += (r + c % 2 + 0.3L) * x[c + j * d_a];
+        y[r + j * d_b] = (r == d_b - 1 ? 0.05L : 1.0L) * v;
+      }
+    EXPECT_LT(cka_gradient_error(ctx, x, d_a, y, d_b, n, false), 1e-7L) << d_a << " " << d_b;
+    // The debiased value's cancellation magnifies rounding by its condition (Reference).
+    const long double condition = reference(x, d_a, y, d_b, n).condition;
+    EXPECT_LT(cka_gradient_error(ctx, x, d_a, y, d_b, n, true), 1e-7L * condition)
+        << d_a << " " << d_b << " condition " << condition;
+  }
+}
+
+TEST(CkaGradient, BatchItemsEqualSingleCallsAndBadInputIsNamed) {
+  Context ctx = Context::cpu();
+  std::mt19937_64 rng(5);
+  const std::int64_t d_a = 3, d_b = 2, n = 8;
+  HostBatch<double> x(d_a, n, 2), y(d_b, n, 2), grad_a(d_a, n, 2), grad_b(d_b, n, 2);
+  fill_gaussian(x, rng);
+  fill_gaussian(y, rng);
+  for (const bool debiased : {false, true}) {
+    linear_cka_gradient<double>(ctx, x.cview(), y.cview(), grad_a.view, grad_b.view, debiased);
+    for (std::int64_t i = 0; i < 2; ++i) {
+      HostBatch<double> one_a(d_a, n, 1), one_b(d_b, n, 1);
+      linear_cka_gradient<double>(ctx, x.cview().slice(i, i + 1), y.cview().slice(i, i + 1),
+                                  one_a.view, one_b.view, debiased);
+      for (std::int64_t e = 0; e < d_a * n; ++e)
+        EXPECT_DOUBLE_EQ(one_a.view.data[e], grad_a.view.data[i * d_a * n + e]);
+      for (std::int64_t e = 0; e < d_b * n; ++e)
+        EXPECT_DOUBLE_EQ(one_b.view.data[e], grad_b.view.data[i * d_b * n + e]);
+    }
+  }
+  for (std::int64_t j = 0; j < n; ++j)
+    for (std::int64_t r = 0; r < d_b; ++r) y.view.at(1, r, j) = 2.0;  // item 1 constant
+  expect_invalid(
+      [&] { linear_cka_gradient<double>(ctx, x.cview(), y.cview(), grad_a.view, grad_b.view); },
+      "'samples_b' batch item 1 has constant features");
+  expect_invalid(
+      [&] {
+        linear_cka_gradient<double>(ctx, x.cview().slice(0, 1).columns(0, 3),
+                                    y.cview().slice(0, 1).columns(0, 3), grad_a.view, grad_b.view,
+                                    true);
+      },
+      "needs at least 4 samples");
+}
+
 TYPED_TEST(Cka, AgreesWithGramMatrixDefinitions) {
   using T = TypeParam;
   // {d_a, d_b, n, count}: d_a != d_b, fewer samples than features, n = 4 (the least for the

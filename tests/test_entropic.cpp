@@ -635,6 +635,81 @@ TEST_F(Entropic, BatchedBroadcastAndCenteredAgreeWithOneByOne) {
   for (std::int64_t i = 0; i < k; ++i) EXPECT_NEAR(zero.value[i], centered.value[i], 1e-14);
 }
 
+/// OT_σ of N(ma, A) and N(mb, B) in long double by §1.1, from the eigenvalues λ of LᵀBL (A = LLᵀ,
+/// positive definite): ‖ma − mb‖² + tr A + tr B − Σ √(4λ + σ⁴) + dσ²(1 − log 2σ²)
+/// + σ² Σ log(√(4λ + σ⁴) + σ²).
+long double entropic_reference(const std::vector<long double>& ma, const Dense& a,
+                               const std::vector<long double>& mb, const Dense& b, std::int64_t d,
+                               long double sigma) {
+  const Dense l = cholesky_reference(a, d);
+  const Dense m = multiply(multiply(transpose(l, d, d), b, d, d, d), l, d, d, d);
+  const long double s2 = sigma * sigma;
+  long double value = d * s2 * (1 - std::log(2 * s2));
+  for (std::int64_t i = 0; i < d; ++i) {
+    value += (ma[i] - mb[i]) * (ma[i] - mb[i]) + a[i + i * d] + b[i + i * d];
+  }
+  for (long double lambda : symmetric_eigenvalues(m, d)) {
+    const long double root = std::sqrt(4 * lambda + s2 * s2);
+    value += -root + s2 * std::log(root + s2);
+  }
+  return value;
+}
+
+TEST_F(Entropic, GradientMatchesCentralDifferencesInLongDouble) {
+  std::mt19937_64 rng(77);
+  std::normal_distribution<double> normal;
+  const std::int64_t d = 4;
+  for (const double sigma : {0.3, 1.0, 4.0}) {
+    const Dense a = random_covariance(d, rng, 50), b = random_covariance(d, rng);
+    std::vector<long double> ma(d), mb(d);
+    for (auto* m : {&ma, &mb})
+      for (auto& v : *m) v = normal(rng);
+    auto [ga, gb] = pair_of<double>(ma, a, mb, b);
+    HostGaussians<double> grad_a(d, 1), grad_b(d, 1);
+    entropic_ot_gradient<double>(ctx, ga.cview(), gb.cview(), sigma, grad_a.view(), grad_b.view());
+    const long double h = 1e-7L;
+    for (const bool side_a : {true, false}) {
+      const HostGaussians<double>& grad = side_a ? grad_a : grad_b;
+      for (std::int64_t r = 0; r < d; ++r) {
+        for (std::int64_t c = 0; c <= r; ++c) {  // symmetric perturbations E_rc + E_cr
+          Dense plus = side_a ? a : b, minus = plus;
+          plus[r + c * d] += h, minus[r + c * d] -= h;
+          if (r != c) plus[c + r * d] += h, minus[c + r * d] -= h;
+          const long double numeric =
+              (side_a ? entropic_reference(ma, plus, mb, b, d, sigma) -
+                            entropic_reference(ma, minus, mb, b, d, sigma)
+                      : entropic_reference(ma, a, mb, plus, d, sigma) -
+                            entropic_reference(ma, a, mb, minus, d, sigma)) /
+              (2 * h);
+          const double analytic = r == c
+                                      ? grad.covariances[r + r * d]
+                                      : grad.covariances[r + c * d] + grad.covariances[c + r * d];
+          EXPECT_NEAR(analytic, double(numeric), 1e-7 * (1 + std::abs(double(numeric))))
+              << sigma << (side_a ? " a " : " b ") << r << "," << c;
+        }
+        std::vector<long double> plus = side_a ? ma : mb, minus = plus;
+        plus[r] += h, minus[r] -= h;
+        const long double numeric = (side_a ? entropic_reference(plus, a, mb, b, d, sigma) -
+                                                  entropic_reference(minus, a, mb, b, d, sigma)
+                                            : entropic_reference(ma, a, plus, b, d, sigma) -
+                                                  entropic_reference(ma, a, minus, b, d, sigma)) /
+                                    (2 * h);
+        EXPECT_NEAR(grad.means[r], double(numeric), 1e-7 * (1 + std::abs(double(numeric))));
+      }
+    }
+  }
+  // Singular A (T3): finite, the values of §4: ∇_A = diag(0, 2/3), ∇_B = diag(0.75, 1).
+  auto [a, b] = pair_of<double>({0, 0}, {1, 0, 0, 0}, {0, 0}, {4, 0, 0, 1});
+  HostGaussians<double> grad_a(2, 1), grad_b(2, 1);
+  entropic_ot_gradient<double>(ctx, a.cview(), b.cview(), std::sqrt(3.0), grad_a.view(),
+                               grad_b.view());
+  const std::vector<double> want_a = {0, 0, 0, 2.0 / 3}, want_b = {0.75, 0, 0, 1};
+  for (int e = 0; e < 4; ++e) {
+    EXPECT_NEAR(grad_a.covariances[e], want_a[e], 1e-13) << e;
+    EXPECT_NEAR(grad_b.covariances[e], want_b[e], 1e-13) << e;
+  }
+}
+
 TEST_F(Entropic, RefusesBadInputNamingTheArgument) {
   auto a_and_b = pair_of<double>({0, 0}, {2, 1, 1, 2}, {1, 2}, {1, 0, 0, 3});
   auto& a = a_and_b.first;  // not bindings: the lambdas below use them

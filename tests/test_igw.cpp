@@ -5,6 +5,7 @@
 // distortion, invariance under rotations of either space, a brute-force optimum in the plane,
 // the map's push-forward, all pairs against pairs one by one, the barycenter, bad input.
 #include <algorithm>
+#include <array>
 #include <cmath>
 
 #include "test_utils.hpp"
@@ -597,6 +598,78 @@ TEST(IgwCudaVsCpu, ValuesBoundsPlansAndAllPairsAgree) {
   for (std::int64_t i = 0; i < k * k; ++i) {
     EXPECT_NEAR(device_all[i], host_all[i], 1e-9 * (1 + std::fabs(host_all[i])));
   }
+}
+
+/// The centered IGW² Σ (α_i − β_i)² of the zero-padded decreasing spectra, in long double.
+long double centered_igw_reference(const Dense& a, std::int64_t d_a, const Dense& b,
+                                   std::int64_t d_b) {
+  std::vector<long double> alpha = symmetric_eigenvalues(a, d_a),
+                           beta = symmetric_eigenvalues(b, d_b);
+  std::sort(alpha.rbegin(), alpha.rend());
+  std::sort(beta.rbegin(), beta.rend());
+  long double value = 0;
+  for (std::int64_t i = 0; i < std::max(d_a, d_b); ++i) {
+    const long double x = i < d_a ? alpha[i] : 0, y = i < d_b ? beta[i] : 0;
+    value += (x - y) * (x - y);
+  }
+  return value;
+}
+
+TEST(IgwGradient, CenteredGradientMatchesCentralDifferencesInLongDouble) {
+  Context ctx = Context::cpu();
+  std::mt19937_64 rng(99);
+  // Different dimensions both ways, and a rank-deficient covariance (a simple zero eigenvalue).
+  for (const auto& [d_a, d_b, rank_a] :
+       std::vector<std::array<std::int64_t, 3>>{{4, 3, 4}, {2, 5, 2}, {3, 3, 2}}) {
+    std::vector<long double> spectrum_a = geometric_spectrum(d_a, 3, 20);
+    if (rank_a < d_a) spectrum_a.back() = 0;
+    const Dense a = with_spectrum(random_orthogonal(d_a, rng), spectrum_a, d_a);
+    const Dense b = with_spectrum(random_orthogonal(d_b, rng), geometric_spectrum(d_b, 2, 7), d_b);
+    const std::vector<double> as(a.begin(), a.end()), bs(b.begin(), b.end());
+    std::vector<double> grad_a(d_a * d_a), grad_b(d_b * d_b);
+    igw_squared_gradient<double>(
+        ctx, {VectorBatch<const double>(), square_matrices<const double>(as.data(), d_a, 1)},
+        {VectorBatch<const double>(), square_matrices<const double>(bs.data(), d_b, 1)},
+        square_matrices(grad_a.data(), d_a, 1), square_matrices(grad_b.data(), d_b, 1));
+    const long double h = 1e-7L;
+    for (const bool side_a : {true, false}) {
+      const std::int64_t d = side_a ? d_a : d_b;
+      const Dense& base = side_a ? a : b;
+      const std::vector<double>& grad = side_a ? grad_a : grad_b;
+      for (std::int64_t r = 0; r < d; ++r) {
+        for (std::int64_t c = 0; c <= r; ++c) {  // symmetric perturbation E_rc + E_cr
+          Dense plus = base, minus = base;
+          plus[r + c * d] += h;
+          minus[r + c * d] -= h;
+          if (r != c) {
+            plus[c + r * d] += h;
+            minus[c + r * d] -= h;
+          }
+          const long double numeric = (side_a ? centered_igw_reference(plus, d_a, b, d_b) -
+                                                    centered_igw_reference(minus, d_a, b, d_b)
+                                              : centered_igw_reference(a, d_a, plus, d_b) -
+                                                    centered_igw_reference(a, d_a, minus, d_b)) /
+                                      (2 * h);
+          const long double analytic = r == c ? grad[r + r * d] : grad[r + c * d] + grad[c + r * d];
+          EXPECT_NEAR(double(analytic), double(numeric), 1e-7 * (1 + std::abs(double(numeric))))
+              << d_a << " " << d_b << (side_a ? " a " : " b ") << r << "," << c;
+          EXPECT_NEAR(grad[r + c * d], grad[c + r * d], 1e-13);
+        }
+      }
+    }
+  }
+  const std::vector<double> eye = {1, 0, 0, 1}, mean = {1, 2};
+  std::vector<double> ga(4), gb(4);
+  expect_invalid(
+      [&] {
+        igw_squared_gradient<double>(
+            ctx,
+            {vectors<const double>(mean.data(), 2, 1),
+             square_matrices<const double>(eye.data(), 2, 1)},
+            {VectorBatch<const double>(), square_matrices<const double>(eye.data(), 2, 1)},
+            square_matrices(ga.data(), 2, 1), square_matrices(gb.data(), 2, 1));
+      },
+      "'a.means'");
 }
 
 }  // namespace

@@ -125,6 +125,31 @@ template <typename T>
 void frechet_distance(Context& ctx, MatrixBatch<const T> samples_a, MatrixBatch<const T> samples_b,
                       VectorBatch<T> out, const FrechetOptions& options = {});
 
+/// Gradient of frechet_distance with respect to both sample sets: grad_a_i = ∂ FID_i / ∂
+/// samples_a_i (d x n_a, the layout of samples_a) and grad_b_i likewise. With X̃, Ỹ the centred
+/// samples (columns), μ their means and the method chosen as frechet_distance chooses it:
+///   ∂/∂X = 2 (μ_a − μ_b) 1ᵀ / n_a + 2 G_a X̃ / (n_a − 1)      (chain rule through the moments)
+/// - covariances: G_a = I − A, A = S_a^-½ (S_a^½ S_b S_a^½)^½ S_a^-½ the Brenier matrix from a to
+///   b (the covariance gradient of W2², w2_squared_gradient); b likewise with the map from b to a.
+///   Needs both fitted covariances positive definite (n > d and samples spanning R^d): otherwise
+///   InvalidArgument naming the set (use FrechetMethod::samples).
+/// - samples: FID = ‖μ_a − μ_b‖² + ‖X̃‖²/(n_a − 1) + ‖Ỹ‖²/(n_b − 1) − 2 ‖M‖_* / √((n_a − 1)(n_b −
+/// 1))
+///   with M = X̃ᵀỸ (n_a x n_b), and ∂‖M‖_*/∂M = P = U Vᵀ (the polar factor over the singular values
+///   above the clamping tolerance τ of options.bures.spectral, relative to the largest), so
+///     ∂/∂X = 2 (μ_a − μ_b) 1ᵀ/n_a + 2 X̃/(n_a − 1) − 2 Ỹ Pᵀ / √((n_a − 1)(n_b − 1)),
+///     ∂/∂Y = −2 (μ_a − μ_b) 1ᵀ/n_b + 2 Ỹ/(n_b − 1) − 2 X̃ P / √((n_a − 1)(n_b − 1)).
+///   M always has the zero singular value of the centring (1ᵀM = 0); the FID is differentiable
+///   when the rank of M is min(n_a, n_b) − 1 (generic samples), and then this is its gradient.
+///   At a lower rank the nuclear norm has a set of subgradients and this returns the one of
+///   least norm (U Vᵀ over the nonzero singular values): an element of the generalized gradient.
+/// Both formulas are derived in the comments of bures.cpp and checked against central
+/// differences in long double (tests/test_bures.cpp).
+template <typename T>
+void frechet_distance_gradient(Context& ctx, MatrixBatch<const T> samples_a,
+                               MatrixBatch<const T> samples_b, MatrixBatch<T> grad_a,
+                               MatrixBatch<T> grad_b, const FrechetOptions& options = {});
+
 /// Checks a batch of Gaussians the way the command line checks its inputs (CLI.md): finite,
 /// symmetric covariances, positive semidefinite by the clamping rule with the scale floor of
 /// `spectral` (one eigvalsh per covariance). Throws InvalidArgument naming `name` and the item.

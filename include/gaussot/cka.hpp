@@ -64,4 +64,17 @@ template <typename T>
 void linear_cka(Context& ctx, MatrixBatch<const T> samples_a, MatrixBatch<const T> samples_b,
                 VectorBatch<T> cka, VectorBatch<T> debiased = {});
 
+/// Gradient of the linear CKA (or, with `debiased`, of the debiased CKA) of each pair with respect
+/// to both sample sets: grad_a_i = ∂ CKA_i / ∂ samples_a_i (d_a x n, the layout of samples_a),
+/// grad_b_i likewise. Closed forms in the unit coordinates of the file comment (derived in
+/// cka.cpp; checked against long-double central differences in tests/test_cka.cpp): for the
+/// linear CKA, ∂/∂U = 2 C V/(‖A‖‖B‖) − 2 CKA · A U/‖A‖² with U = X̃/√ν, C = UVᵀ, A = UUᵀ, then
+/// divided by √ν and centred. CKA is smooth wherever it is defined (no constant set; for the
+/// debiased value, positive self terms), so this is its gradient; the same refusals as
+/// linear_cka. No broadcasting: samples_a and samples_b have the same count.
+template <typename T>
+void linear_cka_gradient(Context& ctx, MatrixBatch<const T> samples_a,
+                         MatrixBatch<const T> samples_b, MatrixBatch<T> grad_a,
+                         MatrixBatch<T> grad_b, bool debiased = false);
+
 }  // namespace gaussot

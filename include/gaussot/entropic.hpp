@@ -104,6 +104,18 @@ void entropic_potentials(Context& ctx, GaussianBatch<const T> a, GaussianBatch<c
                          double sigma, const QuadraticBatch<T>& f, const QuadraticBatch<T>& g,
                          const SpectralOptions& spectral = {});
 
+/// Gradient of the balanced entropic OT value OT_σ(a_i, b_i) with respect to both means and
+/// covariances (formulas-entropic.md §4, verified there by central differences; checked again in
+/// tests/test_entropic.cpp): means ±2 (m_a − m_b); covariances ∇_A = I − K(B, A) and
+/// ∇_B = I − K(A, B), the quadratic matrices of the dual potentials (entropic_potentials), with
+/// K(P, Q) = P^½ g(P^½ Q P^½) P^½, g(w) = 2/(√(4w + σ⁴) + σ²). Symmetric (d OT = ⟨G, dS⟩_F for
+/// symmetric dS), inverse-free and defined at singular covariances (σ > 0 smooths the square root
+/// that makes W2² non-differentiable there). grad_a and grad_b need means.
+template <typename T>
+void entropic_ot_gradient(Context& ctx, GaussianBatch<const T> a, GaussianBatch<const T> b,
+                          double sigma, GaussianBatch<T> grad_a, GaussianBatch<T> grad_b,
+                          const SpectralOptions& spectral = {});
+
 /// The (debiased) Sinkhorn divergence S_σ(α, β) = OT_σ(α, β) − ½ OT_σ(α, α) − ½ OT_σ(β, β)
 /// (§1.6), computed from spectra without the cancelling trace terms: ‖a − b‖² − Σ h(λ_i(AB))
 /// + ½ Σ h(λ_i(A)²) + ½ Σ h(λ_i(B)²) with h(λ) = δ(λ) − σ² log1p(δ(λ)/2σ²). S_σ → W2² as σ → 0.

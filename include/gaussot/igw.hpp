@@ -88,6 +88,20 @@ template <typename T>
 std::vector<IgwReport> igw_squared(Context& ctx, GaussianBatch<const T> a, GaussianBatch<const T> b,
                                    IgwValues<T> out, const IgwOptions& options = {});
 
+/// Gradient of the centered IGW² (a and b without means: the exact closed form Σ_i (α_i − β_i)²
+/// of the zero-padded decreasing spectra) with respect to both covariances:
+///   grad_a = 2 Q_a diag(α − β̃) Q_aᵀ  (β̃: β padded with zeros or cut to d_a),  grad_b likewise,
+/// symmetric, d IGW² = ⟨grad, dS⟩_F for symmetric perturbations; any dimensions, positive
+/// semidefinite covariances. Exact where the eigenvalues of each covariance are simple (derived
+/// in igw.cpp; checked against long-double central differences, tests/test_igw.cpp). At a repeated
+/// eigenvalue whose paired eigenvalues on the other side differ, IGW² is not differentiable and
+/// this is the element of the generalized gradient given by the eigensolver's basis. Means are
+/// refused ('a.means', 'b.means'): uncentered pairs are not supported.
+template <typename T>
+void igw_squared_gradient(Context& ctx, GaussianBatch<const T> a, GaussianBatch<const T> b,
+                          MatrixBatch<T> grad_a, MatrixBatch<T> grad_b,
+                          const SpectralOptions& spectral = {});
+
 /// IGW² outputs of all pairs: one k_a x k_b matrix each (count 1, column-major), or count 0.
 template <typename T>
 struct IgwMatrices {

@@ -115,6 +115,9 @@ SPECS = [
     Spec("frechet_distance",
          lambda rng: dict(samples_a=_samples(rng, K, 20, 3), samples_b=_samples(rng, K, 15, 3)),
          {"samples_a": SAMPLES, "samples_b": SAMPLES}),
+    Spec("frechet_distance_gradient",
+         lambda rng: dict(samples_a=_samples(rng, K, 20, 3), samples_b=_samples(rng, K, 15, 3)),
+         {"samples_a": SAMPLES, "samples_b": SAMPLES}),
     Spec("eigh", lambda rng: dict(a=spd(rng, 3, K) - np.eye(3)), LINALG, one_triangle=True),
     Spec("eigvalsh", lambda rng: dict(a=spd(rng, 3, K) - np.eye(3)), LINALG, one_triangle=True),
     Spec("sqrtm", lambda rng: dict(a=spd(rng, 3, K)), LINALG, one_triangle=True),
@@ -139,6 +142,11 @@ SPECS = [
     Spec("linear_cka",
          lambda rng: dict(samples_a=_samples(rng, K, 20, 3), samples_b=_samples(rng, K, 20, 2)),
          {"samples_a": SAMPLES, "samples_b": SAMPLES}),
+    Spec("igw_squared_gradient", lambda rng: dict(a_cov=spd(rng, 3, K), b_cov=spd(rng, 2, K)),
+         {"a_cov": COV, "b_cov": COV}),
+    Spec("linear_cka_gradient",
+         lambda rng: dict(samples_a=_samples(rng, K, 20, 3), samples_b=_samples(rng, K, 20, 2)),
+         {"samples_a": SAMPLES, "samples_b": SAMPLES}),
     Spec("compare_representations",
          lambda rng: dict(activations=[_samples(rng, 1, 20, 3)[0], _samples(rng, 1, 20, 2)[0],
                                        _samples(rng, 1, 20, 4)[0]]),
@@ -152,6 +160,7 @@ SPECS = [
     Spec("entropic_ot", gaussian_pair(sigma=0.8), PAIR),
     Spec("entropic_map", gaussian_pair(sigma=0.8), PAIR),
     Spec("entropic_potentials", gaussian_pair(sigma=0.8), PAIR),
+    Spec("entropic_ot_gradient", gaussian_pair(sigma=0.8), PAIR),
     Spec("sinkhorn_divergence", gaussian_pair(sigma=0.8), PAIR),
     Spec("sinkhorn", _sinkhorn,
          {"x": SAMPLES, "y": SAMPLES, "weights_x": MEAN, "weights_y": MEAN}),
@@ -541,7 +550,7 @@ def test_singular_covariances_work_or_are_refused_when_definiteness_is_needed(sp
 
 # ---- mismatched dimensions and batches ----------------------------------------------------------
 
-PAIR_SPECS = [s for s in SPECS if "a_cov" in s.arrays]
+PAIR_SPECS = [s for s in SPECS if "a_mean" in s.arrays]  # the two sides with means
 
 
 @pytest.mark.parametrize("spec", PAIR_SPECS, ids=repr)
