@@ -6,8 +6,9 @@
 # The module gets the CUDA backend when nvcc is found (on PATH or in /usr/local/cuda/bin), as
 # scripts/build.sh does; without a GPU its device tests skip. GAUSSOT_PYTHON_CUDA=OFF builds the
 # CPU backend only (about 20 s less on 2 cores). The CMake build folder (build/python-cpu/... or
-# build/python-cuda/...) is kept, so a re-run recompiles only what changed. scikit-learn and
-# matplotlib are installed when possible; without them the example's tests skip, saying why.
+# build/python-cuda/...) is kept, so a re-run recompiles only what changed. scikit-learn,
+# matplotlib, POT, JAX and PyTorch are installed when possible; without them their tests skip,
+# saying why.
 #
 # Usage: scripts/test_python.sh [pytest arguments]
 set -euo pipefail
@@ -47,6 +48,23 @@ pip=("$venv/bin/python" -m pip --disable-pip-version-check -q)
 if ! "${pip[@]}" install scikit-learn matplotlib pot; then
   echo "test_python: note: scikit-learn/matplotlib/POT could not be installed; the tests that use" \
        "them will be skipped"
+fi
+# JAX's CPU wheel (~90 MB) for gaussot.jax's tests.
+if ! "${pip[@]}" install jax; then
+  echo "test_python: note: JAX could not be installed; the gaussot.jax tests will be skipped"
+fi
+# PyTorch for gaussot.torch's tests, on the CPU. PyPI's Linux wheel (540 MB) requires about 3 GB of
+# CUDA libraries; with the CUDA toolkit installed (as here, /usr/local/cuda on the loader's path)
+# torch imports with the wheel and the four libraries the toolkit lacks (cuSPARSELt, NVSHMEM,
+# cuFile, a newer NCCL: 660 MB), so only those are installed.
+if ! "$venv/bin/python" -c 'import torch' >/dev/null 2>&1; then
+  "${pip[@]}" install filelock typing-extensions sympy networkx jinja2 fsspec || true
+  "${pip[@]}" install --no-deps torch==2.15.0 nvidia-cusparselt-cu13==0.8.1 \
+    nvidia-nvshmem-cu13==3.7.2 "nvidia-cufile==1.17.1.22.*" nvidia-nccl-cu13==2.30.7 || true
+fi
+if ! torch_error=$("$venv/bin/python" -c 'import torch' 2>&1); then
+  echo "test_python: note: PyTorch cannot be imported (${torch_error##*$'\n'}); the gaussot.torch" \
+       "tests will be skipped"
 fi
 
 if [[ -x /usr/local/cuda/bin/nvcc ]] && ! command -v nvcc >/dev/null 2>&1; then

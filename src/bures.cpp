@@ -14,6 +14,7 @@
 #include "gaussian_batches.hpp"
 #include "gaussot/statistics.hpp"
 #include "moments.hpp"
+#include "polar_factor.hpp"
 #include "spectral_internal.hpp"
 #include "validate.hpp"
 
@@ -125,43 +126,6 @@ struct CentredSamples {
   }
 };
 
-/// The polar factor P = U Vᵀ of each m_i (rows x cols) over its singular values σ with σ² above
-/// τ·σ_max² (τ the clamping tolerance of `spectral` for the smaller order k): P = (M Mᵀ)^{+½} M
-/// when rows <= cols, else M (MᵀM)^{+½}, the pseudo-inverse square root from the eigendecomposition
-/// of the k x k Gram matrix. ∂‖M‖_*/∂M where M has full rank k; the least-norm subgradient
-/// otherwise.
-template <typename T>
-void polar_factor(Context& ctx, MatrixBatch<const T> m, MatrixBatch<T> out,
-                  const SpectralOptions& spectral) {
-  const bool left = m.rows <= m.cols;
-  const std::int64_t k = std::min(m.rows, m.cols), count = m.count;
-  Scratch<T> gram(ctx, k, k, count), w(ctx, k, 1, count), v(ctx, k, k, count);
-  GAUSSOT_DISPATCH(ctx, gemm<T>, left ? Transpose::no : Transpose::yes,
-                   left ? Transpose::yes : Transpose::no, T(1), m, m, T(0), gram.view);
-  eigh<T>(ctx, gram.cview(), w.vectors(), v.view);
-  const std::vector<double> values = to_host<T>(ctx, w.vectors());
-  const double tau = spectral.psd_tolerance.value_or(default_psd_tolerance<T>(k));
-  std::vector<double> scaling(static_cast<std::size_t>(k * k * count), 0.0);
-  for (std::int64_t i = 0; i < count; ++i) {
-    const double largest = values[i * k];  // decreasing order
-    for (std::int64_t j = 0; j < k; ++j) {
-      const double value = values[i * k + j];
-      if (value > tau * largest && value > 0) scaling[(i * k + j) * k + j] = 1 / std::sqrt(value);
-    }
-  }
-  const Scratch<T> diagonal = on_context<T>(ctx, scaling, k, k, count);
-  Scratch<T> scaled(ctx, k, k, count), root(ctx, k, k, count);
-  GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::no, Transpose::no, T(1), v.cview(), diagonal.cview(),
-                   T(0), scaled.view);
-  GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::no, Transpose::yes, T(1), scaled.cview(), v.cview(),
-                   T(0), root.view);
-  if (left) {
-    GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::no, Transpose::no, T(1), root.cview(), m, T(0), out);
-  } else {
-    GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::no, Transpose::no, T(1), m, root.cview(), T(0), out);
-  }
-}
-
 }  // namespace
 
 template <typename T>
@@ -268,21 +232,27 @@ void w2_squared_gradient(Context& ctx, GaussianBatch<const T> a, GaussianBatch<c
                          const BuresOptions& options) {
   const ArgumentChecker check("w2_squared_gradient", &ctx);
   const auto [count, d] = check_pair(ctx, check, a, b);
-  check_output(check, Names("grad_a"), grad_a, count, d, /*means_required=*/true);
-  check_output(check, Names("grad_b"), grad_b, count, d, /*means_required=*/true);
+  // An empty side (count 0) is skipped; the other side's gradient needs only its own covariance
+  // positive definite.
+  const bool with_a = grad_a.count() > 0 || count == 0, with_b = grad_b.count() > 0 || count == 0;
+  if (with_a) check_output(check, Names("grad_a"), grad_a, count, d, /*means_required=*/true);
+  if (with_b) check_output(check, Names("grad_b"), grad_b, count, d, /*means_required=*/true);
+  check.expect(with_a || with_b, "grad_a", "and grad_b are both empty: no side to compute");
   if (count == 0) return;
   Scratch<T> diff(ctx, d, 1, count);
   mean_difference<T>(ctx, a, b, diff.view);
-  combine<T>(ctx, {{T(2), diff.cview()}}, grad_a.means.as_matrices());
-  combine<T>(ctx, {{T(-2), diff.cview()}}, grad_b.means.as_matrices());
   const Scratch<T> eye = identity<T>(ctx, d);
   Scratch<T> map(ctx, d, d, count);
-  brenier_matrix<T>(ctx, check, a, b, "a.covariances", "b.covariances", map.view, options);
-  combine<T>(ctx, {{T(1), broadcast(eye.cview(), count)}, {T(-1), map.cview()}},
-             grad_a.covariances);
-  brenier_matrix<T>(ctx, check, b, a, "b.covariances", "a.covariances", map.view, options);
-  combine<T>(ctx, {{T(1), broadcast(eye.cview(), count)}, {T(-1), map.cview()}},
-             grad_b.covariances);
+  for (const bool side_a : {true, false}) {
+    if (!(side_a ? with_a : with_b)) continue;
+    const GaussianBatch<T>& grad = side_a ? grad_a : grad_b;
+    combine<T>(ctx, {{T(side_a ? 2 : -2), diff.cview()}}, grad.means.as_matrices());
+    brenier_matrix<T>(ctx, check, side_a ? a : b, side_a ? b : a,
+                      side_a ? "a.covariances" : "b.covariances",
+                      side_a ? "b.covariances" : "a.covariances", map.view, options);
+    combine<T>(ctx, {{T(1), broadcast(eye.cview(), count)}, {T(-1), map.cview()}},
+               grad.covariances);
+  }
 }
 
 template <typename T>

@@ -16,6 +16,8 @@
 #include "cka_sets.hpp"
 #include "compose.hpp"
 #include "gaussot/array.hpp"
+#include "nuclear_norm.hpp"
+#include "polar_factor.hpp"
 #include "validate.hpp"
 
 namespace gaussot {
@@ -104,24 +106,41 @@ double checked_self_hsic(const ArgumentChecker& check, const std::string& name, 
   return h;
 }
 
+namespace {
+
+/// The checks of two sample-set arguments that hold the same n samples in their own feature
+/// spaces (every function of cka.hpp): shapes, counts, the same n, at least one feature, at least
+/// `min_samples` samples (`what_for` says what needs them, e.g. " for the debiased CKA").
+template <typename T>
+void check_same_samples(const ArgumentChecker& check, MatrixBatch<const T> samples_a,
+                        MatrixBatch<const T> samples_b, std::int64_t min_samples,
+                        const std::string& what_for) {
+  check.input("samples_a", samples_a);
+  check.input("samples_b", samples_b);
+  const std::int64_t n = samples_a.cols;
+  check.count("samples_b", samples_b.count, samples_a.count);
+  check.expect(samples_b.cols == n, "samples_b",
+               "holds sets of " + std::to_string(samples_b.cols) + " samples, samples_a of " +
+                   std::to_string(n) +
+                   " (the metric compares the same samples in two feature "
+                   "spaces)");
+  check.expect(samples_a.rows >= 1, "samples_a", "has no features (0 rows)");
+  check.expect(samples_b.rows >= 1, "samples_b", "has no features (0 rows)");
+  check.expect(n >= min_samples, "samples_a",
+               "needs at least " + std::to_string(min_samples) + " samples" + what_for + ", got " +
+                   std::to_string(n));
+}
+
+}  // namespace
+
 template <typename T>
 void linear_cka(Context& ctx, MatrixBatch<const T> samples_a, MatrixBatch<const T> samples_b,
                 VectorBatch<T> cka, VectorBatch<T> debiased) {
   const ArgumentChecker check("linear_cka", &ctx);
-  check.input("samples_a", samples_a);
-  check.input("samples_b", samples_b);
-  const std::int64_t count = samples_a.count, n = samples_a.cols;
-  check.count("samples_b", samples_b.count, count);
-  check.expect(samples_b.cols == n, "samples_b",
-               "holds sets of " + std::to_string(samples_b.cols) + " samples, samples_a of " +
-                   std::to_string(n) + " (CKA compares the same samples in two feature spaces)");
-  check.expect(samples_a.rows >= 1, "samples_a", "has no features (0 rows)");
-  check.expect(samples_b.rows >= 1, "samples_b", "has no features (0 rows)");
   const bool with_debiased = debiased.count > 0;
-  check.expect(n >= 2, "samples_a", "needs at least 2 samples, got " + std::to_string(n));
-  check.expect(
-      !with_debiased || n >= 4, "samples_a",
-      "needs at least 4 samples for the debiased CKA (unbiased HSIC), got " + std::to_string(n));
+  check_same_samples(check, samples_a, samples_b, with_debiased ? 4 : 2,
+                     with_debiased ? " for the debiased CKA (unbiased HSIC)" : "");
+  const std::int64_t count = samples_a.count, n = samples_a.cols;
   check.output("cka", cka);
   check.vector_size("cka", cka, 1);
   check.count("cka", cka.count, count);
@@ -257,19 +276,10 @@ void linear_cka_gradient(Context& ctx, MatrixBatch<const T> samples_a,
                          MatrixBatch<const T> samples_b, MatrixBatch<T> grad_a,
                          MatrixBatch<T> grad_b, bool debiased) {
   const ArgumentChecker check("linear_cka_gradient", &ctx);
-  check.input("samples_a", samples_a);
-  check.input("samples_b", samples_b);
+  check_same_samples(check, samples_a, samples_b, debiased ? 4 : 2,
+                     debiased ? " for the debiased CKA (unbiased HSIC)" : "");
   const std::int64_t count = samples_a.count, n = samples_a.cols;
   const std::int64_t d_a = samples_a.rows, d_b = samples_b.rows;
-  check.count("samples_b", samples_b.count, count);
-  check.expect(samples_b.cols == n, "samples_b",
-               "holds sets of " + std::to_string(samples_b.cols) + " samples, samples_a of " +
-                   std::to_string(n) + " (CKA compares the same samples in two feature spaces)");
-  check.expect(d_a >= 1, "samples_a", "has no features (0 rows)");
-  check.expect(d_b >= 1, "samples_b", "has no features (0 rows)");
-  check.expect(
-      n >= (debiased ? 4 : 2), "samples_a",
-      "needs at least " + std::to_string(debiased ? 4 : 2) + " samples, got " + std::to_string(n));
   check.output("grad_a", grad_a, d_a, n, count);
   check.output("grad_b", grad_b, d_b, n, count);
   if (count == 0) return;
@@ -348,15 +358,107 @@ void linear_cka_gradient(Context& ctx, MatrixBatch<const T> samples_a,
   side_gradient<T>(ctx, b, cu, bv, coef_b, weights_b, grad_b);
 }
 
-#define GAUSSOT_INSTANTIATE(T)                                                               \
-  template struct UnitSampleSets<T>;                                                         \
-  template void cross_squares<T>(Context&, MatrixBatch<const T>, MatrixBatch<const T>,       \
-                                 VectorBatch<T>);                                            \
-  template Scratch<T> sample_norms<T>(Context&, const UnitSampleSets<T>&);                   \
-  template void linear_cka<T>(Context&, MatrixBatch<const T>, MatrixBatch<const T>,          \
-                              VectorBatch<T>, VectorBatch<T>);                               \
-  template void linear_cka_gradient<T>(Context&, MatrixBatch<const T>, MatrixBatch<const T>, \
-                                       MatrixBatch<T>, MatrixBatch<T>, bool);
+namespace {
+
+/// The nuclear norms ‖C_i‖_* of the d_a x d_b products C_i = X̂_i Ŷ_iᵀ, on the host
+/// (host/nuclear_norm.hpp): NBS of each pair.
+template <typename T>
+std::vector<double> cross_nuclear_norms(Context& ctx, MatrixBatch<const T> cross) {
+  const std::int64_t size = cross.rows * cross.cols;
+  const std::vector<double> host =
+      to_host<T>(ctx, VectorBatch<const T>(cross.data, size * cross.count, 0, 1, cross.space));
+  std::vector<host::HostMatrix> blocks;
+  for (std::int64_t i = 0; i < cross.count; ++i) {
+    blocks.push_back({host.data() + i * size, cross.rows, cross.cols, cross.rows});
+  }
+  return host::nuclear_norms(blocks, host_threads(ctx));
+}
+
+double shape_value(ShapeMetric metric, double nbs) {
+  return metric == ShapeMetric::nbs ? nbs : std::acos(std::min(1.0, nbs));
+}
+
+}  // namespace
+
+template <typename T>
+void shape_metric(Context& ctx, MatrixBatch<const T> samples_a, MatrixBatch<const T> samples_b,
+                  ShapeMetric metric, VectorBatch<T> out) {
+  const ArgumentChecker check("shape_metric", &ctx);
+  check_same_samples(check, samples_a, samples_b, 2, "");
+  const std::int64_t count = samples_a.count;
+  check.output("out", out);
+  check.vector_size("out", out, 1);
+  check.count("out", out.count, count);
+  if (count == 0) return;
+  check.finite(ctx, "samples_a", samples_a, false);
+  check.finite(ctx, "samples_b", samples_b, false);
+  const UnitSampleSets<T> a(ctx, check, "samples_a", samples_a.distinct());
+  const UnitSampleSets<T> b(ctx, check, "samples_b", samples_b.distinct());
+  Scratch<T> cross(ctx, a.d, b.d, count);
+  GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::no, Transpose::yes, T(1),
+                   a.count == count ? a.unit.cview() : broadcast(a.unit.cview(), count),
+                   b.count == count ? b.unit.cview() : broadcast(b.unit.cview(), count), T(0),
+                   cross.view);
+  const std::vector<double> nbs = cross_nuclear_norms<T>(ctx, cross.cview());
+  std::vector<T> values(nbs.size());
+  for (std::size_t i = 0; i < nbs.size(); ++i) values[i] = T(shape_value(metric, nbs[i]));
+  copy<T>(ctx, scalars<const T>(values.data(), count), out);
+}
+
+template <typename T>
+void shape_metric_gradient(Context& ctx, MatrixBatch<const T> samples_a,
+                           MatrixBatch<const T> samples_b, ShapeMetric metric,
+                           MatrixBatch<T> grad_a, MatrixBatch<T> grad_b,
+                           const SpectralOptions& spectral) {
+  const ArgumentChecker check("shape_metric_gradient", &ctx);
+  check_same_samples(check, samples_a, samples_b, 2, "");
+  const std::int64_t count = samples_a.count, n = samples_a.cols;
+  const std::int64_t d_a = samples_a.rows, d_b = samples_b.rows;
+  check.output("grad_a", grad_a, d_a, n, count);
+  check.output("grad_b", grad_b, d_b, n, count);
+  if (count == 0) return;
+  check.finite(ctx, "samples_a", samples_a, false);
+  check.finite(ctx, "samples_b", samples_b, false);
+  const UnitSampleSets<T> a(ctx, check, "samples_a", samples_a),
+      b(ctx, check, "samples_b", samples_b);
+  const MatrixBatch<const T> u = a.unit.cview(), v = b.unit.cview();
+  Scratch<T> cross(ctx, d_a, d_b, count), polar(ctx, d_a, d_b, count);
+  GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::no, Transpose::yes, T(1), u, v, T(0), cross.view);
+  const std::vector<double> nbs = cross_nuclear_norms<T>(ctx, cross.cview());
+  polar_factor<T>(ctx, cross.cview(), polar.view, spectral);
+  Scratch<T> pv(ctx, d_a, n, count), pu(ctx, d_b, n, count);
+  GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::no, Transpose::no, T(1), polar.cview(), v, T(0),
+                   pv.view);
+  GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::yes, Transpose::no, T(1), polar.cview(), u, T(0),
+                   pu.view);
+  // Per item, ∂metric/∂X = s (P Ŷ − NBS X̂)/‖X̃‖_F with s = dmetric/dNBS (side_gradient divides
+  // by ‖X̃‖_F; its second term is unused here).
+  std::vector<std::array<double, 3>> coefficients(count);
+  for (std::int64_t i = 0; i < count; ++i) {
+    double slope = 1;
+    if (metric == ShapeMetric::procrustes) {
+      slope = nbs[i] < 1 ? -1 / std::sqrt((1 - nbs[i]) * (1 + nbs[i])) : 0;
+    }
+    coefficients[i] = {slope, 0, -slope * nbs[i]};
+  }
+  side_gradient<T>(ctx, a, pv, pv, coefficients, {}, grad_a);
+  side_gradient<T>(ctx, b, pu, pu, coefficients, {}, grad_b);
+}
+
+#define GAUSSOT_INSTANTIATE(T)                                                                     \
+  template struct UnitSampleSets<T>;                                                               \
+  template void cross_squares<T>(Context&, MatrixBatch<const T>, MatrixBatch<const T>,             \
+                                 VectorBatch<T>);                                                  \
+  template Scratch<T> sample_norms<T>(Context&, const UnitSampleSets<T>&);                         \
+  template void linear_cka<T>(Context&, MatrixBatch<const T>, MatrixBatch<const T>,                \
+                              VectorBatch<T>, VectorBatch<T>);                                     \
+  template void linear_cka_gradient<T>(Context&, MatrixBatch<const T>, MatrixBatch<const T>,       \
+                                       MatrixBatch<T>, MatrixBatch<T>, bool);                      \
+  template void shape_metric<T>(Context&, MatrixBatch<const T>, MatrixBatch<const T>, ShapeMetric, \
+                                VectorBatch<T>);                                                   \
+  template void shape_metric_gradient<T>(Context&, MatrixBatch<const T>, MatrixBatch<const T>,     \
+                                         ShapeMetric, MatrixBatch<T>, MatrixBatch<T>,              \
+                                         const SpectralOptions&);
 GAUSSOT_INSTANTIATE(float)
 GAUSSOT_INSTANTIATE(double)
 #undef GAUSSOT_INSTANTIATE

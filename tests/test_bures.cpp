@@ -224,6 +224,72 @@ TYPED_TEST(Bures, GradientMatchesFiniteDifferences) {
   }
 }
 
+TYPED_TEST(Bures, OneSideGradientWithTheOtherCovarianceSingular) {
+  using T = TypeParam;
+  if (!std::is_same_v<T, double>) GTEST_SKIP() << "finite differences need double precision";
+  // S_a positive definite, S_b = U Uᵀ of rank 2: W2² is differentiable in (m_a, S_a) (S_a^½ S_b
+  // S_a^½ keeps rank 2 under every perturbation of S_a), not in S_b. The reference value in long
+  // double avoids the square root of a singular matrix: the nonzero eigenvalues of S_a^½ S_b S_a^½
+  // are those of the 2 x 2 matrix Uᵀ S_a U.
+  const std::int64_t d = 4, r = 2;
+  HostGaussians<T> a = this->random(d, 1), b(d, 1), grad_a(d, 1), grad_b(d, 1);
+  std::normal_distribution<double> normal;
+  Dense u(d * r);
+  for (auto& e : u) e = normal(this->rng);
+  const std::vector<long double> mean_b = {1, -2, 0.5L, 3};
+  b.set(0, mean_b, multiply(u, transpose(u, d, r), d, r, d));
+  w2_squared_gradient<T>(this->ctx, a.cview(), b.cview(), grad_a.view(), GaussianBatch<T>{});
+  auto w2 = [&](const HostGaussians<T>& x) {
+    const Dense s = x.cov(0),
+                middle = multiply(multiply(transpose(u, d, r), s, r, d, d), u, r, d, r);
+    long double value = 0;
+    for (std::int64_t i = 0; i < d; ++i) {
+      value += s[i + i * d] + b.covariances[i + i * d];
+      value += (x.means[i] - mean_b[i]) * (x.means[i] - mean_b[i]);
+    }
+    for (const long double w : symmetric_eigenvalues(middle, r)) value -= 2 * std::sqrt(w);
+    return value;
+  };
+  const long double h = 1e-6L;
+  for (int trial = 0; trial < 3; ++trial) {
+    Dense direction(d * d);
+    for (std::int64_t c = 0; c < d; ++c)
+      for (std::int64_t r = 0; r <= c; ++r)
+        direction[r + c * d] = direction[c + r * d] = normal(this->rng);
+    HostGaussians<T> plus = a, minus = a;
+    for (std::int64_t e = 0; e < d * d; ++e) {
+      plus.covariances[e] += T(h * direction[e]);
+      minus.covariances[e] -= T(h * direction[e]);
+    }
+    plus.means[trial] += T(h);
+    minus.means[trial] -= T(h);
+    // The perturbed inputs hold rounded values (T), so the step is read back from them.
+    const long double numeric = (w2(plus) - w2(minus)) / (2 * h);
+    long double analytic = grad_a.means[trial] * (plus.means[trial] - minus.means[trial]) / (2 * h);
+    for (std::int64_t e = 0; e < d * d; ++e) {
+      analytic += grad_a.covariances[e] * (plus.covariances[e] - minus.covariances[e]) / (2 * h);
+    }
+    EXPECT_NEAR(analytic, numeric, 1e-7L * (1 + std::abs(numeric))) << trial;
+  }
+  // Side b alone (and both sides) need S_b positive definite: refused naming it.
+  expect_invalid(
+      [&] {
+        w2_squared_gradient<T>(this->ctx, a.cview(), b.cview(), GaussianBatch<T>{}, grad_b.view());
+      },
+      "b.covariances");
+  expect_invalid(
+      [&] {
+        w2_squared_gradient<T>(this->ctx, a.cview(), b.cview(), grad_a.view(), grad_b.view());
+      },
+      "b.covariances");
+  expect_invalid(
+      [&] {
+        w2_squared_gradient<T>(this->ctx, a.cview(), b.cview(), GaussianBatch<T>{},
+                               GaussianBatch<T>{});
+      },
+      "both empty");
+}
+
 TYPED_TEST(Bures, BarycenterClosedFormsAndFixedPoint) {
   using T = TypeParam;
   const long double tolerance = std::is_same_v<T, double> ? 1e-10L : 1e-4L;

@@ -225,6 +225,181 @@ TEST(CkaGradient, BatchItemsEqualSingleCallsAndBadInputIsNamed) {
       "needs at least 4 samples");
 }
 
+/// Rows of the column-major d x n sample matrix x less their means over the n samples.
+Dense centred_rows(Dense x, std::int64_t d, std::int64_t n) {
+  for (std::int64_t r = 0; r < d; ++r) {
+    long double mean = 0;
+    for (std::int64_t j = 0; j < n; ++j) mean += x[r + j * d] / n;
+    for (std::int64_t j = 0; j < n; ++j) x[r + j * d] -= mean;
+  }
+  return x;
+}
+
+/// NBS in long double from its definition: ‖X̃Ỹᵀ‖_* / (‖X̃‖_F ‖Ỹ‖_F), the singular values as
+/// square roots of the eigenvalues of the smaller Gram matrix of X̃Ỹᵀ (Jacobi, test_utils.hpp).
+long double reference_nbs(const Dense& x, std::int64_t d_a, const Dense& y, std::int64_t d_b,
+                          std::int64_t n) {
+  const Dense xc = centred_rows(x, d_a, n), yc = centred_rows(y, d_b, n);
+  const Dense c = multiply(xc, transpose(yc, d_b, n), d_a, n, d_b);
+  const Dense ct = transpose(c, d_a, d_b);
+  const std::int64_t k = std::min(d_a, d_b);
+  const Dense g = d_a <= d_b ? multiply(c, ct, d_a, d_b, d_a) : multiply(ct, c, d_b, d_a, d_b);
+  long double nuclear = 0;
+  for (const long double w : symmetric_eigenvalues(g, k)) nuclear += std::sqrt(std::max(w, 0.0L));
+  return nuclear / (frobenius(xc) * frobenius(yc));
+}
+
+/// A set x (d_a x n) and a related set y = M x + noise (d_b x n), offsets included.
+std::pair<Dense, Dense> related_sets(std::mt19937_64& rng, std::int64_t d_a, std::int64_t d_b,
+                                     std::int64_t n, long double noise = 0.5L) {
+  std::normal_distribution<double> normal;
+  Dense x(d_a * n), y(d_b * n);
+  for (auto& v : x) v = 0.7L + normal(rng);
+  for (std::int64_t j = 0; j < n; ++j)
+    for (std::int64_t r = 0; r < d_b; ++r) {
+      long double v = noise * normal(rng) + (r == 0 ? 3 : 0);
+      for (std::int64_t c = 0; c < d_a; ++c) v += (r + c % 2 + 0.3L) * x[c + j * d_a];
+      y[r + j * d_b] = v;
+    }
+  return {x, y};
+}
+
+TEST(ShapeMetric, ValuesMatchTheLongDoubleDefinitionAndCompare) {
+  Context ctx = Context::cpu();
+  std::mt19937_64 rng(41);
+  for (const auto& dims :
+       std::vector<std::array<std::int64_t, 3>>{{3, 4, 9}, {5, 2, 6}, {1, 3, 12}, {4, 4, 5}}) {
+    const std::int64_t d_a = dims[0], d_b = dims[1], n = dims[2];  // captured below
+    const auto [x, y] = related_sets(rng, d_a, d_b, n);
+    const std::vector<double> xs(x.begin(), x.end()), ys(y.begin(), y.end());
+    const long double want = reference_nbs(x, d_a, y, d_b, n);
+    double nbs = 0, procrustes = 0;
+    shape_metric<double>(ctx, matrices<const double>(xs.data(), d_a, n, 1),
+                         matrices<const double>(ys.data(), d_b, n, 1), ShapeMetric::nbs,
+                         scalars(&nbs, 1));
+    shape_metric<double>(ctx, matrices<const double>(xs.data(), d_a, n, 1),
+                         matrices<const double>(ys.data(), d_b, n, 1), ShapeMetric::procrustes,
+                         scalars(&procrustes, 1));
+    EXPECT_NEAR(nbs, double(want), 1e-13) << d_a << " " << d_b << " " << n;
+    EXPECT_NEAR(procrustes, double(std::acos(want)), 1e-12);
+    // compare_representations' table entry for the same pair (its own product path).
+    CompareOptions options;
+    options.igw = options.bw = options.cka = false;
+    options.nbs = true;
+    const std::vector<ActivationSet<double>> sets{
+        {"x", n, d_a, [&] { return matrices<const double>(xs.data(), d_a, n, 1); }},
+        {"y", n, d_b, [&] { return matrices<const double>(ys.data(), d_b, n, 1); }}};
+    const Comparison c = compare_representations<double>(ctx, sets, options);
+    EXPECT_NEAR(c.nbs[1], nbs, 1e-14);
+  }
+}
+
+/// shape_metric_gradient against central differences, entry by entry: of reference_nbs in long
+/// double, or (`long_double` false: where X̃Ỹᵀ is rank-deficient, the reference's Gram matrix loses
+/// the zero singular values to rounding) of shape_metric in double, whose SVD keeps them at
+/// ε·σ_max. Returns the largest error relative to the largest gradient entry.
+long double shape_gradient_error(Context& ctx, const Dense& x, std::int64_t d_a, const Dense& y,
+                                 std::int64_t d_b, std::int64_t n, ShapeMetric metric,
+                                 bool long_double = true) {
+  const std::vector<double> xs(x.begin(), x.end()), ys(y.begin(), y.end());
+  std::vector<double> grad_a(d_a * n), grad_b(d_b * n);
+  shape_metric_gradient<double>(ctx, matrices<const double>(xs.data(), d_a, n, 1),
+                                matrices<const double>(ys.data(), d_b, n, 1), metric,
+                                matrices(grad_a.data(), d_a, n, 1),
+                                matrices(grad_b.data(), d_b, n, 1));
+  auto value = [&](const Dense& p, const Dense& q) -> long double {
+    if (!long_double) {
+      const std::vector<double> ps(p.begin(), p.end()), qs(q.begin(), q.end());
+      double out = 0;
+      shape_metric<double>(ctx, matrices<const double>(ps.data(), d_a, n, 1),
+                           matrices<const double>(qs.data(), d_b, n, 1), metric, scalars(&out, 1));
+      return out;
+    }
+    const long double nbs = reference_nbs(p, d_a, q, d_b, n);
+    return metric == ShapeMetric::nbs ? nbs : std::acos(nbs);
+  };
+  const long double h = long_double ? 1e-6L : 1e-5L;
+  long double worst = 0, largest = 0;
+  for (const bool side_a : {true, false}) {
+    const Dense& base = side_a ? x : y;
+    for (std::size_t e = 0; e < base.size(); ++e) {
+      Dense plus = base, minus = base;
+      plus[e] += h;
+      minus[e] -= h;
+      const long double numeric =
+          (side_a ? value(plus, y) - value(minus, y) : value(x, plus) - value(x, minus)) / (2 * h);
+      worst = std::max(worst, std::abs((side_a ? grad_a : grad_b)[e] - numeric));
+      largest = std::max(largest, std::abs(numeric));
+    }
+  }
+  return worst / largest;
+}
+
+TEST(ShapeMetric, GradientsMatchCentralDifferencesInLongDouble) {
+  Context ctx = Context::cpu();
+  std::mt19937_64 rng(43);
+  // Widths below and equal to n − 1; in the last two, n − 1 < min(d_a, d_b): X̃Ỹᵀ has rank
+  // n − 1 for every perturbation, its generic rank, and the metrics are differentiable.
+  for (const auto& [d_a, d_b, n] : std::vector<std::array<std::int64_t, 3>>{
+           {3, 4, 9}, {5, 2, 6}, {1, 3, 12}, {4, 4, 5}, {6, 5, 4}, {8, 3, 3}}) {
+    const auto [x, y] = related_sets(rng, d_a, d_b, n, 2.0L);
+    const bool full_rank = n - 1 >= std::min(d_a, d_b);
+    for (const ShapeMetric metric : {ShapeMetric::nbs, ShapeMetric::procrustes}) {
+      EXPECT_LT(shape_gradient_error(ctx, x, d_a, y, d_b, n, metric, full_rank),
+                full_rank ? 1e-7L : 1e-6L)
+          << d_a << " " << d_b << " " << n << " metric " << int(metric);
+    }
+  }
+}
+
+TEST(ShapeMetric, SameShapeGivesOneZeroAndZeroGradientsAndBatchesEqualSingleCalls) {
+  Context ctx = Context::cpu();
+  std::mt19937_64 rng(47);
+  const std::int64_t d = 4, n = 10;
+  // y = 3 Q x + shift: the same shape (NBS 1, procrustes 0, both at an extremum).
+  const Dense q = random_orthogonal(d, rng);
+  HostBatch<double> x(d, n, 2), y(d, n, 2), grad_a(d, n, 2), grad_b(d, n, 2);
+  fill_gaussian(x, rng);
+  fill_gaussian(y, rng);
+  const Dense qx = multiply(q, x.item(0), d, d, n);
+  for (std::int64_t j = 0; j < n; ++j)
+    for (std::int64_t r = 0; r < d; ++r) y.view.at(0, r, j) = double(3 * qx[r + j * d] + r);
+  std::vector<double> values(2);
+  for (const ShapeMetric metric : {ShapeMetric::nbs, ShapeMetric::procrustes}) {
+    shape_metric<double>(ctx, x.cview(), y.cview(), metric, scalars(values.data(), 2));
+    EXPECT_NEAR(values[0], metric == ShapeMetric::nbs ? 1.0 : 0.0,
+                metric == ShapeMetric::nbs ? 1e-14 : 3e-7);
+    shape_metric_gradient<double>(ctx, x.cview(), y.cview(), metric, grad_a.view, grad_b.view);
+    for (std::int64_t e = 0; e < d * n; ++e) {
+      EXPECT_NEAR(grad_a.view.data[e], 0.0, 1e-7) << int(metric);
+      EXPECT_NEAR(grad_b.view.data[e], 0.0, 1e-7) << int(metric);
+    }
+    for (std::int64_t i = 0; i < 2; ++i) {
+      HostBatch<double> one_a(d, n, 1), one_b(d, n, 1);
+      shape_metric_gradient<double>(ctx, x.cview().slice(i, i + 1), y.cview().slice(i, i + 1),
+                                    metric, one_a.view, one_b.view);
+      for (std::int64_t e = 0; e < d * n; ++e) {
+        EXPECT_DOUBLE_EQ(one_a.view.data[e], grad_a.view.data[i * d * n + e]);
+        EXPECT_DOUBLE_EQ(one_b.view.data[e], grad_b.view.data[i * d * n + e]);
+      }
+    }
+  }
+  for (std::int64_t j = 0; j < n; ++j)
+    for (std::int64_t r = 0; r < d; ++r) y.view.at(1, r, j) = 2.0;  // item 1 constant
+  expect_invalid(
+      [&] {
+        shape_metric<double>(ctx, x.cview(), y.cview(), ShapeMetric::nbs,
+                             scalars(values.data(), 2));
+      },
+      "'samples_b' batch item 1 has constant features");
+  expect_invalid(
+      [&] {
+        shape_metric_gradient<double>(ctx, x.cview(), y.cview().columns(0, n - 1), ShapeMetric::nbs,
+                                      grad_a.view, grad_b.view);
+      },
+      "'samples_b'");
+}
+
 TYPED_TEST(Cka, AgreesWithGramMatrixDefinitions) {
   using T = TypeParam;
   // {d_a, d_b, n, count}: d_a != d_b, fewer samples than features, n = 4 (the least for the

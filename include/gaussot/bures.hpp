@@ -66,8 +66,13 @@ void mccann_interpolant(Context& ctx, GaussianBatch<const T> a, GaussianBatch<co
 
 /// Gradient of W2²(a_i, b_i) with respect to the means and covariances of both sides:
 /// grad_a = (2 (m1 − m2), I − A), grad_b = (−2 (m1 − m2), I − A') with A the Brenier matrix from
-/// a to b and A' the one from b to a. Needs both covariances positive definite. The covariance
-/// gradients are symmetric: d W2² = ⟨grad, dS⟩_F for symmetric perturbations dS.
+/// a to b and A' the one from b to a. The covariance gradients are symmetric: d W2² = ⟨grad, dS⟩_F
+/// for symmetric perturbations dS. grad_a needs S_a positive definite and grad_b needs S_b (S_b
+/// may be singular for grad_a, and S_a for grad_b); either may be empty (count 0) to skip that
+/// side: a model fitted to a degenerate target needs only its own side. Where a covariance is
+/// singular, W2² has no derivative in it (the square root of (S_a^½ S_b S_a^½) is not
+/// differentiable at a zero eigenvalue: directional derivatives are infinite), so that side is
+/// refused (InvalidArgument naming the covariance and the item).
 template <typename T>
 void w2_squared_gradient(Context& ctx, GaussianBatch<const T> a, GaussianBatch<const T> b,
                          GaussianBatch<T> grad_a, GaussianBatch<T> grad_b,

@@ -37,6 +37,7 @@
 #pragma once
 
 #include "gaussot/context.hpp"
+#include "gaussot/spectral.hpp"
 #include "gaussot/views.hpp"
 
 namespace gaussot {
@@ -76,5 +77,41 @@ template <typename T>
 void linear_cka_gradient(Context& ctx, MatrixBatch<const T> samples_a,
                          MatrixBatch<const T> samples_b, MatrixBatch<T> grad_a,
                          MatrixBatch<T> grad_b, bool debiased = false);
+
+/// The shape metrics of Williams, Kunz, Kornblith & Linderman 2021 ("Generalized Shape Metrics
+/// on Neural Representations", NeurIPS) between two representations of the same n inputs, with
+/// X̃, Ỹ centred as above (any widths d_a, d_b):
+///   NBS(X, Y) = ‖X̃ᵀỸ‖_* / (‖X̃‖_F ‖Ỹ‖_F)   the normalized Bures similarity, in [0, 1];
+///   procrustes(X, Y) = arccos NBS(X, Y)      the angular Procrustes shape distance, in [0, π/2]
+/// (Harvey, Larsen & Williams 2023: the cosine of the Riemannian shape distance is NBS). The
+/// metrics compare_representations tabulates (compare.hpp), here for pairs.
+enum class ShapeMetric { nbs, procrustes };
+
+/// out_i = the shape metric of samples_a item i against samples_b item i (either may broadcast),
+/// from the singular values of the d_a x d_b cross product of the unit-normalised centred sets
+/// (Eigen's BDCSVD on the host; procrustes takes arccos(min(1, NBS))). n >= 2; the refusals of
+/// linear_cka.
+template <typename T>
+void shape_metric(Context& ctx, MatrixBatch<const T> samples_a, MatrixBatch<const T> samples_b,
+                  ShapeMetric metric, VectorBatch<T> out);
+
+/// Gradient of the shape metric of each pair with respect to both sample sets (layouts of the
+/// samples). Derived (checked against long-double central differences in tests/test_cka.cpp):
+/// with X̂ = X̃/‖X̃‖_F, Ŷ = Ỹ/‖Ỹ‖_F (d x n) and P = U Vᵀ the polar factor of X̂Ŷᵀ (d_a x d_b),
+/// d‖X̂Ŷᵀ‖_* = ⟨P, d(X̂Ŷᵀ)⟩ gives
+///   ∂NBS/∂X = (P Ŷ − NBS X̂) / ‖X̃‖_F,   ∂NBS/∂Y = (Pᵀ X̂ − NBS Ŷ) / ‖Ỹ‖_F
+/// (already centred: the adjoint of the centring leaves them unchanged), and
+/// ∂procrustes = −∂NBS / √(1 − NBS²).
+/// Where it is not differentiable: the nuclear norm where X̂Ŷᵀ has rank below min(d_a, d_b,
+/// n − 1) (its generic rank): the least-norm subgradient is returned (P over the singular values
+/// with σ² above the clamping tolerance of `spectral` times σ_max²); procrustes where NBS rounds
+/// to 1 (the same shape, its minimum 0): zero, the element of its subdifferential there. Near
+/// NBS = 1, procrustes' gradient loses digits as ε/(1 − NBS) (it is formed from NBS). No
+/// broadcasting: samples_a and samples_b have the same count.
+template <typename T>
+void shape_metric_gradient(Context& ctx, MatrixBatch<const T> samples_a,
+                           MatrixBatch<const T> samples_b, ShapeMetric metric,
+                           MatrixBatch<T> grad_a, MatrixBatch<T> grad_b,
+                           const SpectralOptions& spectral = {});
 
 }  // namespace gaussot

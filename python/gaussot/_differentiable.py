@@ -9,17 +9,20 @@ from . import _gaussot
 
 def gaussian_pair(kind: str, sigma=None):
     """(value, gradient) of f(a_cov, b_cov, a_mean, b_mean) for two Gaussians: 'w2' (W2²) or
-    'entropic' (the balanced entropic OT value at ``sigma``). gradient returns (a_mean, a_cov,
-    b_mean, b_cov) gradients."""
+    'entropic' (the balanced entropic OT value at ``sigma``). gradient(..., sides='both') returns
+    the (a_mean, a_cov, b_mean, b_cov) gradients; with sides 'a' or 'b' the other side's may be
+    None (W2² computes only the side asked for, which then needs only its own covariance positive
+    definite)."""
     if kind == "w2":
         return (lambda a_cov, b_cov, a_mean, b_mean:
                 _gaussot.w2_squared(a_cov, b_cov, a_mean=a_mean, b_mean=b_mean),
-                lambda a_cov, b_cov, a_mean, b_mean:
-                _gaussot.w2_squared_gradient(a_cov, b_cov, a_mean=a_mean, b_mean=b_mean))
+                lambda a_cov, b_cov, a_mean, b_mean, sides="both":
+                _gaussot.w2_squared_gradient(a_cov, b_cov, a_mean=a_mean, b_mean=b_mean,
+                                             sides=sides))
     if kind == "entropic":
         return (lambda a_cov, b_cov, a_mean, b_mean: _gaussot.entropic_ot(
                     a_cov, b_cov, a_mean=a_mean, b_mean=b_mean, sigma=sigma, plan=False)["value"],
-                lambda a_cov, b_cov, a_mean, b_mean: _gaussot.entropic_ot_gradient(
+                lambda a_cov, b_cov, a_mean, b_mean, sides="both": _gaussot.entropic_ot_gradient(
                     a_cov, b_cov, a_mean=a_mean, b_mean=b_mean, sigma=sigma))
     raise ValueError(kind)
 
@@ -27,8 +30,9 @@ def gaussian_pair(kind: str, sigma=None):
 def two_arrays(kind: str, option=None):
     """(value, gradient) of f(x, y) for two arrays of matrices: 'igw' (centered IGW² of two
     covariances), 'frechet' (the Fréchet distance of two sample sets, ``option`` the method) or
-    'cka' (linear CKA of two representations, ``option`` True for the debiased CKA). gradient
-    returns (x, y) gradients."""
+    'cka' (linear CKA of two representations, ``option`` True for the debiased CKA) or 'shape'
+    (``option`` 'nbs' or 'procrustes' of two representations). gradient returns (x, y)
+    gradients."""
     if kind == "igw":
         return _gaussot.igw_squared, _gaussot.igw_squared_gradient
     if kind == "frechet":
@@ -38,6 +42,9 @@ def two_arrays(kind: str, option=None):
         return (lambda x, y: _gaussot.linear_cka(x, y, debiased=option)[1] if option
                 else _gaussot.linear_cka(x, y),
                 lambda x, y: _gaussot.linear_cka_gradient(x, y, debiased=option))
+    if kind == "shape":
+        return (lambda x, y: _gaussot.shape_metric(x, y, metric=option),
+                lambda x, y: _gaussot.shape_metric_gradient(x, y, metric=option))
     raise ValueError(kind)
 
 
@@ -45,6 +52,11 @@ def check_method(method: str) -> None:
     if method not in ("auto", "covariances", "samples"):
         raise _gaussot.InvalidArgument(f"method: expected 'auto', 'covariances' or 'samples', got "
                                        f"{method!r}")
+
+
+def check_shape_metric(metric: str) -> None:
+    if metric not in ("nbs", "procrustes"):
+        raise _gaussot.InvalidArgument(f"metric: expected 'nbs' or 'procrustes', got {metric!r}")
 
 
 def check_means(a_mean_shape, b_mean_shape, d: int) -> None:

@@ -2,7 +2,8 @@
 
 Each function is a ``jax.custom_vjp`` whose forward pass calls gaussot and whose backward pass
 calls gaussot's closed-form gradient (``w2_squared_gradient``, ``entropic_ot_gradient``,
-``frechet_distance_gradient``, ``linear_cka_gradient``, ``igw_squared_gradient``),
+``frechet_distance_gradient``, ``linear_cka_gradient``, ``shape_metric_gradient``,
+``igw_squared_gradient``),
 not autodiff through an eigendecomposition. Both run on the host through ``jax.pure_callback``
 (arrays go to NumPy and back): the functions work inside ``jax.jit`` and ``jax.vmap`` (a vmapped
 call becomes one batched gaussot call) on any JAX backend, at the price of a host round trip on
@@ -120,7 +121,9 @@ def w2_squared(a_cov, b_cov, a_mean=None, b_mean=None):
     """W2² between Gaussians, as :func:`gaussot.w2_squared` ((d, d) or (k, d, d) covariances,
     (d,) or (k, d) means or None for zero means; batches broadcast), differentiable in all four
     arguments by the closed form of :func:`gaussot.w2_squared_gradient`: 2 (m_a − m_b) and I − A
-    (A the Brenier matrix). Both covariances must be positive definite for the gradient."""
+    (A the Brenier matrix). Both covariances must be positive definite for the gradient (a JAX
+    backward pass cannot tell which inputs need cotangents; gaussot.torch computes only the sides
+    asked for)."""
     _, jnp = _jax()
     return _gaussian_pair_function("w2")(
         *_gaussian_pair_arguments(jnp, a_cov, b_cov, a_mean, b_mean))
@@ -174,6 +177,15 @@ def frechet_distance(samples_a, samples_b, method: str = "auto"):
     _differentiable.check_method(method)
     return _two_array_function("frechet", method)(jnp.asarray(samples_a),
                                                    jnp.asarray(samples_b))
+
+
+def shape_metric(samples_a, samples_b, metric: str = "nbs"):
+    """The normalized Bures similarity ('nbs') or the angular Procrustes distance
+    ('procrustes') of two representations of the same n inputs, as :func:`gaussot.shape_metric`,
+    differentiable in both by :func:`gaussot.shape_metric_gradient` (widths may differ)."""
+    _, jnp = _jax()
+    _differentiable.check_shape_metric(metric)
+    return _two_array_function("shape", metric)(jnp.asarray(samples_a), jnp.asarray(samples_b))
 
 
 def linear_cka(samples_a, samples_b, debiased: bool = False):

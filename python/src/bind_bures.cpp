@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "arrays.hpp"
@@ -87,25 +88,41 @@ nb::object mccann_interpolant_py(nb::handle a_cov, nb::handle b_cov, double t, n
 }
 
 nb::object w2_squared_gradient_py(nb::handle a_cov, nb::handle b_cov, nb::handle a_mean,
-                                  nb::handle b_mean, const std::string& backend) {
+                                  nb::handle b_mean, const std::string& sides,
+                                  const std::string& backend) {
+  if (sides != "both" && sides != "a" && sides != "b") {
+    invalid_argument("sides: expected 'both', 'a' or 'b', got '" + sides + "'", "sides");
+  }
+  const bool with_a = sides != "b", with_b = sides != "a";
   return on_gaussian_pairs(
       a_cov, b_cov, a_mean, b_mean, backend, GaussianPair::Dimensions::same,
       [&](auto zero, Call& call, const auto& a, const auto& b, const Batch& batch) {
         using T = decltype(zero);
         const std::int64_t d = a.dimension(), k = batch.count;
-        Output<T> a_mean_grad(call, concat(batch.shape(), {d}));
-        Output<T> a_cov_grad(call, concat(batch.shape(), {d, d}), Order::columns);
-        Output<T> b_mean_grad(call, concat(batch.shape(), {d}));
-        Output<T> b_cov_grad(call, concat(batch.shape(), {d, d}), Order::columns);
+        // One side's (mean, covariance) outputs, or none (None in the result) when not asked.
+        struct Side {
+          std::optional<Output<T>> mean, cov;
+          GaussianBatch<T> view(std::int64_t d, std::int64_t k) {
+            if (!mean) return {};
+            return {mean->vectors(d, k), cov->matrices(d, d, k)};
+          }
+          std::pair<nb::object, nb::object> release() {
+            if (!mean) return {nb::none(), nb::none()};
+            return {mean->release(), cov->release()};
+          }
+        } side_a, side_b;
+        for (auto [side, wanted] : {std::pair{&side_a, with_a}, std::pair{&side_b, with_b}}) {
+          if (!wanted) continue;
+          side->mean.emplace(call, concat(batch.shape(), {d}));
+          side->cov.emplace(call, concat(batch.shape(), {d, d}), Order::columns);
+        }
         if (k > 0) {  // an empty batch has nothing to compute (and empty outputs read as centered)
           nb::gil_scoped_release release;
-          w2_squared_gradient<T>(
-              call.ctx(), a, b,
-              GaussianBatch<T>(a_mean_grad.vectors(d, k), a_cov_grad.matrices(d, d, k)),
-              GaussianBatch<T>(b_mean_grad.vectors(d, k), b_cov_grad.matrices(d, d, k)));
+          w2_squared_gradient<T>(call.ctx(), a, b, side_a.view(d, k), side_b.view(d, k));
         }
-        return nb::object(nb::make_tuple(a_mean_grad.release(), a_cov_grad.release(),
-                                         b_mean_grad.release(), b_cov_grad.release()));
+        const auto [ma, ca] = side_a.release();
+        const auto [mb, cb] = side_b.release();
+        return nb::object(nb::make_tuple(ma, ca, mb, cb));
       });
 }
 
@@ -330,11 +347,12 @@ definite.)" GAUSSOT_DOC_COMMON);
 covariances must be positive definite.)" GAUSSOT_DOC_COMMON);
 
   m.def("w2_squared_gradient", &w2_squared_gradient_py, "a_cov"_a, "b_cov"_a, nb::kw_only(),
-        "a_mean"_a = nb::none(), "b_mean"_a = nb::none(), "backend"_a = "auto",
+        "a_mean"_a = nb::none(), "b_mean"_a = nb::none(), "sides"_a = "both", "backend"_a = "auto",
         R"(Returns (a_mean_grad, a_cov_grad, b_mean_grad, b_cov_grad), the gradient of W2²(a, b): 2
 (m_a − m_b) and I − A for side a (A the Brenier matrix from a to b), −2 (m_a − m_b) and I − A' for
-side b. The covariance gradients are symmetric (for symmetric perturbations). Both covariances must
-be positive definite.)" GAUSSOT_DOC_COMMON);
+side b. The covariance gradients are symmetric (for symmetric perturbations). sides='a' or 'b'
+computes one side (the other's two entries are None). Side a needs a_cov positive definite (b_cov
+may be singular), side b needs b_cov: at a singular covariance W2² has no derivative in it.)" GAUSSOT_DOC_COMMON);
 
   m.def("w2_barycenter", &w2_barycenter_py, "covs"_a, nb::kw_only(), "means"_a = nb::none(),
         "weights"_a = nb::none(), "tolerance"_a = nb::none(), "max_iterations"_a = 1000,

@@ -67,6 +67,52 @@ nb::object linear_cka_gradient_py(nb::handle samples_a, nb::handle samples_b, bo
   });
 }
 
+ShapeMetric shape_metric_named(const std::string& metric) {
+  if (metric == "nbs") return ShapeMetric::nbs;
+  if (metric == "procrustes") return ShapeMetric::procrustes;
+  invalid_argument("metric: expected 'nbs' or 'procrustes', got '" + metric + "'", "metric");
+}
+
+nb::object shape_metric_py(nb::handle samples_a, nb::handle samples_b, const std::string& metric,
+                           const std::string& backend) {
+  const ShapeMetric which = shape_metric_named(metric);
+  SamplePair pair(samples_a, samples_b, SamplePair::Shared::samples, backend);
+  Call& call = pair.call;
+  const std::int64_t k = pair.batch.count;
+  return with_dtype(call, [&](auto zero) {
+    using T = decltype(zero);
+    const MatrixBatch<const T> a = call.matrices<T>(pair.a, k), b = call.matrices<T>(pair.b, k);
+    Output<T> out(call, pair.batch.shape());
+    {
+      nb::gil_scoped_release release;
+      shape_metric<T>(call.ctx(), a, b, which, out.scalars(k));
+    }
+    return out.release();
+  });
+}
+
+nb::object shape_metric_gradient_py(nb::handle samples_a, nb::handle samples_b,
+                                    const std::string& metric, const std::string& backend) {
+  const ShapeMetric which = shape_metric_named(metric);
+  SamplePair pair(samples_a, samples_b, SamplePair::Shared::samples, backend);
+  Call& call = pair.call;
+  const Batch& batch = pair.batch;
+  const std::int64_t k = batch.count, n = pair.a.extent(0), d_a = pair.a.extent(1),
+                     d_b = pair.b.extent(1);
+  return with_dtype(call, [&](auto zero) {
+    using T = decltype(zero);
+    const MatrixBatch<const T> a = call.matrices<T>(pair.a, k), b = call.matrices<T>(pair.b, k);
+    Output<T> grad_a(call, concat(batch.shape(), {n, d_a}));
+    Output<T> grad_b(call, concat(batch.shape(), {n, d_b}));
+    if (k > 0) {
+      nb::gil_scoped_release release;
+      shape_metric_gradient<T>(call.ctx(), a, b, which, grad_a.matrices(d_a, n, k),
+                               grad_b.matrices(d_b, n, k));
+    }
+    return nb::object(nb::make_tuple(grad_a.release(), grad_b.release()));
+  });
+}
+
 /// CompareOptions from the keyword arguments compare_representations and
 /// ComparisonAccumulator.compute share.
 CompareOptions compare_options(bool igw, bool bw, bool cka, bool cka_debiased, bool nbs,
@@ -313,6 +359,23 @@ debiased=True) with respect to each activation set, shaped like the samples ((n,
 for a batch of pairs). Closed form (cka.hpp): with U = X̃/‖X̃‖_F, C = UᵀV, A = UᵀU, the gradient
 2 V Cᵀ/(‖A‖‖B‖) − 2 CKA · U A/‖A‖², divided by ‖X̃‖_F and centred. Broadcast pairs give one
 gradient per pair.)" GAUSSOT_DOC_COMMON);
+
+  m.def("shape_metric", &shape_metric_py, "samples_a"_a, "samples_b"_a, nb::kw_only(),
+        "metric"_a = "nbs", "backend"_a = "auto",
+        R"(Returns the shape metric of two representations of the same n inputs (samples_a (n, d_a)
+or (k, n, d_a), samples_b (n, d_b) or (k, n, d_b), rows are samples, widths may differ; batches
+broadcast): metric='nbs', the normalized Bures similarity ‖X̃ᵀỸ‖_* / (‖X̃‖_F ‖Ỹ‖_F) in [0, 1], or
+'procrustes', the angular Procrustes distance arccos(NBS) in [0, π/2] (Williams et al. 2021), as
+compare_representations(nbs=True, procrustes=True) tabulates them.)" GAUSSOT_DOC_COMMON);
+
+  m.def(
+      "shape_metric_gradient", &shape_metric_gradient_py, "samples_a"_a, "samples_b"_a,
+      nb::kw_only(), "metric"_a = "nbs", "backend"_a = "auto",
+      R"(Returns (grad_a, grad_b): the gradient of shape_metric(samples_a, samples_b, metric=) with
+respect to each activation set, shaped like the samples. Closed form (cka.hpp): (P Ŷ − NBS X̂)/‖X̃‖_F
+with X̂, Ŷ the centred sets of unit Frobenius norm and P the polar factor of X̂ᵀŶ; for procrustes
+times −1/√(1 − NBS²), and zero where NBS rounds to 1. Where X̂ᵀŶ has less than its generic rank
+the least-norm subgradient.)" GAUSSOT_DOC_COMMON);
 
   m.def("compare_representations", &compare_representations_py, "activations"_a,
         "names"_a = nb::none(), nb::kw_only(), "igw"_a = true, "bw"_a = true, "cka"_a = true,

@@ -137,6 +137,42 @@ def test_w2_squared_gradient_finite_differences(rng):
     np.testing.assert_allclose(np.sum(g * e), fd, rtol=1e-6)
 
 
+def test_w2_squared_gradient_one_side_with_the_other_singular(rng):
+    # sides='a': b_cov may be singular (rank 2 of 4); the gradient in S_a against central
+    # differences of NumPy's W2² (ref), and the mean gradient 2 (m_a − m_b).
+    d = 4
+    s1 = ref.random_spd(rng, d)
+    u = rng.standard_normal((d, 2))
+    s2 = u @ u.T
+    m1, m2 = rng.standard_normal(d), rng.standard_normal(d)
+    ga_m, ga_s, gb_m, gb_s = gaussot.w2_squared_gradient(s1, s2, a_mean=m1, b_mean=m2, sides="a")
+    assert gb_m is None and gb_s is None
+    np.testing.assert_allclose(ga_m, 2 * (m1 - m2), rtol=1e-14)
+    # W2² without the square root of a singular matrix: for S_2 = U Uᵀ the nonzero eigenvalues of
+    # S_1^½ S_2 S_1^½ are those of the 2 x 2 matrix Uᵀ S_1 U.
+    def w2(s):
+        return np.trace(s) + np.trace(s2) - 2 * np.sqrt(np.linalg.eigvalsh(u.T @ s @ u)).sum()
+
+    e = rng.standard_normal((d, d))
+    e = (e + e.T) / 2
+    h = 1e-6
+    fd = (w2(s1 + h * e) - w2(s1 - h * e)) / (2 * h)
+    np.testing.assert_allclose(np.sum(ga_s * e), fd, rtol=1e-7)
+    # Side b alone, on positive definite covariances, equals that side of both.
+    s3 = ref.random_spd(rng, d)
+    _, _, want_m, want_s = gaussot.w2_squared_gradient(s1, s3, a_mean=m1, b_mean=m2)
+    none_m, none_s, gb_m, gb_s = gaussot.w2_squared_gradient(s1, s3, a_mean=m1, b_mean=m2,
+                                                             sides="b")
+    assert none_m is None and none_s is None
+    np.testing.assert_array_equal(gb_m, want_m)
+    np.testing.assert_array_equal(gb_s, want_s)
+    # Both sides (the default) need b_cov positive definite; a bad `sides` is named.
+    with pytest.raises(gaussot.InvalidArgument, match="b_cov|b.covariances"):
+        gaussot.w2_squared_gradient(s1, s2)
+    with pytest.raises(gaussot.InvalidArgument, match="sides"):
+        gaussot.w2_squared_gradient(s1, s3, sides="left")
+
+
 def test_w2_barycenter_commuting(dtype):
     # Diagonal covariances commute: the barycenter is (Σ ρ_i S_i^½)², the mean Σ ρ_i m_i.
     diagonals = np.array([[1.0, 4.0, 2.0], [9.0, 1.0, 2.0], [4.0, 4.0, 0.5]])

@@ -146,3 +146,33 @@ def test_compare_representations_errors(rng):
         gaussot.compare_representations([x, bad])
     with pytest.raises(ZeroDivisionError):  # an exception from the progress callback propagates
         gaussot.compare_representations([x, y], progress=lambda *a: 1 / 0)
+
+
+@pytest.mark.parametrize("metric", ["nbs", "procrustes"])
+def test_shape_metric_pairs_and_gradients(rng, dtype, metric):
+    x, y, z = representations(rng)
+    batch = np.stack([y, z @ rng.standard_normal((3, 8)) + 0.1 * y])
+    value = gaussot.shape_metric(x.astype(dtype), y.astype(dtype), metric=metric)
+    want = shape_metrics_numpy(x, y)[metric == "procrustes"]
+    np.testing.assert_allclose(value, want, rtol=50 * ref.rtol(dtype))
+    # One set against a batch (broadcast) equals the pairs one by one.
+    many = gaussot.shape_metric(x, batch, metric=metric)
+    np.testing.assert_allclose(many, [shape_metrics_numpy(x, b)[metric == "procrustes"]
+                                      for b in batch], rtol=1e-12)
+    # The gradient against central differences of the value (float64).
+    xs, zs = x[:12], z[:12]
+    grad_x, grad_z = gaussot.shape_metric_gradient(xs, zs, metric=metric)
+    assert grad_x.shape == xs.shape and grad_z.shape == zs.shape
+    h = 1e-6
+    for grad, base, side in ((grad_x, xs, 0), (grad_z, zs, 1)):
+        for index in [(0, 0), (3, 2), (11, 1)]:
+            plus, minus = base.copy(), base.copy()
+            plus[index] += h
+            minus[index] -= h
+            args_plus = (plus, zs) if side == 0 else (xs, plus)
+            args_minus = (minus, zs) if side == 0 else (xs, minus)
+            numeric = (gaussot.shape_metric(*args_plus, metric=metric)
+                       - gaussot.shape_metric(*args_minus, metric=metric)) / (2 * h)
+            np.testing.assert_allclose(grad[index], numeric, rtol=1e-6, atol=1e-9)
+    with pytest.raises(gaussot.InvalidArgument, match="metric"):
+        gaussot.shape_metric(x, y, metric="cka")

@@ -88,6 +88,7 @@ def test_dlpack_only_host_producer(rng, dtype):
 @pytest.mark.skipif(torch is None, reason="torch is not installed")
 def test_torch_cpu_tensors(rng):
     s1, s2 = ref.random_spd(rng, 3, 2), ref.random_spd(rng, 3, 2)
+    s2 = s2.astype(np.float32).astype(np.float64)  # what the tensor below holds
     got = gaussot.w2_squared(torch.from_numpy(s1), torch.from_numpy(s2).float().double())
     assert isinstance(got, np.ndarray)
     np.testing.assert_allclose(got, [ref.w2_squared(s1[i], s2[i]) for i in range(2)], rtol=1e-9)

@@ -163,3 +163,23 @@ def test_entropic_gradients_including_singular_covariances(rng):
     assert all(np.isfinite(np.asarray(g)).all() for g in grads)
     want = gaussot.entropic_ot_gradient(singular, b, a_mean=ma, b_mean=mb, sigma=0.7)
     np.testing.assert_allclose(grads[0], want[1], rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("metric", ["nbs", "procrustes"])
+def test_shape_metric_gradients_and_a_student_layer(rng, metric):
+    x = rng.standard_normal((30, 6))
+    y = np.tanh(x @ rng.standard_normal((6, 3)) + 0.3 * rng.standard_normal((30, 3)))
+    f = lambda p, q: gj.shape_metric(p, q, metric=metric)  # noqa: E731
+    np.testing.assert_allclose(f(x, y), gaussot.shape_metric(x, y, metric=metric), rtol=1e-12)
+    check_grads(f, (x, y), order=1, modes=["rev"], atol=1e-6, rtol=1e-6)
+    # A student layer of width 2 trained towards a teacher layer of width 3 by the shape metric.
+    inputs = rng.standard_normal((40, 5))
+    teacher = np.tanh(inputs @ rng.standard_normal((5, 3)))
+    sign = -1.0 if metric == "nbs" else 1.0  # maximise NBS, minimise the angle
+    loss = lambda w: sign * gj.shape_metric(inputs @ w, teacher, metric=metric)  # noqa: E731
+    student = jnp.asarray(0.1 * rng.standard_normal((5, 2)))
+    step = jax.jit(lambda w: w - 0.2 * jax.grad(loss)(w))
+    first = float(loss(student))
+    for _ in range(100):
+        student = step(student)
+    assert float(loss(student)) < first - 0.05
