@@ -693,6 +693,172 @@ void entropic_ot_gradient(Context& ctx, GaussianBatch<const T> a, GaussianBatch<
   combine<T>(ctx, {{T(-2), diff.cview()}}, grad_b.means.as_matrices());
 }
 
+namespace {
+
+/// out_i = V diag(f(w)) Vᵀ for the eigendecomposition M_i = V diag(w) Vᵀ of symmetric PSD items
+/// (PSD by construction: negative eigenvalues are rounding, clamped to 0, never refused), with f
+/// applied to the eigenvalues on the host.
+template <typename T, typename F>
+void host_spectral_function(Context& ctx, const ArgumentChecker& check, const char* name,
+                            MatrixBatch<const T> m, F f, MatrixBatch<T> out,
+                            const SpectralOptions& spectral) {
+  const std::int64_t count = m.count, d = m.rows;
+  SpectralOptions never_refused = spectral;
+  never_refused.scale_floor = std::numeric_limits<double>::max();
+  Scratch<T> vectors(ctx, d, d, count), scaled(ctx, d, d, count);
+  const std::vector<double> w =
+      checked_spectra<T>(ctx, check, name, m, vectors.view, never_refused, false);
+  std::vector<double> diagonal(static_cast<std::size_t>(d * d * count), 0.0);
+  for (std::int64_t i = 0; i < count; ++i)
+    for (std::int64_t j = 0; j < d; ++j)
+      diagonal[(i * d + j) * d + j] = f(std::max(0.0, w[i * d + j]));
+  const Scratch<T> on = on_context<T>(ctx, diagonal, d, d, count);
+  GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::no, Transpose::no, T(1), vectors.cview(), on.cview(),
+                   T(0), scaled.view);
+  GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::no, Transpose::yes, T(1), scaled.cview(),
+                   vectors.cview(), T(0), out);
+}
+
+/// The unbalanced gradient of entropic.hpp (entropic_ot_gradient with γ), given the plan masses.
+template <typename T>
+void unbalanced_gradient(Context& ctx, const ArgumentChecker& check, GaussianBatch<const T> a,
+                         GaussianBatch<const T> b, double s2, double gamma,
+                         const std::vector<double>& mass_a, const std::vector<double>& mass_b,
+                         const std::vector<double>& plan_mass, const EntropicGradients<T>& out,
+                         const SpectralOptions& spectral) {
+  const std::int64_t count = a.count(), d = a.dimension();
+  const double lambda = s2 + gamma / 2, tau = gamma / (gamma + 2 * s2);
+  const double k = (1 - tau) / (2 * (tau + 1));
+  const Scratch<T> eye = identity<T>(ctx, d);
+  const MatrixBatch<const T> eyes = broadcast(eye.cview(), count);
+  // X^-1 δ with X = A + B + λI, δ = a − b.
+  Scratch<T> x_inverse(ctx, d, d, count), diff(ctx, d, 1, count), image(ctx, d, 1, count);
+  combine<T>(ctx, {{T(1), a.covariances}, {T(1), b.covariances}, {T(lambda), eyes}},
+             x_inverse.view);
+  run_spectral<T>(ctx, check, "b.covariances", x_inverse.cview(),
+                  {{SpectralFunction::power(-1), x_inverse.view}}, spectral, "A + B + lambda I");
+  mean_difference<T>(ctx, a, b, diff.view);
+  GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::no, Transpose::no, T(1), x_inverse.cview(),
+                   diff.cview(), T(0), image.view);
+  // ∇ UOT = −2(σ² + γ) m_π ∇ log m_π, one factor per item.
+  std::vector<double> factor(count);
+  for (std::int64_t i = 0; i < count; ++i) factor[i] = -2 * (s2 + gamma) * plan_mass[i];
+  const Scratch<T> factors = on_context<T>(ctx, factor, 1, 1, count);
+  // Ã = (γ/2) A (A + λI)^-1, B̃ likewise.
+  Scratch<T> shrunk_a(ctx, d, d, count), shrunk_b(ctx, d, d, count);
+  run_spectral<T>(ctx, check, "a.covariances", a.covariances,
+                  {{SpectralFunction::shrink(lambda), shrunk_a.view}}, spectral);
+  run_spectral<T>(ctx, check, "b.covariances", b.covariances,
+                  {{SpectralFunction::shrink(lambda), shrunk_b.view}}, spectral);
+  combine<T>(ctx, {{T(gamma / 2), shrunk_a.cview()}}, shrunk_a.view);
+  combine<T>(ctx, {{T(gamma / 2), shrunk_b.cview()}}, shrunk_b.view);
+  // h'(μ) = c'(μ) (1/(γ − 2c) − k/(c + σ²)), c' = 1/(2τ(c + σ²/2)).
+  const auto h_prime = [&](double mu) {
+    const double c = entropic_delta(mu / tau, s2) / 2;
+    return (1 / (gamma - 2 * c) - k / (c + s2)) / (2 * tau * (c + s2 / 2));
+  };
+  Scratch<T> root(ctx, d, d, count), middle(ctx, d, d, count), g(ctx, d, d, count),
+      p(ctx, d, d, count), total(ctx, d, d, count);
+  for (const bool side_a : {true, false}) {
+    const GaussianBatch<const T>& own = side_a ? a : b;
+    const char* own_name = side_a ? "a.covariances" : "b.covariances";
+    const MatrixBatch<const T> shrunk_own = (side_a ? shrunk_a : shrunk_b).cview(),
+                               shrunk_other = (side_a ? shrunk_b : shrunk_a).cview();
+    const GaussianBatch<T>& grad = side_a ? out.a : out.b;
+    // G = Õ^½ h'(Õ^½ S̃ Õ^½) Õ^½ (O the other side), then P G P with P = (S + λI)^-1.
+    run_spectral<T>(ctx, check, side_a ? "b.covariances" : "a.covariances", shrunk_other,
+                    {{SpectralFunction::sqrt(), root.view}}, spectral);
+    GAUSSOT_DISPATCH(ctx, sandwich<T>, root.cview(), shrunk_own, middle.view);
+    host_spectral_function<T>(ctx, check, own_name, middle.cview(), h_prime, g.view, spectral);
+    GAUSSOT_DISPATCH(ctx, sandwich<T>, root.cview(), g.cview(), middle.view);
+    combine<T>(ctx, {{T(1), own.covariances}, {T(lambda), eyes}}, p.view);
+    run_spectral<T>(ctx, check, own_name, p.cview(), {{SpectralFunction::power(-1), p.view}},
+                    spectral, "S + lambda I");
+    GAUSSOT_DISPATCH(ctx, sandwich<T>, p.cview(), middle.cview(), total.view);
+    // ∇_S log m_π = (γλ/2) P G P − P/(2(τ + 1)) + X^-1δ δᵀX^-1/(2(τ + 1))
+    combine<T>(ctx, {{T(gamma * lambda / 2), total.cview()}, {T(-1 / (2 * (tau + 1))), p.cview()}},
+               total.view);
+    GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::no, Transpose::yes, T(1 / (2 * (tau + 1))),
+                     image.cview(), image.cview(), T(1), total.view);
+    scale_items<T>(ctx, total.cview(), factors.cview(), grad.covariances);
+    // ∇_a log m_π = −X^-1δ/(τ + 1), ∇_b log m_π = +X^-1δ/(τ + 1)
+    scale_items<T>(ctx, image.cview(), factors.cview(), grad.means.as_matrices());
+    combine<T>(ctx, {{T((side_a ? -1 : 1) / (tau + 1)), grad.means.as_matrices()}},
+               grad.means.as_matrices());
+  }
+  // ∂UOT/∂m_a = γ + 2σ² m_b − 2(σ² + γ) m_π / ((τ + 1) m_a), and m_b likewise.
+  for (const bool side_a : {true, false}) {
+    const VectorBatch<T>& grad = side_a ? out.mass_a : out.mass_b;
+    if (grad.count == 0) continue;
+    std::vector<double> host(count);
+    for (std::int64_t i = 0; i < count; ++i) {
+      const double own = side_a ? mass_a[i] : mass_b[i], other = side_a ? mass_b[i] : mass_a[i];
+      host[i] = gamma + 2 * s2 * other - 2 * (s2 + gamma) * plan_mass[i] / ((tau + 1) * own);
+    }
+    write_scalars(ctx, host, grad);
+  }
+}
+
+}  // namespace
+
+template <typename T>
+void entropic_ot_gradient(Context& ctx, GaussianBatch<const T> a, GaussianBatch<const T> b,
+                          const EntropicOptions& options, const EntropicGradients<T>& out,
+                          const Masses<T>& masses) {
+  const ArgumentChecker check("entropic_ot_gradient", &ctx);
+  if (!options.gamma) {
+    check.expect(out.mass_a.count == 0 && out.mass_b.count == 0, "out.mass_a",
+                 "mass gradients are for the unbalanced problem (set options.gamma)");
+    check.expect(masses.a.count == 0 && masses.b.count == 0, "masses",
+                 "are only for the unbalanced problem (set options.gamma)");
+    entropic_ot_gradient<T>(ctx, a, b, options.sigma, out.a, out.b, options.spectral);
+    return;
+  }
+  const auto [count, d] = check_pair(ctx, check, a, b);
+  check_output(check, Names("out.a"), out.a, count, d, /*means_required=*/true);
+  check_output(check, Names("out.b"), out.b, count, d, /*means_required=*/true);
+  check.optional_output("out.mass_a", out.mass_a, 1, count);
+  check.optional_output("out.mass_b", out.mass_b, 1, count);
+  if (count == 0 || d == 0) {
+    check.expect(d > 0 || count == 0, "a.covariances",
+                 "has dimension 0: the unbalanced gradient needs d >= 1");
+    return;
+  }
+  // The plan masses, and every input check, from entropic_ot itself.
+  Scratch<T> plan_mass(ctx, 1, 1, count);
+  EntropicOutputs<T> values;
+  values.plan_mass = plan_mass.vectors();
+  entropic_ot<T>(ctx, a, b, values, options, masses);
+  const std::vector<double> mass_a = checked_masses<T>(ctx, check, "masses.a", masses.a, count);
+  const std::vector<double> mass_b = checked_masses<T>(ctx, check, "masses.b", masses.b, count);
+  unbalanced_gradient<T>(ctx, check, a, b, checked_sigma_squared<T>(check, options.sigma),
+                         *options.gamma, mass_a, mass_b, to_host<T>(ctx, plan_mass.vectors()), out,
+                         options.spectral);
+}
+
+template <typename T>
+void sinkhorn_divergence_gradient(Context& ctx, GaussianBatch<const T> a, GaussianBatch<const T> b,
+                                  double sigma, GaussianBatch<T> grad_a, GaussianBatch<T> grad_b,
+                                  const SpectralOptions& spectral) {
+  const ArgumentChecker check("sinkhorn_divergence_gradient", &ctx);
+  positive_sigma_squared(check, sigma);
+  const auto [count, d] = check_pair(ctx, check, a, b);
+  check_output(check, Names("grad_a"), grad_a, count, d, /*means_required=*/true);
+  check_output(check, Names("grad_b"), grad_b, count, d, /*means_required=*/true);
+  if (count == 0) return;
+  // ∂₁OT_σ(α, β), ∂₂OT_σ(α, β), then less ∂₁OT_σ(α, α) and ∂₁OT_σ(β, β) (means' parts 0).
+  entropic_ot_gradient<T>(ctx, a, b, sigma, grad_a, grad_b, spectral);
+  Scratch<T> mean_1(ctx, d, 1, count), cov_1(ctx, d, d, count), mean_2(ctx, d, 1, count),
+      cov_2(ctx, d, d, count);
+  for (const bool side_a : {true, false}) {
+    const GaussianBatch<const T>& own = side_a ? a : b;
+    entropic_ot_gradient<T>(ctx, own, own, sigma, {mean_1.vectors(), cov_1.view},
+                            {mean_2.vectors(), cov_2.view}, spectral);
+    const MatrixBatch<T> cov = side_a ? grad_a.covariances : grad_b.covariances;
+    combine<T>(ctx, {{T(1), cov}, {T(-1), cov_1.cview()}}, cov);
+  }
+}
+
 #define GAUSSOT_INSTANTIATE(T)                                                                     \
   template void entropic_ot<T>(Context&, GaussianBatch<const T>, GaussianBatch<const T>,           \
                                const EntropicOutputs<T>&, const EntropicOptions&,                  \
@@ -707,7 +873,13 @@ void entropic_ot_gradient(Context& ctx, GaussianBatch<const T> a, GaussianBatch<
                                        double, VectorBatch<T>, const SpectralOptions&);            \
   template void entropic_ot_gradient<T>(Context&, GaussianBatch<const T>, GaussianBatch<const T>,  \
                                         double, GaussianBatch<T>, GaussianBatch<T>,                \
-                                        const SpectralOptions&);
+                                        const SpectralOptions&);                                   \
+  template void entropic_ot_gradient<T>(Context&, GaussianBatch<const T>, GaussianBatch<const T>,  \
+                                        const EntropicOptions&, const EntropicGradients<T>&,       \
+                                        const Masses<T>&);                                         \
+  template void sinkhorn_divergence_gradient<T>(Context&, GaussianBatch<const T>,                  \
+                                                GaussianBatch<const T>, double, GaussianBatch<T>,  \
+                                                GaussianBatch<T>, const SpectralOptions&);
 GAUSSOT_INSTANTIATE(float)
 GAUSSOT_INSTANTIATE(double)
 #undef GAUSSOT_INSTANTIATE

@@ -710,6 +710,212 @@ TEST_F(Entropic, GradientMatchesCentralDifferencesInLongDouble) {
   }
 }
 
+/// a^-1 for symmetric positive definite a, by Gauss–Jordan elimination in long double.
+Dense inverse_reference(Dense a, std::int64_t n) {
+  Dense inv = identity(n);
+  for (std::int64_t c = 0; c < n; ++c) {
+    const long double pivot = a[c + c * n];
+    for (std::int64_t j = 0; j < n; ++j) a[c + j * n] /= pivot, inv[c + j * n] /= pivot;
+    for (std::int64_t r = 0; r < n; ++r) {
+      if (r == c) continue;
+      const long double f = a[r + c * n];
+      for (std::int64_t j = 0; j < n; ++j) {
+        a[r + j * n] -= f * a[c + j * n];
+        inv[r + j * n] -= f * inv[c + j * n];
+      }
+    }
+  }
+  return inv;
+}
+
+/// UOT_σ,γ(m_a N(ma, a), m_b N(mb, b)) in long double from the paper's direct plan mass (Eq. 41,
+/// formulas-entropic.md §2: det C, det(ÃB̃), det(AB)), not the stable form the library uses;
+/// a and b positive definite.
+long double unbalanced_reference(const std::vector<long double>& ma, const Dense& a,
+                                 const std::vector<long double>& mb, const Dense& b, std::int64_t d,
+                                 long double sigma, long double gamma, long double mass_a,
+                                 long double mass_b) {
+  const long double s2 = sigma * sigma, lambda = s2 + gamma / 2, tau = gamma / (gamma + 2 * s2);
+  const auto shrunk = [&](const Dense& s) {  // (γ/2)(I − λ (S + λI)^-1)
+    Dense shifted = s;
+    for (std::int64_t i = 0; i < d; ++i) shifted[i + i * d] += lambda;
+    const Dense inv = inverse_reference(shifted, d);
+    Dense out(static_cast<std::size_t>(d * d));
+    for (std::int64_t e = 0; e < d * d; ++e)
+      out[e] = gamma / 2 * ((e % (d + 1) == 0 ? 1 : 0) - lambda * inv[e]);
+    return out;
+  };
+  const Dense at = shrunk(a), bt = shrunk(b), l = cholesky_reference(at, d);
+  const Dense middle = multiply(multiply(transpose(l, d, d), bt, d, d, d), l, d, d, d);
+  long double log_det_c = 0, log_det_ab_t = 0, log_det_gap = 0;
+  for (const long double mu : symmetric_eigenvalues(middle, d)) {  // eig(ÃB̃)
+    const long double c = std::sqrt(mu / tau + s2 * s2 / 4) - s2 / 2;
+    log_det_c += std::log(c);
+    log_det_ab_t += std::log(mu);
+    log_det_gap += std::log(c - 2 * mu / gamma);
+  }
+  Dense x = a;
+  std::vector<long double> diff(d);
+  for (std::int64_t e = 0; e < d * d; ++e) x[e] += b[e];
+  for (std::int64_t i = 0; i < d; ++i) x[i + i * d] += lambda, diff[i] = ma[i] - mb[i];
+  const long double log_mass = d * s2 / (gamma + s2) * std::log(sigma) +
+                               (std::log(mass_a * mass_b) + log_det_c +
+                                (tau * log_det_ab_t - log_det(a, d) - log_det(b, d)) / 2) /
+                                   (tau + 1) -
+                               inverse_quadratic(x, diff, d) / (2 * (tau + 1)) - log_det_gap / 2;
+  return gamma * (mass_a + mass_b) + 2 * s2 * mass_a * mass_b -
+         2 * (s2 + gamma) * std::exp(log_mass);
+}
+
+TEST_F(Entropic, UnbalancedGradientMatchesCentralDifferencesInLongDouble) {
+  std::mt19937_64 rng(79);
+  std::normal_distribution<double> normal;
+  const std::int64_t d = 3;
+  for (const auto& parameters : std::vector<std::pair<double, double>>{{0.5, 0.7}, {1.5, 3.0}}) {
+    const double sigma = parameters.first, gamma = parameters.second;  // captured below
+    const Dense a = random_covariance(d, rng, 20), b = random_covariance(d, rng);
+    std::vector<long double> ma(d), mb(d);
+    for (auto* m : {&ma, &mb})
+      for (auto& v : *m) v = normal(rng);
+    const double mass_a = 1.3, mass_b = 0.6;
+    auto [ga, gb] = pair_of<double>(ma, a, mb, b);
+    HostGaussians<double> grad_a(d, 1), grad_b(d, 1);
+    double grad_mass_a = 0, grad_mass_b = 0;
+    entropic_ot_gradient<double>(
+        ctx, ga.cview(), gb.cview(), sigma_options(sigma, gamma),
+        {grad_a.view(), grad_b.view(), scalars(&grad_mass_a, 1), scalars(&grad_mass_b, 1)},
+        {scalars(&mass_a, 1), scalars(&mass_b, 1)});
+    // The library's value agrees with the direct formula first.
+    EXPECT_NEAR(solve(ctx, ga, gb, sigma_options(sigma, gamma), {mass_a}, {mass_b}).value[0],
+                double(unbalanced_reference(ma, a, mb, b, d, sigma, gamma, mass_a, mass_b)), 1e-12);
+    const long double h = 1e-6L;
+    const auto value = [&](const std::vector<long double>& pa, const Dense& ca,
+                           const std::vector<long double>& pb, const Dense& cb, long double wa,
+                           long double wb) {
+      return unbalanced_reference(pa, ca, pb, cb, d, sigma, gamma, wa, wb);
+    };
+    for (const bool side_a : {true, false}) {
+      const HostGaussians<double>& grad = side_a ? grad_a : grad_b;
+      for (std::int64_t r = 0; r < d; ++r) {
+        for (std::int64_t c = 0; c <= r; ++c) {  // symmetric perturbations E_rc + E_cr
+          Dense plus = side_a ? a : b, minus = plus;
+          plus[r + c * d] += h, minus[r + c * d] -= h;
+          if (r != c) plus[c + r * d] += h, minus[c + r * d] -= h;
+          const long double numeric = (side_a ? value(ma, plus, mb, b, mass_a, mass_b) -
+                                                    value(ma, minus, mb, b, mass_a, mass_b)
+                                              : value(ma, a, mb, plus, mass_a, mass_b) -
+                                                    value(ma, a, mb, minus, mass_a, mass_b)) /
+                                      (2 * h);
+          const double analytic = r == c
+                                      ? grad.covariances[r + r * d]
+                                      : grad.covariances[r + c * d] + grad.covariances[c + r * d];
+          EXPECT_NEAR(analytic, double(numeric), 1e-7 * (1 + std::abs(double(numeric))))
+              << sigma << (side_a ? " a " : " b ") << r << "," << c;
+        }
+        std::vector<long double> plus = side_a ? ma : mb, minus = plus;
+        plus[r] += h, minus[r] -= h;
+        const long double numeric =
+            (side_a
+                 ? value(plus, a, mb, b, mass_a, mass_b) - value(minus, a, mb, b, mass_a, mass_b)
+                 : value(ma, a, plus, b, mass_a, mass_b) - value(ma, a, minus, b, mass_a, mass_b)) /
+            (2 * h);
+        EXPECT_NEAR(grad.means[r], double(numeric), 1e-7 * (1 + std::abs(double(numeric))));
+      }
+    }
+    const long double numeric_a =
+        (value(ma, a, mb, b, mass_a + h, mass_b) - value(ma, a, mb, b, mass_a - h, mass_b)) /
+        (2 * h);
+    const long double numeric_b =
+        (value(ma, a, mb, b, mass_a, mass_b + h) - value(ma, a, mb, b, mass_a, mass_b - h)) /
+        (2 * h);
+    EXPECT_NEAR(grad_mass_a, double(numeric_a), 1e-7 * (1 + std::abs(double(numeric_a))));
+    EXPECT_NEAR(grad_mass_b, double(numeric_b), 1e-7 * (1 + std::abs(double(numeric_b))));
+  }
+}
+
+TEST_F(Entropic, UnbalancedGradientAtASingularCovarianceIsTheLimitAndFinite) {
+  // A = diag(2, 0) (singular): the gradient is finite and the limit of the gradients at
+  // A + εI; mass gradients need gamma.
+  const auto gradient = [&](double epsilon) {
+    auto [a, b] = pair_of<double>({0.5, 0}, {2 + epsilon, 0, 0, epsilon}, {1, 2}, {1, 0.3, 0.3, 3});
+    HostGaussians<double> grad_a(2, 1), grad_b(2, 1);
+    entropic_ot_gradient<double>(ctx, a.cview(), b.cview(), sigma_options(0.8, 1.5),
+                                 {grad_a.view(), grad_b.view(), {}, {}});
+    std::vector<double> all(grad_a.covariances.begin(), grad_a.covariances.end());
+    all.insert(all.end(), grad_b.covariances.begin(), grad_b.covariances.end());
+    all.insert(all.end(), grad_a.means.begin(), grad_a.means.end());
+    return all;
+  };
+  const std::vector<double> at_zero = gradient(0), near = gradient(1e-9);
+  for (std::size_t e = 0; e < at_zero.size(); ++e) {
+    EXPECT_TRUE(std::isfinite(at_zero[e])) << e;
+    EXPECT_NEAR(at_zero[e], near[e], 1e-7 * (1 + std::abs(near[e]))) << e;
+  }
+  auto [a, b] = pair_of<double>({0, 0}, {2, 1, 1, 2}, {1, 2}, {1, 0, 0, 3});
+  HostGaussians<double> grad_a(2, 1), grad_b(2, 1);
+  double mass = 0;
+  expect_invalid(
+      [&] {
+        entropic_ot_gradient<double>(ctx, a.cview(), b.cview(), sigma_options(1.0),
+                                     {grad_a.view(), grad_b.view(), scalars(&mass, 1), {}});
+      },
+      "'out.mass_a'");
+}
+
+/// S_σ = OT_σ(α, β) − ½ OT_σ(α, α) − ½ OT_σ(β, β) from entropic_reference (long double).
+long double divergence_reference(const std::vector<long double>& ma, const Dense& a,
+                                 const std::vector<long double>& mb, const Dense& b, std::int64_t d,
+                                 long double sigma) {
+  return entropic_reference(ma, a, mb, b, d, sigma) -
+         (entropic_reference(ma, a, ma, a, d, sigma) + entropic_reference(mb, b, mb, b, d, sigma)) /
+             2;
+}
+
+TEST_F(Entropic, SinkhornDivergenceGradientMatchesCentralDifferencesInLongDouble) {
+  std::mt19937_64 rng(83);
+  std::normal_distribution<double> normal;
+  const std::int64_t d = 3;
+  for (const double sigma : {0.4, 2.0}) {
+    const Dense a = random_covariance(d, rng, 30), b = random_covariance(d, rng);
+    std::vector<long double> ma(d), mb(d);
+    for (auto* m : {&ma, &mb})
+      for (auto& v : *m) v = normal(rng);
+    auto [ga, gb] = pair_of<double>(ma, a, mb, b);
+    HostGaussians<double> grad_a(d, 1), grad_b(d, 1);
+    sinkhorn_divergence_gradient<double>(ctx, ga.cview(), gb.cview(), sigma, grad_a.view(),
+                                         grad_b.view());
+    const long double h = 1e-7L;
+    for (const bool side_a : {true, false}) {
+      const HostGaussians<double>& grad = side_a ? grad_a : grad_b;
+      for (std::int64_t r = 0; r < d; ++r) {
+        for (std::int64_t c = 0; c <= r; ++c) {
+          Dense plus = side_a ? a : b, minus = plus;
+          plus[r + c * d] += h, minus[r + c * d] -= h;
+          if (r != c) plus[c + r * d] += h, minus[c + r * d] -= h;
+          const long double numeric =
+              (side_a ? divergence_reference(ma, plus, mb, b, d, sigma) -
+                            divergence_reference(ma, minus, mb, b, d, sigma)
+                      : divergence_reference(ma, a, mb, plus, d, sigma) -
+                            divergence_reference(ma, a, mb, minus, d, sigma)) /
+              (2 * h);
+          const double analytic = r == c
+                                      ? grad.covariances[r + r * d]
+                                      : grad.covariances[r + c * d] + grad.covariances[c + r * d];
+          EXPECT_NEAR(analytic, double(numeric), 1e-7 * (1 + std::abs(double(numeric))))
+              << sigma << (side_a ? " a " : " b ") << r << "," << c;
+        }
+        EXPECT_NEAR(grad.means[r], double((side_a ? 2 : -2) * (ma[r] - mb[r])), 1e-13);
+      }
+    }
+  }
+  // The divergence is zero at α = β and so is its gradient there (its minimum).
+  auto [a, b] = pair_of<double>({1, 2}, {2, 0.5, 0.5, 1}, {1, 2}, {2, 0.5, 0.5, 1});
+  HostGaussians<double> grad_a(2, 1), grad_b(2, 1);
+  sinkhorn_divergence_gradient<double>(ctx, a.cview(), b.cview(), 0.7, grad_a.view(),
+                                       grad_b.view());
+  for (int e = 0; e < 4; ++e) EXPECT_NEAR(grad_a.covariances[e], 0.0, 1e-14) << e;
+}
+
 TEST_F(Entropic, RefusesBadInputNamingTheArgument) {
   auto a_and_b = pair_of<double>({0, 0}, {2, 1, 1, 2}, {1, 2}, {1, 0, 0, 3});
   auto& a = a_and_b.first;  // not bindings: the lambdas below use them

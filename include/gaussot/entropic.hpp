@@ -116,6 +116,44 @@ void entropic_ot_gradient(Context& ctx, GaussianBatch<const T> a, GaussianBatch<
                           double sigma, GaussianBatch<T> grad_a, GaussianBatch<T> grad_b,
                           const SpectralOptions& spectral = {});
 
+/// Gradients of the entropic OT value for entropic_ot_gradient with options: the means and
+/// covariances of both sides (means required, as for the balanced function), and for the
+/// unbalanced problem the two masses (count scalars each, or empty to skip).
+template <typename T>
+struct EntropicGradients {
+  GaussianBatch<T> a, b;
+  VectorBatch<T> mass_a, mass_b;
+};
+
+/// Gradient of entropic_ot's value with `options` (σ, and γ for the unbalanced problem) and
+/// `masses`: without γ, the balanced gradient above (mass gradients must be empty). With γ, the
+/// gradient of UOT_σ,γ = γ m_a + γ m_b + 2σ² m_a m_b − 2(σ² + γ) m_π [derived from §2.1's stable
+/// log m_π by differentiating each term; checked against central differences of the value in
+/// tests/test_entropic.cpp]: with λ = σ² + γ/2, τ = γ/(γ + 2σ²), δ = a − b, X = A + B + λI,
+/// P_A = (A + λI)^-1, Ã = (γ/2) A P_A, B̃ likewise, and h the per-eigenvalue term of log m_π as a
+/// function of μ = eig(ÃB̃), h(μ) = −k log(c + σ²) − ½ log(γ − 2c), k = (1 − τ)/(2(τ + 1)),
+/// c = √(μ/τ + σ⁴/4) − σ²/2,
+///   ∇_A log m_π = (X^-1 δ δᵀ X^-1 − P_A) / (2(τ + 1)) + (γλ/2) P_A B̃^½ h'(B̃^½ Ã B̃^½) B̃^½ P_A,
+///   ∇_a log m_π = −X^-1 δ / (τ + 1),   ∂ log m_π / ∂m_a = 1 / ((τ + 1) m_a),
+/// b symmetrically (∇_b log m_π = +X^-1 δ/(τ + 1)); then ∇ UOT = −2(σ² + γ) m_π ∇ log m_π for the
+/// means and covariances and ∂UOT/∂m_a = γ + 2σ² m_b − 2(σ² + γ) m_π / ((τ + 1) m_a). Smooth
+/// everywhere (λ > 0; spectral functions of smooth h), inverse-free in A and B, finite at
+/// singular covariances.
+template <typename T>
+void entropic_ot_gradient(Context& ctx, GaussianBatch<const T> a, GaussianBatch<const T> b,
+                          const EntropicOptions& options, const EntropicGradients<T>& out,
+                          const Masses<T>& masses = {});
+
+/// Gradient of the Sinkhorn divergence S_σ(a_i, b_i) below with respect to both means and
+/// covariances [derived: OT_σ is symmetric in its two measures, so d/dα ½ OT_σ(α, α) =
+/// ∂₁OT_σ(α, α) = (0, I − K(A, A))]: ∇_a = 2(a − b), ∇_A = K(A, A) − K(B, A), and
+/// ∇_b = −2(a − b), ∇_B = K(B, B) − K(A, B) (formulas-entropic.md §4 states ∇_B); symmetric,
+/// finite at singular covariances. grad_a and grad_b need means.
+template <typename T>
+void sinkhorn_divergence_gradient(Context& ctx, GaussianBatch<const T> a, GaussianBatch<const T> b,
+                                  double sigma, GaussianBatch<T> grad_a, GaussianBatch<T> grad_b,
+                                  const SpectralOptions& spectral = {});
+
 /// The (debiased) Sinkhorn divergence S_σ(α, β) = OT_σ(α, β) − ½ OT_σ(α, α) − ½ OT_σ(β, β)
 /// (§1.6), computed from spectra without the cancelling trace terms: ‖a − b‖² − Σ h(λ_i(AB))
 /// + ½ Σ h(λ_i(A)²) + ½ Σ h(λ_i(B)²) with h(λ) = δ(λ) − σ² log1p(δ(λ)/2σ²). S_σ → W2² as σ → 0.

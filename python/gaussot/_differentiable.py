@@ -7,11 +7,12 @@ from __future__ import annotations
 from . import _gaussot
 
 
-def gaussian_pair(kind: str, sigma=None):
-    """(value, gradient) of f(a_cov, b_cov, a_mean, b_mean) for two Gaussians: 'w2' (W2²) or
-    'entropic' (the balanced entropic OT value at ``sigma``). gradient(..., sides='both') returns
-    the (a_mean, a_cov, b_mean, b_cov) gradients; with sides 'a' or 'b' the other side's may be
-    None (W2² computes only the side asked for, which then needs only its own covariance positive
+def gaussian_pair(kind: str, sigma=None, gamma=None, mass_a=1.0, mass_b=1.0):
+    """(value, gradient) of f(a_cov, b_cov, a_mean, b_mean) for two Gaussians: 'w2' (W2²),
+    'entropic' (the entropic OT value at ``sigma``; unbalanced with ``gamma`` and the masses) or
+    'divergence' (the Sinkhorn divergence at ``sigma``). gradient(..., sides='both') returns the
+    (a_mean, a_cov, b_mean, b_cov) gradients; with sides 'a' or 'b' the other side's may be None
+    (W2² computes only the side asked for, which then needs only its own covariance positive
     definite)."""
     if kind == "w2":
         return (lambda a_cov, b_cov, a_mean, b_mean:
@@ -20,10 +21,17 @@ def gaussian_pair(kind: str, sigma=None):
                 _gaussot.w2_squared_gradient(a_cov, b_cov, a_mean=a_mean, b_mean=b_mean,
                                              sides=sides))
     if kind == "entropic":
+        problem = dict(sigma=sigma, gamma=gamma, mass_a=mass_a, mass_b=mass_b)
         return (lambda a_cov, b_cov, a_mean, b_mean: _gaussot.entropic_ot(
-                    a_cov, b_cov, a_mean=a_mean, b_mean=b_mean, sigma=sigma, plan=False)["value"],
+                    a_cov, b_cov, a_mean=a_mean, b_mean=b_mean, plan=False, **problem)["value"],
                 lambda a_cov, b_cov, a_mean, b_mean, sides="both": _gaussot.entropic_ot_gradient(
-                    a_cov, b_cov, a_mean=a_mean, b_mean=b_mean, sigma=sigma))
+                    a_cov, b_cov, a_mean=a_mean, b_mean=b_mean, **problem)[:4])
+    if kind == "divergence":
+        return (lambda a_cov, b_cov, a_mean, b_mean: _gaussot.sinkhorn_divergence(
+                    a_cov, b_cov, a_mean=a_mean, b_mean=b_mean, sigma=sigma),
+                lambda a_cov, b_cov, a_mean, b_mean, sides="both":
+                _gaussot.sinkhorn_divergence_gradient(a_cov, b_cov, a_mean=a_mean, b_mean=b_mean,
+                                                      sigma=sigma))
     raise ValueError(kind)
 
 

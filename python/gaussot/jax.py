@@ -3,7 +3,7 @@
 Each function is a ``jax.custom_vjp`` whose forward pass calls gaussot and whose backward pass
 calls gaussot's closed-form gradient (``w2_squared_gradient``, ``entropic_ot_gradient``,
 ``frechet_distance_gradient``, ``linear_cka_gradient``, ``shape_metric_gradient``,
-``igw_squared_gradient``),
+``igw_squared_gradient``, ``sinkhorn_divergence_gradient``),
 not autodiff through an eigendecomposition. Both run on the host through ``jax.pure_callback``
 (arrays go to NumPy and back): the functions work inside ``jax.jit`` and ``jax.vmap`` (a vmapped
 call becomes one batched gaussot call) on any JAX backend, at the price of a host round trip on
@@ -58,9 +58,9 @@ def igw_squared(a_cov, b_cov):
 
 
 @functools.lru_cache(maxsize=None)
-def _gaussian_pair_function(kind: str, sigma=None):
+def _gaussian_pair_function(kind: str, *problem):
     jax, jnp = _jax()
-    value, gradient = _differentiable.gaussian_pair(kind, sigma)
+    value, gradient = _differentiable.gaussian_pair(kind, *problem)
 
     def host_value(a_cov, b_cov, a_mean, b_mean):
         return np.asarray(value(np.asarray(a_cov), np.asarray(b_cov), np.asarray(a_mean),
@@ -108,12 +108,24 @@ def _gaussian_pair_arguments(jnp, a_cov, b_cov, a_mean, b_mean):
     return a_cov, b_cov, a_mean, b_mean
 
 
-def entropic_ot(a_cov, b_cov, a_mean=None, b_mean=None, *, sigma: float):
-    """The balanced entropic OT value between Gaussians, as ``gaussot.entropic_ot(...)['value']``,
-    differentiable in all four arguments by :func:`gaussot.entropic_ot_gradient` (finite at
-    singular covariances)."""
+def entropic_ot(a_cov, b_cov, a_mean=None, b_mean=None, *, sigma: float, gamma=None,
+                mass_a: float = 1.0, mass_b: float = 1.0):
+    """The entropic OT value between Gaussians, as ``gaussot.entropic_ot(...)['value']``
+    (balanced, or unbalanced with ``gamma`` between mass_a·α and mass_b·β; the masses are fixed
+    numbers here), differentiable in all four arguments by :func:`gaussot.entropic_ot_gradient`
+    (finite at singular covariances)."""
     _, jnp = _jax()
-    return _gaussian_pair_function("entropic", float(sigma))(
+    gamma = None if gamma is None else float(gamma)
+    return _gaussian_pair_function("entropic", float(sigma), gamma, float(mass_a),
+                                   float(mass_b))(
+        *_gaussian_pair_arguments(jnp, a_cov, b_cov, a_mean, b_mean))
+
+
+def sinkhorn_divergence(a_cov, b_cov, a_mean=None, b_mean=None, *, sigma: float):
+    """The Sinkhorn divergence between Gaussians, as :func:`gaussot.sinkhorn_divergence`,
+    differentiable in all four arguments by :func:`gaussot.sinkhorn_divergence_gradient`."""
+    _, jnp = _jax()
+    return _gaussian_pair_function("divergence", float(sigma))(
         *_gaussian_pair_arguments(jnp, a_cov, b_cov, a_mean, b_mean))
 
 

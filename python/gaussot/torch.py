@@ -1,8 +1,9 @@
 """gaussot.torch: gaussot in PyTorch — differentiable closed forms, and the layers of models
 compared while the models run.
 
-Losses with exact gradients: :func:`w2_squared`, :func:`entropic_ot`, :func:`frechet_distance`,
-:func:`linear_cka`, :func:`shape_metric` and :func:`igw_squared` take torch tensors (CPU or CUDA, float32 or float64)
+Losses with exact gradients: :func:`w2_squared`, :func:`entropic_ot` (balanced or unbalanced),
+:func:`sinkhorn_divergence`, :func:`frechet_distance`, :func:`linear_cka`, :func:`shape_metric`
+and :func:`igw_squared` take torch tensors (CPU or CUDA, float32 or float64)
 and return tensors with a ``grad_fn``. Each is a ``torch.autograd.Function`` whose forward calls
 gaussot and whose backward calls gaussot's closed-form gradient (``w2_squared_gradient``, ...) on
 the tensors' device: tensors are handed over by DLPack, so CUDA tensors are computed on their
@@ -113,15 +114,15 @@ def _function(kind: str):
     return Function
 
 
-def _gaussian_pair(kind: str, sigma, a_cov, b_cov, a_mean, b_mean):
+def _gaussian_pair(kind: str, problem: tuple, a_cov, b_cov, a_mean, b_mean):
     torch = _torch()
     a_cov, b_cov = _symmetric(torch.as_tensor(a_cov)), _symmetric(torch.as_tensor(b_cov))
     like = dict(dtype=a_cov.dtype, device=a_cov.device)
     a_mean = torch.zeros(a_cov.shape[:-1], **like) if a_mean is None else torch.as_tensor(a_mean)
     b_mean = torch.zeros(b_cov.shape[:-1], **like) if b_mean is None else torch.as_tensor(b_mean)
     _differentiable.check_means(a_mean.shape, b_mean.shape, a_cov.shape[-1])
-    return _function("gaussian").apply(_differentiable.gaussian_pair(kind, sigma), a_cov, b_cov,
-                                       a_mean, b_mean)
+    return _function("gaussian").apply(_differentiable.gaussian_pair(kind, *problem), a_cov,
+                                       b_cov, a_mean, b_mean)
 
 
 def _two_arrays(kind: str, option, x, y):
@@ -137,14 +138,24 @@ def w2_squared(a_cov, b_cov, a_mean=None, b_mean=None):
     matrix). Only the sides whose tensors require gradients are computed, and each needs its own
     covariance positive definite (refused by name otherwise): a model can be fitted to a fixed
     singular target."""
-    return _gaussian_pair("w2", None, a_cov, b_cov, a_mean, b_mean)
+    return _gaussian_pair("w2", (), a_cov, b_cov, a_mean, b_mean)
 
 
-def entropic_ot(a_cov, b_cov, a_mean=None, b_mean=None, *, sigma: float):
-    """The balanced entropic OT value between Gaussians, as
-    ``gaussot.entropic_ot(...)['value']``, differentiable in all four arguments by
-    :func:`gaussot.entropic_ot_gradient` (finite at singular covariances)."""
-    return _gaussian_pair("entropic", float(sigma), a_cov, b_cov, a_mean, b_mean)
+def entropic_ot(a_cov, b_cov, a_mean=None, b_mean=None, *, sigma: float, gamma=None,
+                mass_a: float = 1.0, mass_b: float = 1.0):
+    """The entropic OT value between Gaussians, as ``gaussot.entropic_ot(...)['value']``
+    (balanced, or unbalanced with ``gamma`` between mass_a·α and mass_b·β; the masses are fixed
+    numbers here), differentiable in all four arguments by :func:`gaussot.entropic_ot_gradient`
+    (finite at singular covariances)."""
+    gamma = None if gamma is None else float(gamma)
+    return _gaussian_pair("entropic", (float(sigma), gamma, float(mass_a), float(mass_b)), a_cov,
+                          b_cov, a_mean, b_mean)
+
+
+def sinkhorn_divergence(a_cov, b_cov, a_mean=None, b_mean=None, *, sigma: float):
+    """The Sinkhorn divergence between Gaussians, as :func:`gaussot.sinkhorn_divergence`,
+    differentiable in all four arguments by :func:`gaussot.sinkhorn_divergence_gradient`."""
+    return _gaussian_pair("divergence", (float(sigma),), a_cov, b_cov, a_mean, b_mean)
 
 
 def igw_squared(a_cov, b_cov):

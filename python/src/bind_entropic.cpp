@@ -44,30 +44,52 @@ struct EntropicCall {
   }
 };
 
+/// The masses of the unbalanced problem on the call's context, each repeated over the k pairs
+/// (empty views without gamma, where masses other than 1 are refused naming them).
+template <typename T>
+class RepeatedMasses {
+ public:
+  RepeatedMasses(Call& call, std::int64_t k, const std::optional<double>& gamma, double mass_a,
+                 double mass_b)
+      : storage_(call.ctx(), 2) {
+    if (!gamma && (mass_a != 1 || mass_b != 1)) {
+      invalid_argument("mass_a, mass_b: masses are for the unbalanced problem (give gamma)",
+                       "mass_a");
+    }
+    const std::vector<T> host = {T(mass_a), T(mass_b)};
+    copy<T>(call.ctx(), scalars(host.data(), 2), storage_.vectors(1, 2));
+    if (!gamma) return;
+    const auto repeated = [&](int side) {
+      return VectorBatch<const T>(storage_.vectors(1, 2).data + side, 1, 0, k,
+                                  call.ctx().memory_space());
+    };
+    views_ = {repeated(0), repeated(1)};
+  }
+  const Masses<T>& views() const { return views_; }
+
+ private:
+  Array<T> storage_;
+  Masses<T> views_;
+};
+
+EntropicOptions entropic_options(double sigma, const std::optional<double>& gamma) {
+  EntropicOptions options;
+  options.sigma = sigma;
+  options.gamma = gamma;
+  return options;
+}
+
 nb::object entropic_ot_py(nb::handle a_cov, nb::handle b_cov, double sigma, nb::handle a_mean,
                           nb::handle b_mean, std::optional<double> gamma, double mass_a,
                           double mass_b, bool plan, const std::string& backend) {
   EntropicCall e(a_cov, b_cov, a_mean, b_mean, backend);
-  if (!gamma && (mass_a != 1 || mass_b != 1)) {
-    invalid_argument("mass_a, mass_b: masses are for the unbalanced problem (give gamma)",
-                     "mass_a");
-  }
-  EntropicOptions options;
-  options.sigma = sigma;
-  options.gamma = gamma;
+  const EntropicOptions options = entropic_options(sigma, gamma);
   const std::int64_t d = e.d, k = e.k, n = 2 * d;
   return with_dtype(e.call, [&](auto zero) {
     using T = decltype(zero);
     const GaussianBatch<const T> a = e.a<T>(), b = e.b<T>();
-    // The two masses on the context, each repeated over the k pairs.
-    const std::vector<T> host_masses = {T(mass_a), T(mass_b)};
-    Array<T> masses(e.call.ctx(), 2);
-    copy<T>(e.call.ctx(), scalars(host_masses.data(), 2), masses.vectors(1, 2));
-    const auto repeated = [&](int side) {
-      return VectorBatch<const T>(masses.vectors(1, 2).data + side, 1, 0, k,
-                                  e.call.ctx().memory_space());
-    };
-    const Masses<T> mass_views = gamma ? Masses<T>{repeated(0), repeated(1)} : Masses<T>{};
+    const RepeatedMasses<T> masses(e.call, k, gamma, mass_a, mass_b);
+    const Masses<T>& mass_views = masses.views();
     Output<T> value(e.call, e.shape({})), mass(e.call, e.shape({}));
     std::optional<Output<T>> transport, mean, cov;
     if (plan) {
@@ -137,7 +159,44 @@ nb::object entropic_potentials_py(nb::handle a_cov, nb::handle b_cov, double sig
 
 nb::object entropic_ot_gradient_py(nb::handle a_cov, nb::handle b_cov, double sigma,
                                    nb::handle a_mean, nb::handle b_mean,
+                                   std::optional<double> gamma, double mass_a, double mass_b,
                                    const std::string& backend) {
+  EntropicCall e(a_cov, b_cov, a_mean, b_mean, backend);
+  const EntropicOptions options = entropic_options(sigma, gamma);
+  const std::int64_t d = e.d, k = e.k;
+  return with_dtype(e.call, [&](auto zero) {
+    using T = decltype(zero);
+    const GaussianBatch<const T> a = e.a<T>(), b = e.b<T>();
+    const RepeatedMasses<T> masses(e.call, k, gamma, mass_a, mass_b);
+    Output<T> a_mean_grad(e.call, e.shape({d})),
+        a_cov_grad(e.call, e.shape({d, d}), Order::columns), b_mean_grad(e.call, e.shape({d})),
+        b_cov_grad(e.call, e.shape({d, d}), Order::columns);
+    std::optional<Output<T>> mass_a_grad, mass_b_grad;
+    if (gamma) {
+      mass_a_grad.emplace(e.call, e.shape({}));
+      mass_b_grad.emplace(e.call, e.shape({}));
+    }
+    if (k > 0) {
+      nb::gil_scoped_release release;
+      entropic_ot_gradient<T>(
+          e.call.ctx(), a, b, options,
+          {GaussianBatch<T>(a_mean_grad.vectors(d, k), a_cov_grad.matrices(d, d, k)),
+           GaussianBatch<T>(b_mean_grad.vectors(d, k), b_cov_grad.matrices(d, d, k)),
+           gamma ? mass_a_grad->scalars(k) : VectorBatch<T>(),
+           gamma ? mass_b_grad->scalars(k) : VectorBatch<T>()},
+          masses.views());
+    }
+    nb::tuple grads = nb::make_tuple(a_mean_grad.release(), a_cov_grad.release(),
+                                     b_mean_grad.release(), b_cov_grad.release());
+    if (!gamma) return nb::object(grads);
+    return nb::object(nb::make_tuple(grads[0], grads[1], grads[2], grads[3], mass_a_grad->release(),
+                                     mass_b_grad->release()));
+  });
+}
+
+nb::object sinkhorn_divergence_gradient_py(nb::handle a_cov, nb::handle b_cov, double sigma,
+                                           nb::handle a_mean, nb::handle b_mean,
+                                           const std::string& backend) {
   EntropicCall e(a_cov, b_cov, a_mean, b_mean, backend);
   const std::int64_t d = e.d, k = e.k;
   return with_dtype(e.call, [&](auto zero) {
@@ -148,7 +207,7 @@ nb::object entropic_ot_gradient_py(nb::handle a_cov, nb::handle b_cov, double si
         b_cov_grad(e.call, e.shape({d, d}), Order::columns);
     if (k > 0) {
       nb::gil_scoped_release release;
-      entropic_ot_gradient<T>(
+      sinkhorn_divergence_gradient<T>(
           e.call.ctx(), a, b, sigma,
           GaussianBatch<T>(a_mean_grad.vectors(d, k), a_cov_grad.matrices(d, d, k)),
           GaussianBatch<T>(b_mean_grad.vectors(d, k), b_cov_grad.matrices(d, d, k)));
@@ -201,11 +260,22 @@ A^-1 C_σ (symmetric PSD, computed without inverting A) and conditional_cov = σ
 matrix tends to the Brenier map.)" GAUSSOT_DOC_COMMON);
 
   m.def("entropic_ot_gradient", &entropic_ot_gradient_py, "a_cov"_a, "b_cov"_a, nb::kw_only(),
-        "sigma"_a, "a_mean"_a = nb::none(), "b_mean"_a = nb::none(), "backend"_a = "auto",
-        R"(Returns (a_mean_grad, a_cov_grad, b_mean_grad, b_cov_grad): the gradient of the balanced
-entropic OT value (entropic_ot(...)['value']): ±2 (m_a − m_b) for the means, I − K(B, A) and
+        "sigma"_a, "a_mean"_a = nb::none(), "b_mean"_a = nb::none(), "gamma"_a = nb::none(),
+        "mass_a"_a = 1.0, "mass_b"_a = 1.0, "backend"_a = "auto",
+        R"(Returns (a_mean_grad, a_cov_grad, b_mean_grad, b_cov_grad): the gradient of the entropic
+OT value (entropic_ot(...)['value']). Balanced: ±2 (m_a − m_b) for the means, I − K(B, A) and
 I − K(A, B) for the covariances (the potentials' quadratic matrices; formulas-entropic.md §4),
-symmetric, finite at singular covariances.)" GAUSSOT_DOC_COMMON);
+symmetric, finite at singular covariances. With gamma (the unbalanced problem between mass_a·α and
+mass_b·β): the gradient of γ m_a + γ m_b + 2σ² m_a m_b − 2(σ² + γ) m_π through the stable log plan
+mass (entropic.hpp), and the tuple gains (mass_a_grad, mass_b_grad).)" GAUSSOT_DOC_COMMON);
+
+  m.def("sinkhorn_divergence_gradient", &sinkhorn_divergence_gradient_py, "a_cov"_a, "b_cov"_a,
+        nb::kw_only(), "sigma"_a, "a_mean"_a = nb::none(), "b_mean"_a = nb::none(),
+        "backend"_a = "auto",
+        R"(Returns (a_mean_grad, a_cov_grad, b_mean_grad, b_cov_grad): the gradient of
+sinkhorn_divergence: ±2 (m_a − m_b) for the means, K(A, A) − K(B, A) and K(B, B) − K(A, B) for the
+covariances (OT_σ is symmetric in its measures, so d/dα ½OT_σ(α, α) = ∂₁OT_σ(α, α)); zero at
+α = β, finite at singular covariances.)" GAUSSOT_DOC_COMMON);
 
   m.def("entropic_potentials", &entropic_potentials_py, "a_cov"_a, "b_cov"_a, nb::kw_only(),
         "sigma"_a, "a_mean"_a = nb::none(), "b_mean"_a = nb::none(), "backend"_a = "auto",

@@ -168,6 +168,7 @@ SPECS = [
     Spec("entropic_potentials", gaussian_pair(sigma=0.8), PAIR),
     Spec("entropic_ot_gradient", gaussian_pair(sigma=0.8), PAIR),
     Spec("sinkhorn_divergence", gaussian_pair(sigma=0.8), PAIR),
+    Spec("sinkhorn_divergence_gradient", gaussian_pair(sigma=0.8), PAIR),
     Spec("sinkhorn", _sinkhorn,
          {"x": SAMPLES, "y": SAMPLES, "weights_x": MEAN, "weights_y": MEAN}),
     Spec("cluster",
@@ -782,7 +783,8 @@ OPTION_CASES = [
      [np.zeros(8), -np.ones(8) / 8, np.r_[0.0, np.ones(7) / 7]], "weights_x"),
     ("sinkhorn", dict(x=X, y=Y), "weights_y", [np.ones(6)], "total of weights_x"),
 ]
-for _name in ("entropic_ot", "entropic_map", "entropic_potentials", "sinkhorn_divergence"):
+for _name in ("entropic_ot", "entropic_map", "entropic_potentials", "sinkhorn_divergence",
+              "entropic_ot_gradient", "sinkhorn_divergence_gradient"):
     OPTION_CASES.append((_name, dict(a_cov=E3, b_cov=2 * E3), "sigma",
                          [0.0, -1.0, NAN, INF, -INF, 1e-300 * 1e-30], "sigma"))
 OPTION_CASES += [
@@ -793,6 +795,12 @@ OPTION_CASES += [
     ("entropic_ot", dict(a_cov=E3, b_cov=2 * E3, sigma=1.0, gamma=1.0), "mass_b",
      [0.0, -2.0, NAN, -INF], "mass"),
     ("entropic_ot", dict(a_cov=E3, b_cov=2 * E3, sigma=1.0), "mass_a", [2.0],
+     "masses are for the unbalanced problem"),
+    ("entropic_ot_gradient", dict(a_cov=E3, b_cov=2 * E3, sigma=1.0), "gamma",
+     [0.0, -1.0, NAN, INF], "gamma"),
+    ("entropic_ot_gradient", dict(a_cov=E3, b_cov=2 * E3, sigma=1.0, gamma=1.0), "mass_a",
+     [0.0, -1.0, NAN, INF], "mass"),
+    ("entropic_ot_gradient", dict(a_cov=E3, b_cov=2 * E3, sigma=1.0), "mass_b", [2.0],
      "masses are for the unbalanced problem"),
 ]
 for _name in ("igw_squared", "igw_squared_all_pairs", "igw_plan", "igw_map"):

@@ -42,6 +42,45 @@ def test_unbalanced_against_the_numpy_transcription(rng, dtype, sigma, gamma):
         assert r["plan_mass"][i] == pytest.approx(mass, rel=ref.rtol(dtype) * 10)
 
 
+def _central_difference(f, x, direction, h=1e-6):
+    return (f(x + h * direction) - f(x - h * direction)) / (2 * h)
+
+
+@pytest.mark.parametrize("gamma", [None, 0.8, 5.0])
+def test_gradients_against_central_differences(rng, gamma):
+    # Balanced and unbalanced (masses 0.7, 1.9) entropic OT, and the Sinkhorn divergence: each
+    # gradient against central differences of gaussot's value along random symmetric directions
+    # (the values are checked against the NumPy transcription above).
+    ma, A, mb, B = (x[0] for x in random_pairs(rng, 1, 3))
+    masses = dict(mass_a=0.7, mass_b=1.9) if gamma else {}
+    problem = dict(sigma=0.9, gamma=gamma, **masses)
+    grads = gaussot.entropic_ot_gradient(A, B, a_mean=ma, b_mean=mb, **problem)
+    assert len(grads) == (6 if gamma else 4)
+
+    def value(a_cov=A, b_cov=B, a_mean=ma, b_mean=mb, **change):
+        return gaussot.entropic_ot(a_cov, b_cov, a_mean=a_mean, b_mean=b_mean, plan=False,
+                                   **{**problem, **change})["value"]
+
+    e = rng.standard_normal((3, 3))
+    e = e + e.T
+    v = rng.standard_normal(3)
+    checks = [(grads[1], e, lambda x: value(a_cov=x), A),
+              (grads[3], e, lambda x: value(b_cov=x), B),
+              (grads[0], v, lambda x: value(a_mean=x), ma),
+              (grads[2], v, lambda x: value(b_mean=x), mb)]
+    if gamma:
+        checks += [(grads[4], 1.0, lambda x: value(mass_a=x), 0.7),
+                   (grads[5], 1.0, lambda x: value(mass_b=x), 1.9)]
+    for grad, direction, f, x in checks:
+        np.testing.assert_allclose(np.sum(grad * direction), _central_difference(f, x, direction),
+                                   rtol=1e-6, atol=1e-9)
+    divergence = gaussot.sinkhorn_divergence_gradient(A, B, a_mean=ma, b_mean=mb, sigma=0.9)
+    f = lambda x: gaussot.sinkhorn_divergence(x, B, a_mean=ma, b_mean=mb, sigma=0.9)  # noqa: E731
+    np.testing.assert_allclose(np.sum(divergence[1] * e), _central_difference(f, A, e),
+                               rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(divergence[0], 2 * (ma - mb), rtol=1e-13)
+
+
 def test_one_versus_many_and_the_other_functions(rng):
     ma, A, mb, B = random_pairs(rng, 6, 3)
     many = gaussot.entropic_ot(A[0], B, sigma=0.8, a_mean=ma[0], b_mean=mb, plan=False)

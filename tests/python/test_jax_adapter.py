@@ -183,3 +183,19 @@ def test_shape_metric_gradients_and_a_student_layer(rng, metric):
     for _ in range(100):
         student = step(student)
     assert float(loss(student)) < first - 0.05
+
+
+def test_unbalanced_entropic_and_divergence_gradients(rng):
+    d = 3
+    a, b = spd(rng, d), spd(rng, d)
+    ma, mb = rng.standard_normal(d), rng.standard_normal(d)
+    f = lambda *args: gj.entropic_ot(*args, sigma=0.7, gamma=2.0, mass_a=1.3)  # noqa: E731
+    np.testing.assert_allclose(
+        f(a, b, ma, mb), gaussot.entropic_ot(a, b, a_mean=ma, b_mean=mb, sigma=0.7, gamma=2.0,
+                                             mass_a=1.3)["value"], rtol=1e-13)
+    check_grads(f, (a, b, ma, mb), order=1, modes=["rev"], atol=1e-6, rtol=1e-6)
+    s = lambda *args: gj.sinkhorn_divergence(*args, sigma=0.7)  # noqa: E731
+    np.testing.assert_allclose(s(a, b, ma, mb),
+                               gaussot.sinkhorn_divergence(a, b, a_mean=ma, b_mean=mb, sigma=0.7),
+                               rtol=1e-13)
+    check_grads(s, (a, b, ma, mb), order=1, modes=["rev"], atol=1e-6, rtol=1e-6)

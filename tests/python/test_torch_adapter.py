@@ -130,6 +130,26 @@ def test_entropic_gradients_including_singular_covariances(rng):
     np.testing.assert_allclose(singular.grad.numpy(), want, rtol=1e-12, atol=1e-14)
 
 
+def test_unbalanced_entropic_and_divergence_gradients(rng):
+    d = 3
+    args = tuple(leaf(x) for x in (spd(rng, d), spd(rng, d), rng.standard_normal(d),
+                                   rng.standard_normal(d)))
+    f = lambda *xs: gt.entropic_ot(*xs, sigma=0.7, gamma=2.0, mass_b=0.6)  # noqa: E731
+    assert gradcheck(f, args, eps=1e-6, atol=1e-6, rtol=1e-6)
+    s = lambda *xs: gt.sinkhorn_divergence(*xs, sigma=0.7)  # noqa: E731
+    assert gradcheck(s, args, eps=1e-6, atol=1e-6, rtol=1e-6)
+    # A Gaussian fitted to another by gradient descent on the divergence (zero at the target).
+    target = spd(rng, d)
+    low = torch.eye(d, dtype=torch.float64, requires_grad=True)
+    optimizer = torch.optim.SGD([low], lr=0.1)
+    first = s(low @ low.T, torch.tensor(target)).item()
+    for _ in range(200):
+        optimizer.zero_grad()
+        s(low @ low.T, torch.tensor(target)).backward()
+        optimizer.step()
+    assert s(low @ low.T, torch.tensor(target)).item() < 1e-3 * first
+
+
 def test_training_a_gaussian_and_a_generator_float32(rng):
     # A Gaussian (mean m, covariance L Lᵀ + 0.05 I) fitted to a target by gradient descent on W2²,
     # in float32 (gaussot computes in the tensors' dtype).
