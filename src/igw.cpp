@@ -15,6 +15,7 @@
 #include "backend.hpp"
 #include "compose.hpp"
 #include "gaussian_batches.hpp"
+#include "gaussot/statistics.hpp"
 #include "igw_ascent.hpp"
 #include "padded_spectra.hpp"
 #include "spectral_internal.hpp"
@@ -726,9 +727,58 @@ void igw_squared_gradient(Context& ctx, GaussianBatch<const T> a, GaussianBatch<
   }
 }
 
+template <typename T>
+void igw_squared_samples_gradient(Context& ctx, MatrixBatch<const T> samples_a,
+                                  MatrixBatch<const T> samples_b, MatrixBatch<T> grad_a,
+                                  MatrixBatch<T> grad_b, const SpectralOptions& spectral) {
+  const ArgumentChecker check("igw_squared_samples_gradient", &ctx);
+  check.input("samples_a", samples_a);
+  check.input("samples_b", samples_b);
+  const std::int64_t count = samples_a.count;
+  check.count("samples_b", samples_b.count, count);
+  for (const bool side_a : {true, false}) {
+    const MatrixBatch<const T>& x = side_a ? samples_a : samples_b;
+    const char* name = side_a ? "samples_a" : "samples_b";
+    check.expect(x.rows >= 1, name, "has no features (0 rows)");
+    check.expect(x.cols >= 2, name, "needs at least 2 samples, got " + std::to_string(x.cols));
+    check.output(side_a ? "grad_a" : "grad_b", side_a ? grad_a : grad_b, x.rows, x.cols, count);
+  }
+  if (count == 0) return;
+  check.finite(ctx, "samples_a", samples_a, false);
+  check.finite(ctx, "samples_b", samples_b, false);
+  // Fitted covariances, their IGW² gradients G, then
+  // 2 G X̃/(n − 1) with X̃ the samples less their means.
+  Scratch<T> mean_a(ctx, samples_a.rows, 1, count),
+      cov_a(ctx, samples_a.rows, samples_a.rows, count), mean_b(ctx, samples_b.rows, 1, count),
+      cov_b(ctx, samples_b.rows, samples_b.rows, count);
+  sample_moments<T>(ctx, samples_a, mean_a.vectors(), cov_a.view);
+  sample_moments<T>(ctx, samples_b, mean_b.vectors(), cov_b.view);
+  Scratch<T> gradient_a(ctx, samples_a.rows, samples_a.rows, count),
+      gradient_b(ctx, samples_b.rows, samples_b.rows, count);
+  igw_squared_gradient<T>(ctx, {{}, cov_a.cview()}, {{}, cov_b.cview()}, gradient_a.view,
+                          gradient_b.view, spectral);
+  for (const bool side_a : {true, false}) {
+    const MatrixBatch<const T>& x = side_a ? samples_a : samples_b;
+    const std::int64_t d = x.rows, n = x.cols;
+    Scratch<T> centred(ctx, d, n, count);
+    const Scratch<T> ones =
+        on_context<T>(ctx, std::vector<double>(static_cast<std::size_t>(n), 1.0), n, 1, 1);
+    copy<T>(ctx, x, centred.view);
+    GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::no, Transpose::yes, T(-1),
+                     (side_a ? mean_a : mean_b).cview(), broadcast(ones.cview(), count), T(1),
+                     centred.view);
+    GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::no, Transpose::no, T(2) / T(n - 1),
+                     (side_a ? gradient_a : gradient_b).cview(), centred.cview(), T(0),
+                     side_a ? grad_a : grad_b);
+  }
+}
+
 #define GAUSSOT_INSTANTIATE(T)                                                                     \
   template void igw_squared_gradient<T>(Context&, GaussianBatch<const T>, GaussianBatch<const T>,  \
                                         MatrixBatch<T>, MatrixBatch<T>, const SpectralOptions&);   \
+  template void igw_squared_samples_gradient<T>(Context&, MatrixBatch<const T>,                    \
+                                                MatrixBatch<const T>, MatrixBatch<T>,              \
+                                                MatrixBatch<T>, const SpectralOptions&);           \
   template std::vector<IgwReport> igw_squared<T>(                                                  \
       Context&, GaussianBatch<const T>, GaussianBatch<const T>, IgwValues<T>, const IgwOptions&);  \
   template std::vector<IgwReport> igw_squared_all_pairs<T>(Context&, GaussianBatch<const T>,       \

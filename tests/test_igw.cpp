@@ -672,5 +672,70 @@ TEST(IgwGradient, CenteredGradientMatchesCentralDifferencesInLongDouble) {
       "'a.means'");
 }
 
+/// The centered IGW² of the covariances (divisor n − 1) of column sample sets, in long double.
+long double samples_igw_reference(const Dense& x, std::int64_t d_a, std::int64_t n_a,
+                                  const Dense& y, std::int64_t d_b, std::int64_t n_b) {
+  const auto covariance = [](const Dense& s, std::int64_t d, std::int64_t n) {
+    Dense centred = s;
+    for (std::int64_t r = 0; r < d; ++r) {
+      long double mean = 0;
+      for (std::int64_t j = 0; j < n; ++j) mean += s[r + j * d] / n;
+      for (std::int64_t j = 0; j < n; ++j) centred[r + j * d] -= mean;
+    }
+    Dense cov = multiply(centred, transpose(centred, d, n), d, n, d);
+    for (auto& e : cov) e /= (n - 1);
+    return cov;
+  };
+  return centered_igw_reference(covariance(x, d_a, n_a), d_a, covariance(y, d_b, n_b), d_b);
+}
+
+TEST(IgwGradient, SampleSetGradientMatchesCentralDifferencesInLongDouble) {
+  Context ctx = Context::cpu();
+  std::mt19937_64 rng(101);
+  std::normal_distribution<double> normal;
+  // Widths and sample counts that differ; n_a < d_a (a rank-deficient fitted covariance) last.
+  for (const auto& dims :
+       std::vector<std::array<std::int64_t, 4>>{{4, 12, 3, 9}, {2, 7, 5, 11}, {5, 4, 3, 8}}) {
+    const std::int64_t d_a = dims[0], n_a = dims[1], d_b = dims[2], n_b = dims[3];
+    Dense x(d_a * n_a), y(d_b * n_b);
+    for (auto& v : x) v = 1 + normal(rng);
+    for (std::size_t e = 0; e < y.size(); ++e) y[e] = (1 + e % 3) * normal(rng) - 2;
+    const std::vector<double> xs(x.begin(), x.end()), ys(y.begin(), y.end());
+    std::vector<double> grad_a(d_a * n_a), grad_b(d_b * n_b);
+    igw_squared_samples_gradient<double>(ctx, matrices<const double>(xs.data(), d_a, n_a, 1),
+                                         matrices<const double>(ys.data(), d_b, n_b, 1),
+                                         matrices(grad_a.data(), d_a, n_a, 1),
+                                         matrices(grad_b.data(), d_b, n_b, 1));
+    const long double h = 1e-6L;
+    long double worst = 0, largest = 0;
+    for (const bool side_a : {true, false}) {
+      const Dense& base = side_a ? x : y;
+      for (std::size_t e = 0; e < base.size(); ++e) {
+        Dense plus = base, minus = base;
+        plus[e] += h;
+        minus[e] -= h;
+        const long double numeric =
+            (side_a ? samples_igw_reference(plus, d_a, n_a, y, d_b, n_b) -
+                          samples_igw_reference(minus, d_a, n_a, y, d_b, n_b)
+                    : samples_igw_reference(x, d_a, n_a, plus, d_b, n_b) -
+                          samples_igw_reference(x, d_a, n_a, minus, d_b, n_b)) /
+            (2 * h);
+        worst = std::max(worst, std::abs((side_a ? grad_a : grad_b)[e] - numeric));
+        largest = std::max(largest, std::abs(numeric));
+      }
+    }
+    EXPECT_LT(worst / largest, 1e-7L) << d_a << " " << n_a << " " << d_b << " " << n_b;
+  }
+  std::vector<double> one(3 * 1, 1.0), grad(3);
+  expect_invalid(
+      [&] {
+        igw_squared_samples_gradient<double>(ctx, matrices<const double>(one.data(), 3, 1, 1),
+                                             matrices<const double>(one.data(), 3, 1, 1),
+                                             matrices(grad.data(), 3, 1, 1),
+                                             matrices(grad.data(), 3, 1, 1));
+      },
+      "needs at least 2 samples");
+}
+
 }  // namespace
 }  // namespace gaussot::test

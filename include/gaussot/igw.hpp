@@ -102,6 +102,19 @@ void igw_squared_gradient(Context& ctx, GaussianBatch<const T> a, GaussianBatch<
                           MatrixBatch<T> grad_a, MatrixBatch<T> grad_b,
                           const SpectralOptions& spectral = {});
 
+/// Gradient of the centered IGW² between the Gaussians fitted to two sample sets (covariances
+/// S = X̃X̃ᵀ/(n − 1) of the centred samples, as sample_moments; the means do not enter the
+/// centered value) with respect to the samples: 2 G X̃/(n − 1) per set, G the covariance gradient
+/// of igw_squared_gradient [derived: dS = (dX̃ X̃ᵀ + X̃ dX̃ᵀ)/(n − 1) and ⟨G, dS⟩ = ⟨2GX̃/(n − 1),
+/// dX̃⟩; G X̃ is already centred, so the centring's adjoint leaves it]. A student layer trained
+/// to a teacher layer of another width by IGW², without forming covariances in the framework.
+/// @param samples_a [in] count x (d_a x n_a), columns are samples (n_a >= 2); samples_b likewise,
+///        any d_b and n_b. @param grad_a [out] count x (d_a x n_a); grad_b likewise.
+template <typename T>
+void igw_squared_samples_gradient(Context& ctx, MatrixBatch<const T> samples_a,
+                                  MatrixBatch<const T> samples_b, MatrixBatch<T> grad_a,
+                                  MatrixBatch<T> grad_b, const SpectralOptions& spectral = {});
+
 /// IGW² outputs of all pairs: one k_a x k_b matrix each (count 1, column-major), or count 0.
 template <typename T>
 struct IgwMatrices {

@@ -37,12 +37,16 @@ def gaussian_pair(kind: str, sigma=None, gamma=None, mass_a=1.0, mass_b=1.0):
 
 def two_arrays(kind: str, option=None):
     """(value, gradient) of f(x, y) for two arrays of matrices: 'igw' (centered IGW² of two
-    covariances), 'frechet' (the Fréchet distance of two sample sets, ``option`` the method) or
+    covariances), 'igw_samples' (centered IGW² of the Gaussians fitted to two sample sets), 'frechet' (the Fréchet distance of two sample sets, ``option`` the method) or
     'cka' (linear CKA of two representations, ``option`` True for the debiased CKA) or 'shape'
     (``option`` 'nbs' or 'procrustes' of two representations). gradient returns (x, y)
     gradients."""
     if kind == "igw":
         return _gaussot.igw_squared, _gaussot.igw_squared_gradient
+    if kind == "igw_samples":
+        return (lambda x, y: _gaussot.igw_squared(_gaussot.sample_moments(x)[1],
+                                                  _gaussot.sample_moments(y)[1]),
+                _gaussot.igw_squared_samples_gradient)
     if kind == "frechet":
         return (lambda x, y: _gaussot.frechet_distance(x, y, method=option),
                 lambda x, y: _gaussot.frechet_distance_gradient(x, y, method=option))

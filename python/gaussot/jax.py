@@ -180,6 +180,16 @@ def _two_array_function(kind: str, option):
     return f
 
 
+def igw_squared_samples(samples_a, samples_b):
+    """The centered IGW² between the Gaussians fitted to two sample sets of any widths ((n_a, d_a)
+    and (n_b, d_b), or batches; covariances as :func:`gaussot.sample_moments`), differentiable in
+    both sets by :func:`gaussot.igw_squared_samples_gradient`: a student layer trained to a
+    teacher layer of another width by IGW² straight from their activations."""
+    _, jnp = _jax()
+    return _two_array_function("igw_samples", None)(jnp.asarray(samples_a),
+                                                     jnp.asarray(samples_b))
+
+
 def frechet_distance(samples_a, samples_b, method: str = "auto"):
     """The Fréchet distance of sample sets, as :func:`gaussot.frechet_distance` ((n, d) or
     (k, n, d), rows are samples), differentiable in both sets by

@@ -167,6 +167,14 @@ def igw_squared(a_cov, b_cov):
                        _symmetric(torch.as_tensor(b_cov)))
 
 
+def igw_squared_samples(samples_a, samples_b):
+    """The centered IGW² between the Gaussians fitted to two sample sets of any widths ((n_a, d_a)
+    and (n_b, d_b), or batches; covariances as :func:`gaussot.sample_moments`), differentiable in
+    both sets by :func:`gaussot.igw_squared_samples_gradient`: a student layer trained to a
+    teacher layer of another width by IGW² straight from their activations."""
+    return _two_arrays("igw_samples", None, samples_a, samples_b)
+
+
 def frechet_distance(samples_a, samples_b, method: str = "auto"):
     """The Fréchet distance of sample sets, as :func:`gaussot.frechet_distance` ((n, d) or
     (k, n, d), rows are samples), differentiable in both sets by

@@ -276,11 +276,11 @@ int int_option(std::int64_t value, const char* name,
 std::vector<nb::object> sequence_items(nb::handle sequence, const char* name, const char* expected);
 
 /// The two sample-set arguments samples_a and samples_b ((n, d) or (k, n, d), rows are samples)
-/// of one call, broadcast together. They share their features (d: the Fréchet distance) or their
-/// samples (n: CKA, two representations of the same inputs); InvalidArgument naming samples_b
-/// otherwise.
+/// of one call, broadcast together. They share their features (d: the Fréchet distance), their
+/// samples (n: CKA, two representations of the same inputs; InvalidArgument naming samples_b
+/// otherwise), or neither (IGW between sets of any widths and sizes).
 struct SamplePair {
-  enum class Shared { features, samples };
+  enum class Shared { features, samples, nothing };
   Arg a, b;
   Call call;
   Batch batch;

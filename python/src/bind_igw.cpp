@@ -77,6 +77,27 @@ nb::object igw_squared_gradient_py(nb::handle a_cov, nb::handle b_cov, const std
       });
 }
 
+nb::object igw_squared_samples_gradient_py(nb::handle samples_a, nb::handle samples_b,
+                                           const std::string& backend) {
+  SamplePair pair(samples_a, samples_b, SamplePair::Shared::nothing, backend);
+  Call& call = pair.call;
+  const Batch& batch = pair.batch;
+  const std::int64_t k = batch.count, n_a = pair.rows_a(), n_b = pair.rows_b(),
+                     d_a = pair.a.extent(1), d_b = pair.b.extent(1);
+  return with_dtype(call, [&](auto zero) {
+    using T = decltype(zero);
+    const MatrixBatch<const T> a = call.matrices<T>(pair.a, k), b = call.matrices<T>(pair.b, k);
+    Output<T> grad_a(call, concat(batch.shape(), {n_a, d_a}));
+    Output<T> grad_b(call, concat(batch.shape(), {n_b, d_b}));
+    if (k > 0) {
+      nb::gil_scoped_release release;
+      igw_squared_samples_gradient<T>(call.ctx(), a, b, grad_a.matrices(d_a, n_a, k),
+                                      grad_b.matrices(d_b, n_b, k));
+    }
+    return nb::object(nb::make_tuple(grad_a.release(), grad_b.release()));
+  });
+}
+
 /// `result`, or (result, details) when the caller asked for the report.
 nb::object with_report(nb::object result, bool report, nb::dict details) {
   if (!report) return result;
@@ -263,6 +284,15 @@ arrays 'lower' and 'upper' (analytic bounds on IGW²), 'exact', 'iterations', 'g
 (d_b, d_b), any dimensions, batches as igw_squared: 2 Q_a diag(α − β̃) Q_aᵀ and likewise, symmetric.
 Exact where each covariance's eigenvalues are simple; at a repeated eigenvalue whose paired values
 differ, one element of the generalized gradient (igw.hpp). Uncentered pairs are not supported.)" GAUSSOT_DOC_COMMON);
+
+  m.def(
+      "igw_squared_samples_gradient", &igw_squared_samples_gradient_py, "samples_a"_a,
+      "samples_b"_a, nb::kw_only(), "backend"_a = "auto",
+      R"(Returns (grad_a, grad_b): the gradient of the centered IGW² between the Gaussians fitted to
+samples_a (n_a, d_a) and samples_b (n_b, d_b) (or batches; rows are samples, any widths and sizes,
+n >= 2; covariances with divisor n − 1 as sample_moments; the means do not enter the centered value)
+with respect to the samples: 2 X̃ G/(n − 1) per set, G the covariance gradient of
+igw_squared_gradient.)" GAUSSOT_DOC_COMMON);
 
   def_two_sided(
       m, "igw_squared_all_pairs", &igw_squared_all_pairs_py,

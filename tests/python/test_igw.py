@@ -157,3 +157,23 @@ def test_igw_univariate(a, b, u, v, expected):
     # The batched function agrees in d = 1.
     got = gaussot.igw_squared([[a * a]], [[b * b]], a_mean=[u], b_mean=[v])  # lists: float64
     assert got == pytest.approx(expected, abs=1e-9)
+
+
+def test_igw_squared_samples_gradient_against_central_differences(rng):
+    # Sets of different widths and sizes; the value is igw_squared of sample_moments' covariances.
+    x, y = rng.standard_normal((12, 4)), 2 + rng.standard_normal((9, 3)) @ np.diag([2.0, 1.0, 0.3])
+
+    def value(p, q):
+        return gaussot.igw_squared(gaussot.sample_moments(p)[1], gaussot.sample_moments(q)[1])
+
+    grad_x, grad_y = gaussot.igw_squared_samples_gradient(x, y)
+    assert grad_x.shape == x.shape and grad_y.shape == y.shape
+    h = 1e-6
+    for grad, base, side in ((grad_x, x, 0), (grad_y, y, 1)):
+        for index in [(0, 0), (5, 2), (8, 1)]:
+            plus, minus = base.copy(), base.copy()
+            plus[index] += h
+            minus[index] -= h
+            numeric = ((value(plus, y) - value(minus, y)) if side == 0
+                       else (value(x, plus) - value(x, minus))) / (2 * h)
+            np.testing.assert_allclose(grad[index], numeric, rtol=1e-6, atol=1e-8)

@@ -199,3 +199,21 @@ def test_unbalanced_entropic_and_divergence_gradients(rng):
                                gaussot.sinkhorn_divergence(a, b, a_mean=ma, b_mean=mb, sigma=0.7),
                                rtol=1e-13)
     check_grads(s, (a, b, ma, mb), order=1, modes=["rev"], atol=1e-6, rtol=1e-6)
+
+
+def test_igw_of_sample_sets_and_a_student_layer(rng):
+    x, y = rng.standard_normal((20, 4)), rng.standard_normal((15, 2)) @ np.diag([3.0, 0.5])
+    f = gj.igw_squared_samples
+    covariances = [gaussot.sample_moments(s)[1] for s in (x, y)]
+    np.testing.assert_allclose(f(x, y), gaussot.igw_squared(*covariances), rtol=1e-12)
+    check_grads(f, (x, y), order=1, modes=["rev"], atol=1e-6, rtol=1e-6)
+    # The same student as with covariances formed in jnp, now straight from the activations.
+    inputs = rng.standard_normal((60, 5))
+    teacher = np.tanh(inputs @ rng.standard_normal((5, 3)))
+    w = jnp.asarray(0.1 * rng.standard_normal((5, 2)))
+    loss = lambda w: f(inputs @ w, teacher)  # noqa: E731
+    step = jax.jit(lambda w: w - 0.05 * jax.grad(loss)(w))
+    first = float(loss(w))
+    for _ in range(200):
+        w = step(w)
+    assert float(loss(w)) < 0.1 * first

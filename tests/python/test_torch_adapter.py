@@ -150,6 +150,14 @@ def test_unbalanced_entropic_and_divergence_gradients(rng):
     assert s(low @ low.T, torch.tensor(target)).item() < 1e-3 * first
 
 
+def test_igw_of_sample_sets(rng):
+    x, y = leaf(rng.standard_normal((20, 4))), leaf(rng.standard_normal((15, 2)))
+    covariances = [gaussot.sample_moments(s.detach().numpy())[1] for s in (x, y)]
+    np.testing.assert_allclose(gt.igw_squared_samples(x, y).item(),
+                               gaussot.igw_squared(*covariances), rtol=1e-12)
+    assert gradcheck(gt.igw_squared_samples, (x, y), eps=1e-6, atol=1e-6, rtol=1e-6)
+
+
 def test_training_a_gaussian_and_a_generator_float32(rng):
     # A Gaussian (mean m, covariance L Lᵀ + 0.05 I) fitted to a target by gradient descent on W2²,
     # in float32 (gaussot computes in the tensors' dtype).
