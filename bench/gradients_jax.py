@@ -48,7 +48,7 @@ def parse_args(argv):
     p.add_argument("--reference", type=int, default=10000)
     p.add_argument("--fid-dim", type=int, default=2048)
     p.add_argument("--entropic-pairs", type=int, default=200)
-    p.add_argument("--entropic-dim", type=int, default=16)
+    p.add_argument("--entropic-dim", type=int, default=8)
     p.add_argument("--nan-trials", type=int, default=20)
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--seed", type=int, default=0)

@@ -17,6 +17,7 @@
 #include "gaussian_batches.hpp"
 #include "gaussot/statistics.hpp"
 #include "igw_ascent.hpp"
+#include "igw_gradient.hpp"
 #include "padded_spectra.hpp"
 #include "spectral_internal.hpp"
 #include "validate.hpp"
@@ -727,6 +728,78 @@ void igw_squared_gradient(Context& ctx, GaussianBatch<const T> a, GaussianBatch<
   }
 }
 
+namespace {
+
+/// A batch on the context as packed doubles on the host (zeros for an empty, centered side).
+template <typename T>
+std::vector<double> host_packed(Context& ctx, MatrixBatch<const T> m, std::int64_t rows,
+                                std::int64_t cols, std::int64_t count) {
+  if (m.count == 0) return std::vector<double>(static_cast<std::size_t>(rows * cols * count), 0.0);
+  Scratch<T> packed(ctx, rows, cols, count);
+  copy<T>(ctx, m, packed.view);
+  return to_host<T>(
+      ctx, VectorBatch<const T>(packed.view.data, rows * cols * count, 0, 1, packed.view.space));
+}
+
+}  // namespace
+
+template <typename T>
+void igw_squared_gradient(Context& ctx, GaussianBatch<const T> a, GaussianBatch<const T> b,
+                          GaussianBatch<T> grad_a, GaussianBatch<T> grad_b,
+                          const IgwOptions& options) {
+  const ArgumentChecker check("igw_squared_gradient", &ctx);
+  const std::int64_t count = check_sides(ctx, check, a, b);
+  const std::int64_t d_a = a.dimension(), d_b = b.dimension();
+  check_output(check, Names("grad_a"), grad_a, count, d_a, /*means_required=*/true);
+  check_output(check, Names("grad_b"), grad_b, count, d_b, /*means_required=*/true);
+  if (count == 0) return;
+  if (a.centered() && b.centered()) {  // the closed form; the means' gradients are 0
+    igw_squared_gradient<T>(ctx, a, b, grad_a.covariances, grad_b.covariances, options.spectral);
+    for (const GaussianBatch<T>* grad : {&grad_a, &grad_b}) {
+      write_on_context<T>(ctx,
+                          std::vector<double>(static_cast<std::size_t>(grad->dimension() * count)),
+                          grad->means.as_matrices());
+    }
+    return;
+  }
+  // The coupling of the returned value, then the envelope gradient of each pair on the host.
+  Scratch<T> cross(ctx, d_a, d_b, count);
+  igw_plan<T>(ctx, a, b, cross.view, options);
+  const std::vector<double> m1 = host_packed<T>(ctx, a.means.as_matrices(), d_a, 1, count),
+                            s1 = host_packed<T>(ctx, a.covariances, d_a, d_a, count),
+                            m2 = host_packed<T>(ctx, b.means.as_matrices(), d_b, 1, count),
+                            s2 = host_packed<T>(ctx, b.covariances, d_b, d_b, count),
+                            k = host_packed<T>(ctx, cross.cview(), d_a, d_b, count);
+  std::vector<double> gm1(d_a * count), gs1(d_a * d_a * count), gm2(d_b * count),
+      gs2(d_b * d_b * count);
+  const double tolerance =
+      options.spectral.psd_tolerance.value_or(default_psd_tolerance<T>(std::max(d_a, d_b)));
+  for (std::int64_t i = 0; i < count; ++i) {
+    const host::IgwPair pair{d_a,
+                             d_b,
+                             &m1[i * d_a],
+                             &s1[i * d_a * d_a],
+                             &m2[i * d_b],
+                             &s2[i * d_b * d_b],
+                             &k[i * d_a * d_b]};
+    const int singular = host::igw_envelope_gradient(
+        pair, tolerance, &gm1[i * d_a], &gs1[i * d_a * d_a], &gm2[i * d_b], &gs2[i * d_b * d_b]);
+    if (singular != 0) {
+      const char* name = singular == 1 ? "a.covariances" : "b.covariances";
+      check.fail(name,
+                 "batch item " + std::to_string(i) +
+                     " is not positive definite: the gradient of the uncentered IGW² needs both "
+                     "covariances positive definite (the square root in its mean term has no "
+                     "derivative at a singular covariance)",
+                 i);
+    }
+  }
+  write_on_context<T>(ctx, gm1, grad_a.means.as_matrices());
+  write_on_context<T>(ctx, gs1, grad_a.covariances);
+  write_on_context<T>(ctx, gm2, grad_b.means.as_matrices());
+  write_on_context<T>(ctx, gs2, grad_b.covariances);
+}
+
 template <typename T>
 void igw_squared_samples_gradient(Context& ctx, MatrixBatch<const T> samples_a,
                                   MatrixBatch<const T> samples_b, MatrixBatch<T> grad_a,
@@ -776,6 +849,8 @@ void igw_squared_samples_gradient(Context& ctx, MatrixBatch<const T> samples_a,
 #define GAUSSOT_INSTANTIATE(T)                                                                     \
   template void igw_squared_gradient<T>(Context&, GaussianBatch<const T>, GaussianBatch<const T>,  \
                                         MatrixBatch<T>, MatrixBatch<T>, const SpectralOptions&);   \
+  template void igw_squared_gradient<T>(Context&, GaussianBatch<const T>, GaussianBatch<const T>,  \
+                                        GaussianBatch<T>, GaussianBatch<T>, const IgwOptions&);    \
   template void igw_squared_samples_gradient<T>(Context&, MatrixBatch<const T>,                    \
                                                 MatrixBatch<const T>, MatrixBatch<T>,              \
                                                 MatrixBatch<T>, const SpectralOptions&);           \

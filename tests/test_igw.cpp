@@ -737,5 +737,101 @@ TEST(IgwGradient, SampleSetGradientMatchesCentralDifferencesInLongDouble) {
       "needs at least 2 samples");
 }
 
+TEST(IgwGradient, UncenteredEnvelopeGradientMatchesCentralDifferencesOfTheValue) {
+  // Uncentered pairs of both dimension orders: the gradient against central differences of
+  // igw_squared itself (the ascent run to convergence from each perturbed input).
+  Context ctx = Context::cpu();
+  std::mt19937_64 rng(103);
+  std::normal_distribution<double> normal;
+  IgwOptions options;
+  options.max_iterations = 20000;
+  options.tolerance = 1e-13;
+  for (const auto& dims : std::vector<std::array<std::int64_t, 2>>{{3, 2}, {2, 3}, {3, 3}}) {
+    const std::int64_t d_a = dims[0], d_b = dims[1];
+    HostGaussians<double> a(d_a, 1), b(d_b, 1), grad_a(d_a, 1), grad_b(d_b, 1);
+    std::vector<long double> ma(d_a), mb(d_b);
+    for (auto& v : ma) v = normal(rng);
+    for (auto& v : mb) v = 0.7 * normal(rng);
+    a.set(0, ma, with_spectrum(random_orthogonal(d_a, rng), geometric_spectrum(d_a, 1, 4), d_a));
+    b.set(0, mb, with_spectrum(random_orthogonal(d_b, rng), geometric_spectrum(d_b, 0.5, 3), d_b));
+    igw_squared_gradient<double>(ctx, a.cview(), b.cview(), grad_a.view(), grad_b.view(), options);
+    const auto value = [&](const HostGaussians<double>& x, const HostGaussians<double>& y) {
+      double v = 0;
+      igw_squared<double>(ctx, x.cview(), y.cview(), {scalars(&v, 1), {}, {}}, options);
+      return v;
+    };
+    const double h = 1e-5;
+    double worst = 0, largest = 0;
+    for (const bool side_a : {true, false}) {
+      const HostGaussians<double>& base = side_a ? a : b;
+      const HostGaussians<double>& grad = side_a ? grad_a : grad_b;
+      const std::int64_t d = base.d;
+      for (std::int64_t r = 0; r < d; ++r) {
+        for (std::int64_t c = 0; c <= r; ++c) {  // symmetric perturbations E_rc + E_cr
+          HostGaussians<double> plus = base, minus = base;
+          plus.covariances[r + c * d] += h, minus.covariances[r + c * d] -= h;
+          if (r != c) plus.covariances[c + r * d] += h, minus.covariances[c + r * d] -= h;
+          const double numeric =
+              (side_a ? value(plus, b) - value(minus, b) : value(a, plus) - value(a, minus)) /
+              (2 * h);
+          const double analytic = r == c
+                                      ? grad.covariances[r + r * d]
+                                      : grad.covariances[r + c * d] + grad.covariances[c + r * d];
+          worst = std::max(worst, std::abs(analytic - numeric));
+          largest = std::max(largest, std::abs(numeric));
+        }
+        HostGaussians<double> plus = base, minus = base;
+        plus.means[r] += h, minus.means[r] -= h;
+        const double numeric =
+            (side_a ? value(plus, b) - value(minus, b) : value(a, plus) - value(a, minus)) /
+            (2 * h);
+        worst = std::max(worst, std::abs(grad.means[r] - numeric));
+        largest = std::max(largest, std::abs(numeric));
+      }
+    }
+    EXPECT_LT(worst / largest, 1e-6) << d_a << " " << d_b;
+  }
+}
+
+TEST(IgwGradient, OneCenteredPairMatchesItsClosedFormAndSingularIsRefused) {
+  // m2 = 0: IGW² = Σ (α_i − β_i)² + 2 m1ᵀS1m1 + ‖m1‖⁴ (§3.3), so ∂/∂S1 = 2 Q1 diag(α − β̃) Q1ᵀ +
+  // 2 m1m1ᵀ and ∂/∂m1 = 4 S1 m1 + 4‖m1‖² m1; the covariances' parts against the centered gradient.
+  Context ctx = Context::cpu();
+  std::mt19937_64 rng(107);
+  const std::int64_t d_a = 3, d_b = 2;
+  HostGaussians<double> a(d_a, 1), b(d_b, 1), grad_a(d_a, 1), grad_b(d_b, 1), centered_a(d_a, 1),
+      centered_b(d_b, 1);
+  const std::vector<long double> m1 = {0.5, -1, 2};
+  a.set(0, m1, with_spectrum(random_orthogonal(d_a, rng), {4, 2, 1}, d_a));
+  b.set(0, {0, 0}, with_spectrum(random_orthogonal(d_b, rng), {3, 0.5}, d_b));
+  igw_squared_gradient<double>(ctx, a.cview(), b.cview(), grad_a.view(), grad_b.view());
+  GaussianBatch<const double> ca = a.cview(), cb = b.cview();
+  ca.means = cb.means = VectorBatch<const double>();
+  igw_squared_gradient<double>(ctx, ca, cb, centered_a.view().covariances,
+                               centered_b.view().covariances);
+  const Dense s1 = a.cov(0);
+  long double norm = 0;
+  for (long double v : m1) norm += v * v;
+  for (std::int64_t r = 0; r < d_a; ++r) {
+    long double s1m1 = 0;
+    for (std::int64_t c = 0; c < d_a; ++c) {
+      s1m1 += s1[r + c * d_a] * m1[c];
+      EXPECT_NEAR(grad_a.covariances[r + c * d_a],
+                  double(centered_a.covariances[r + c * d_a] + 2 * m1[r] * m1[c]), 1e-11);
+    }
+    EXPECT_NEAR(grad_a.means[r], double(4 * s1m1 + 4 * norm * m1[r]), 1e-11);
+  }
+  for (std::int64_t e = 0; e < d_b * d_b; ++e) {
+    EXPECT_NEAR(grad_b.covariances[e], centered_b.covariances[e], 1e-11) << e;
+  }
+  // Uncentered with a singular covariance: refused naming it.
+  b.set(0, {1, 1}, with_spectrum(random_orthogonal(d_b, rng), {3, 0}, d_b));
+  expect_invalid(
+      [&] {
+        igw_squared_gradient<double>(ctx, a.cview(), b.cview(), grad_a.view(), grad_b.view());
+      },
+      "'b.covariances'");
+}
+
 }  // namespace
 }  // namespace gaussot::test

@@ -102,6 +102,29 @@ void igw_squared_gradient(Context& ctx, GaussianBatch<const T> a, GaussianBatch<
                           MatrixBatch<T> grad_a, MatrixBatch<T> grad_b,
                           const SpectralOptions& spectral = {});
 
+/// Gradient of the value igw_squared returns (with the same options) with respect to the means
+/// and covariances of both sides, uncentered pairs included: the envelope theorem at the
+/// coupling igw_plan returns. With C = S1^-½ K S2^-½ (K the plan's cross-covariance) held fixed,
+/// IGW² = I1 + I2 − 2 I3 (formulas-bures-igw-mmot.md §3.1) and [derived; checked against central
+/// differences of igw_squared in tests/test_igw.cpp]
+///   ∂/∂m1 = 4 S1 m1 + 4‖m1‖² m1 − 4 K m2 − 4‖m2‖² m1,
+///   ∂/∂S1 = 2 S1 + 2 m1m1ᵀ − 2 C S2 Cᵀ − 2 L1(m1 w1ᵀ + w1 m1ᵀ),  w1 = C S2^½ m2,
+/// where L1(N) = Q1 [(Q1ᵀ N Q1)_ij / (√α_i + √α_j)] Q1ᵀ is the adjoint of the derivative of S1^½;
+/// side b likewise with Cᵀ (w2 = Cᵀ S1^½ m1). This is the gradient of IGW² where the coupling is
+/// the unique nondegenerate maximiser, and of the returned feasible value in any case only as far
+/// as the ascent converged (its gradient norm is in the report: raise options.max_iterations and
+/// lower options.tolerance for a tighter gradient). Where the optimal couplings are not unique
+/// (e.g. one side centered: every sign choice is optimal), IGW² is not differentiable in the means
+/// and this is the element of the generalized gradient of the returned coupling. Pairs with both
+/// sides centered take the closed form above (means' gradients 0); other pairs need both
+/// covariances positive definite (InvalidArgument naming the covariance and the item): at a
+/// singular covariance the square root in I3 has no derivative. The ascent and this gradient run
+/// on the host. grad_a and grad_b need means.
+template <typename T>
+void igw_squared_gradient(Context& ctx, GaussianBatch<const T> a, GaussianBatch<const T> b,
+                          GaussianBatch<T> grad_a, GaussianBatch<T> grad_b,
+                          const IgwOptions& options = {});
+
 /// Gradient of the centered IGW² between the Gaussians fitted to two sample sets (covariances
 /// S = X̃X̃ᵀ/(n − 1) of the centred samples, as sample_moments; the means do not enter the
 /// centered value) with respect to the samples: 2 G X̃/(n − 1) per set, G the covariance gradient

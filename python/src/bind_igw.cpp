@@ -60,20 +60,49 @@ nb::dict report_dict(const std::vector<IgwReport>& reports, std::int64_t count,
   return d;
 }
 
-nb::object igw_squared_gradient_py(nb::handle a_cov, nb::handle b_cov, const std::string& backend) {
+nb::object igw_squared_gradient_py(nb::handle a_cov, nb::handle b_cov, nb::handle a_mean,
+                                   nb::handle b_mean, bool ascent, std::int64_t max_iterations,
+                                   double tolerance, std::int64_t restarts, std::uint64_t seed,
+                                   nb::handle signs, const std::string& backend) {
+  const IgwOptions options = igw_options(ascent, max_iterations, tolerance, restarts, seed, signs);
+  const bool with_means = !a_mean.is_none() || !b_mean.is_none();
   return on_gaussian_pairs(
-      a_cov, b_cov, nb::none(), nb::none(), backend, GaussianPair::Dimensions::any,
+      a_cov, b_cov, a_mean, b_mean, backend, GaussianPair::Dimensions::any,
       [&](auto zero, Call& call, const auto& a, const auto& b, const Batch& batch) {
         using T = decltype(zero);
         const std::int64_t k = batch.count, d_a = a.dimension(), d_b = b.dimension();
         Output<T> grad_a(call, concat(batch.shape(), {d_a, d_a}), Order::columns);
         Output<T> grad_b(call, concat(batch.shape(), {d_b, d_b}), Order::columns);
-        if (k > 0) {
-          nb::gil_scoped_release release;
-          igw_squared_gradient<T>(call.ctx(), a, b, grad_a.matrices(d_a, d_a, k),
-                                  grad_b.matrices(d_b, d_b, k));
+        if (!with_means) {
+          if (k > 0) {
+            nb::gil_scoped_release release;
+            igw_squared_gradient<T>(call.ctx(), a, b, grad_a.matrices(d_a, d_a, k),
+                                    grad_b.matrices(d_b, d_b, k), options.spectral);
+          }
+          return nb::object(nb::make_tuple(grad_a.release(), grad_b.release()));
         }
-        return nb::object(nb::make_tuple(grad_a.release(), grad_b.release()));
+        // A side without a mean is centered (zero mean) here.
+        Output<T> mean_a(call, concat(batch.shape(), {d_a})),
+            mean_b(call, concat(batch.shape(), {d_b}));
+        if (k > 0) {
+          const std::int64_t d = std::max(d_a, d_b);
+          const std::vector<T> host_zeros(static_cast<std::size_t>(d), T(0));
+          Array<T> zeros(call.ctx(), d);
+          copy<T>(call.ctx(), vectors<const T>(host_zeros.data(), d, 1), zeros.vectors(d, 1));
+          const auto with_mean = [&](GaussianBatch<const T> g, std::int64_t d) {
+            if (g.centered()) {
+              g.means = VectorBatch<const T>(zeros.vectors(d, 1).data, d, 0, k,
+                                             call.ctx().memory_space());
+            }
+            return g;
+          };
+          nb::gil_scoped_release release;
+          igw_squared_gradient<T>(call.ctx(), with_mean(a, d_a), with_mean(b, d_b),
+                                  {mean_a.vectors(d_a, k), grad_a.matrices(d_a, d_a, k)},
+                                  {mean_b.vectors(d_b, k), grad_b.matrices(d_b, d_b, k)}, options);
+        }
+        return nb::object(
+            nb::make_tuple(mean_a.release(), grad_a.release(), mean_b.release(), grad_b.release()));
       });
 }
 
@@ -277,13 +306,22 @@ upper bound. Shapes and broadcasting as w2_squared. report=True returns (values,
 arrays 'lower' and 'upper' (analytic bounds on IGW²), 'exact', 'iterations', 'gradient_norm',
 'subspace'.)" GAUSSOT_DOC_ASCENT GAUSSOT_DOC_COMMON);
 
-  m.def("igw_squared_gradient", &igw_squared_gradient_py, "a_cov"_a, "b_cov"_a, nb::kw_only(),
-        "backend"_a = "auto",
-        R"(Returns (grad_a, grad_b): the gradient of the centered IGW² (the closed form
+  m.def(
+      "igw_squared_gradient", &igw_squared_gradient_py, "a_cov"_a, "b_cov"_a, nb::kw_only(),
+      "a_mean"_a = nb::none(), "b_mean"_a = nb::none(), "ascent"_a = true,
+      "max_iterations"_a = IgwOptions().max_iterations, "tolerance"_a = IgwOptions().tolerance,
+      "restarts"_a = 0, "seed"_a = 0, "signs"_a = nb::none(), "backend"_a = "auto",
+      R"(Without means, returns (grad_a, grad_b): the gradient of the centered IGW² (the closed form
 Σ (α_i − β_i)² of the sorted, zero-padded spectra) with respect to a_cov (d_a, d_a) and b_cov
 (d_b, d_b), any dimensions, batches as igw_squared: 2 Q_a diag(α − β̃) Q_aᵀ and likewise, symmetric.
 Exact where each covariance's eigenvalues are simple; at a repeated eigenvalue whose paired values
-differ, one element of the generalized gradient (igw.hpp). Uncentered pairs are not supported.)" GAUSSOT_DOC_COMMON);
+differ, one element of the generalized gradient (igw.hpp).
+
+With a_mean and/or b_mean (a missing one is zero), returns (a_mean_grad, a_cov_grad, b_mean_grad,
+b_cov_grad): the gradient of the value igw_squared returns with the same ascent keywords, by the
+envelope theorem at its coupling (igw.hpp gives the formulas); as exact as the ascent converged
+(raise max_iterations, lower tolerance for a tighter gradient). Uncentered pairs need both
+covariances positive definite.)" GAUSSOT_DOC_COMMON);
 
   m.def(
       "igw_squared_samples_gradient", &igw_squared_samples_gradient_py, "samples_a"_a,
