@@ -49,9 +49,12 @@ if ! "${pip[@]}" install scikit-learn matplotlib pot; then
   echo "test_python: note: scikit-learn/matplotlib/POT could not be installed; the tests that use" \
        "them will be skipped"
 fi
-# JAX's CPU wheel (~90 MB) for gaussot.jax's tests.
+# JAX's CPU wheel (~90 MB) for gaussot.jax's tests, and OTT-JAX (an outside implementation of the
+# unbalanced entropic value, compared in test_entropic.py).
 if ! "${pip[@]}" install jax; then
   echo "test_python: note: JAX could not be installed; the gaussot.jax tests will be skipped"
+elif ! "${pip[@]}" install ott-jax; then
+  echo "test_python: note: OTT-JAX could not be installed; its comparison will be skipped"
 fi
 # PyTorch for gaussot.torch's tests, on the CPU. PyPI's Linux wheel (540 MB) requires about 3 GB of
 # CUDA libraries; with the CUDA toolkit installed (as here, /usr/local/cuda on the loader's path)
