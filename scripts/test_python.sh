@@ -68,6 +68,11 @@ fi
 if ! torch_error=$("$venv/bin/python" -c 'import torch' 2>&1); then
   echo "test_python: note: PyTorch cannot be imported (${torch_error##*$'\n'}); the gaussot.torch" \
        "tests will be skipped"
+elif ! "$venv/bin/python" -c 'import pytorch_fid.fid_score' >/dev/null 2>&1; then
+  # pytorch-fid (pure Python; its formula is compared with FrechetDistance) and the torchvision it
+  # imports, without their dependency on a CUDA torch.
+  "${pip[@]}" install pillow && "${pip[@]}" install --no-deps torchvision pytorch-fid ||
+    echo "test_python: note: pytorch-fid could not be installed; its comparison will be skipped"
 fi
 
 if [[ -x /usr/local/cuda/bin/nvcc ]] && ! command -v nvcc >/dev/null 2>&1; then

@@ -151,21 +151,7 @@ long double cka_gradient_error(Context& ctx, const Dense& x, std::int64_t d_a, c
     const Reference r = reference(p, d_a, q, d_b, n);
     return debiased ? r.debiased : r.cka;
   };
-  const long double h = 1e-6L;
-  long double worst = 0, largest = 0;
-  for (const bool side_a : {true, false}) {
-    const Dense& base = side_a ? x : y;
-    for (std::size_t e = 0; e < base.size(); ++e) {
-      Dense plus = base, minus = base;
-      plus[e] += h;
-      minus[e] -= h;
-      const long double numeric =
-          (side_a ? value(plus, y) - value(minus, y) : value(x, plus) - value(x, minus)) / (2 * h);
-      worst = std::max(worst, std::abs((side_a ? grad_a : grad_b)[e] - numeric));
-      largest = std::max(largest, std::abs(numeric));
-    }
-  }
-  return worst / largest;
+  return relative_gradient_error(x, y, grad_a, grad_b, value, 1e-6L);
 }
 
 TEST(CkaGradient, LinearAndDebiasedMatchCentralDifferencesInLongDouble) {
@@ -318,21 +304,7 @@ long double shape_gradient_error(Context& ctx, const Dense& x, std::int64_t d_a,
     const long double nbs = reference_nbs(p, d_a, q, d_b, n);
     return metric == ShapeMetric::nbs ? nbs : std::acos(nbs);
   };
-  const long double h = long_double ? 1e-6L : 1e-5L;
-  long double worst = 0, largest = 0;
-  for (const bool side_a : {true, false}) {
-    const Dense& base = side_a ? x : y;
-    for (std::size_t e = 0; e < base.size(); ++e) {
-      Dense plus = base, minus = base;
-      plus[e] += h;
-      minus[e] -= h;
-      const long double numeric =
-          (side_a ? value(plus, y) - value(minus, y) : value(x, plus) - value(x, minus)) / (2 * h);
-      worst = std::max(worst, std::abs((side_a ? grad_a : grad_b)[e] - numeric));
-      largest = std::max(largest, std::abs(numeric));
-    }
-  }
-  return worst / largest;
+  return relative_gradient_error(x, y, grad_a, grad_b, value, long_double ? 1e-6L : 1e-5L);
 }
 
 TEST(ShapeMetric, GradientsMatchCentralDifferencesInLongDouble) {

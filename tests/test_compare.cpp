@@ -427,7 +427,7 @@ TYPED_TEST(ComparisonAccumulatorTest, MergedShardsAndSummedStatesGiveOneAccumula
   // Three shards of different sizes, each with its own reference (its first batch's mean).
   std::vector<ComparisonAccumulator<T>> shards;
   std::vector<std::vector<T>> buffers;
-  for (const auto [begin, end] : {std::pair<std::size_t, std::size_t>{0, 9}, {9, 30}, {30, 45}}) {
+  for (const auto& [begin, end] : {std::pair<std::size_t, std::size_t>{0, 9}, {9, 30}, {30, 45}}) {
     shards.emplace_back(this->ctx, Test::names(acts), acts.dims);
     for (std::size_t b = begin; b < end; b += 4) {
       Test::feed(shards.back(), acts, rows, b, std::min(end, b + 4), buffers);

@@ -655,6 +655,50 @@ long double entropic_reference(const std::vector<long double>& ma, const Dense& 
   return value;
 }
 
+/// The arguments of the long-double references: N(ma, a) and N(mb, b).
+struct ReferencePair {
+  std::vector<long double> ma;
+  Dense a;
+  std::vector<long double> mb;
+  Dense b;
+};
+
+/// grad_a, grad_b (a gradient function's outputs for the pair) against central differences of
+/// `value` (a long-double reference of the pair) with step h, along every symmetric covariance
+/// perturbation E_rc + E_cr and every mean coordinate of both sides, to 1e-7 relative.
+template <typename Value>
+void expect_central_differences(const ReferencePair& pair, std::int64_t d,
+                                const HostGaussians<double>& grad_a,
+                                const HostGaussians<double>& grad_b, Value value, long double h,
+                                const std::string& label) {
+  for (const bool side_a : {true, false}) {
+    const HostGaussians<double>& grad = side_a ? grad_a : grad_b;
+    const auto difference = [&](const auto& perturb) {
+      ReferencePair plus = pair, minus = pair;
+      perturb(plus, h);
+      perturb(minus, -h);
+      return (value(plus) - value(minus)) / (2 * h);
+    };
+    for (std::int64_t r = 0; r < d; ++r) {
+      for (std::int64_t c = 0; c <= r; ++c) {
+        const long double numeric = difference([&](ReferencePair& p, long double step) {
+          Dense& cov = side_a ? p.a : p.b;
+          cov[r + c * d] += step;
+          if (r != c) cov[c + r * d] += step;
+        });
+        const double analytic = r == c ? grad.covariances[r + r * d]
+                                       : grad.covariances[r + c * d] + grad.covariances[c + r * d];
+        EXPECT_NEAR(analytic, double(numeric), 1e-7 * (1 + std::abs(double(numeric))))
+            << label << (side_a ? " a " : " b ") << r << "," << c;
+      }
+      const long double numeric = difference(
+          [&](ReferencePair& p, long double step) { (side_a ? p.ma : p.mb)[r] += step; });
+      EXPECT_NEAR(grad.means[r], double(numeric), 1e-7 * (1 + std::abs(double(numeric))))
+          << label << (side_a ? " a mean " : " b mean ") << r;
+    }
+  }
+}
+
 TEST_F(Entropic, GradientMatchesCentralDifferencesInLongDouble) {
   std::mt19937_64 rng(77);
   std::normal_distribution<double> normal;
@@ -667,36 +711,10 @@ TEST_F(Entropic, GradientMatchesCentralDifferencesInLongDouble) {
     auto [ga, gb] = pair_of<double>(ma, a, mb, b);
     HostGaussians<double> grad_a(d, 1), grad_b(d, 1);
     entropic_ot_gradient<double>(ctx, ga.cview(), gb.cview(), sigma, grad_a.view(), grad_b.view());
-    const long double h = 1e-7L;
-    for (const bool side_a : {true, false}) {
-      const HostGaussians<double>& grad = side_a ? grad_a : grad_b;
-      for (std::int64_t r = 0; r < d; ++r) {
-        for (std::int64_t c = 0; c <= r; ++c) {  // symmetric perturbations E_rc + E_cr
-          Dense plus = side_a ? a : b, minus = plus;
-          plus[r + c * d] += h, minus[r + c * d] -= h;
-          if (r != c) plus[c + r * d] += h, minus[c + r * d] -= h;
-          const long double numeric =
-              (side_a ? entropic_reference(ma, plus, mb, b, d, sigma) -
-                            entropic_reference(ma, minus, mb, b, d, sigma)
-                      : entropic_reference(ma, a, mb, plus, d, sigma) -
-                            entropic_reference(ma, a, mb, minus, d, sigma)) /
-              (2 * h);
-          const double analytic = r == c
-                                      ? grad.covariances[r + r * d]
-                                      : grad.covariances[r + c * d] + grad.covariances[c + r * d];
-          EXPECT_NEAR(analytic, double(numeric), 1e-7 * (1 + std::abs(double(numeric))))
-              << sigma << (side_a ? " a " : " b ") << r << "," << c;
-        }
-        std::vector<long double> plus = side_a ? ma : mb, minus = plus;
-        plus[r] += h, minus[r] -= h;
-        const long double numeric = (side_a ? entropic_reference(plus, a, mb, b, d, sigma) -
-                                                  entropic_reference(minus, a, mb, b, d, sigma)
-                                            : entropic_reference(ma, a, plus, b, d, sigma) -
-                                                  entropic_reference(ma, a, minus, b, d, sigma)) /
-                                    (2 * h);
-        EXPECT_NEAR(grad.means[r], double(numeric), 1e-7 * (1 + std::abs(double(numeric))));
-      }
-    }
+    expect_central_differences(
+        {ma, a, mb, b}, d, grad_a, grad_b,
+        [&](const ReferencePair& p) { return entropic_reference(p.ma, p.a, p.mb, p.b, d, sigma); },
+        1e-7L, "sigma " + std::to_string(sigma));
   }
   // Singular A (T3): finite, the values of §4: ∇_A = diag(0, 2/3), ∇_B = diag(0.75, 1).
   auto [a, b] = pair_of<double>({0, 0}, {1, 0, 0, 0}, {0, 0}, {4, 0, 0, 1});
@@ -794,34 +812,10 @@ TEST_F(Entropic, UnbalancedGradientMatchesCentralDifferencesInLongDouble) {
                            long double wb) {
       return unbalanced_reference(pa, ca, pb, cb, d, sigma, gamma, wa, wb);
     };
-    for (const bool side_a : {true, false}) {
-      const HostGaussians<double>& grad = side_a ? grad_a : grad_b;
-      for (std::int64_t r = 0; r < d; ++r) {
-        for (std::int64_t c = 0; c <= r; ++c) {  // symmetric perturbations E_rc + E_cr
-          Dense plus = side_a ? a : b, minus = plus;
-          plus[r + c * d] += h, minus[r + c * d] -= h;
-          if (r != c) plus[c + r * d] += h, minus[c + r * d] -= h;
-          const long double numeric = (side_a ? value(ma, plus, mb, b, mass_a, mass_b) -
-                                                    value(ma, minus, mb, b, mass_a, mass_b)
-                                              : value(ma, a, mb, plus, mass_a, mass_b) -
-                                                    value(ma, a, mb, minus, mass_a, mass_b)) /
-                                      (2 * h);
-          const double analytic = r == c
-                                      ? grad.covariances[r + r * d]
-                                      : grad.covariances[r + c * d] + grad.covariances[c + r * d];
-          EXPECT_NEAR(analytic, double(numeric), 1e-7 * (1 + std::abs(double(numeric))))
-              << sigma << (side_a ? " a " : " b ") << r << "," << c;
-        }
-        std::vector<long double> plus = side_a ? ma : mb, minus = plus;
-        plus[r] += h, minus[r] -= h;
-        const long double numeric =
-            (side_a
-                 ? value(plus, a, mb, b, mass_a, mass_b) - value(minus, a, mb, b, mass_a, mass_b)
-                 : value(ma, a, plus, b, mass_a, mass_b) - value(ma, a, minus, b, mass_a, mass_b)) /
-            (2 * h);
-        EXPECT_NEAR(grad.means[r], double(numeric), 1e-7 * (1 + std::abs(double(numeric))));
-      }
-    }
+    expect_central_differences(
+        {ma, a, mb, b}, d, grad_a, grad_b,
+        [&](const ReferencePair& p) { return value(p.ma, p.a, p.mb, p.b, mass_a, mass_b); }, h,
+        "sigma " + std::to_string(sigma));
     const long double numeric_a =
         (value(ma, a, mb, b, mass_a + h, mass_b) - value(ma, a, mb, b, mass_a - h, mass_b)) /
         (2 * h);
@@ -851,7 +845,9 @@ TEST_F(Entropic, UnbalancedGradientAtASingularCovarianceIsTheLimitAndFinite) {
     EXPECT_TRUE(std::isfinite(at_zero[e])) << e;
     EXPECT_NEAR(at_zero[e], near[e], 1e-7 * (1 + std::abs(near[e]))) << e;
   }
-  auto [a, b] = pair_of<double>({0, 0}, {2, 1, 1, 2}, {1, 2}, {1, 0, 0, 3});
+  const auto a_and_b = pair_of<double>({0, 0}, {2, 1, 1, 2}, {1, 2}, {1, 0, 0, 3});
+  const auto& a = a_and_b.first;  // not bindings: the lambda below uses them
+  const auto& b = a_and_b.second;
   HostGaussians<double> grad_a(2, 1), grad_b(2, 1);
   double mass = 0;
   expect_invalid(
@@ -884,29 +880,12 @@ TEST_F(Entropic, SinkhornDivergenceGradientMatchesCentralDifferencesInLongDouble
     HostGaussians<double> grad_a(d, 1), grad_b(d, 1);
     sinkhorn_divergence_gradient<double>(ctx, ga.cview(), gb.cview(), sigma, grad_a.view(),
                                          grad_b.view());
-    const long double h = 1e-7L;
-    for (const bool side_a : {true, false}) {
-      const HostGaussians<double>& grad = side_a ? grad_a : grad_b;
-      for (std::int64_t r = 0; r < d; ++r) {
-        for (std::int64_t c = 0; c <= r; ++c) {
-          Dense plus = side_a ? a : b, minus = plus;
-          plus[r + c * d] += h, minus[r + c * d] -= h;
-          if (r != c) plus[c + r * d] += h, minus[c + r * d] -= h;
-          const long double numeric =
-              (side_a ? divergence_reference(ma, plus, mb, b, d, sigma) -
-                            divergence_reference(ma, minus, mb, b, d, sigma)
-                      : divergence_reference(ma, a, mb, plus, d, sigma) -
-                            divergence_reference(ma, a, mb, minus, d, sigma)) /
-              (2 * h);
-          const double analytic = r == c
-                                      ? grad.covariances[r + r * d]
-                                      : grad.covariances[r + c * d] + grad.covariances[c + r * d];
-          EXPECT_NEAR(analytic, double(numeric), 1e-7 * (1 + std::abs(double(numeric))))
-              << sigma << (side_a ? " a " : " b ") << r << "," << c;
-        }
-        EXPECT_NEAR(grad.means[r], double((side_a ? 2 : -2) * (ma[r] - mb[r])), 1e-13);
-      }
-    }
+    expect_central_differences(
+        {ma, a, mb, b}, d, grad_a, grad_b,
+        [&](const ReferencePair& p) {
+          return divergence_reference(p.ma, p.a, p.mb, p.b, d, sigma);
+        },
+        1e-7L, "sigma " + std::to_string(sigma));
   }
   // The divergence is zero at α = β and so is its gradient there (its minimum).
   auto [a, b] = pair_of<double>({1, 2}, {2, 0.5, 0.5, 1}, {1, 2}, {2, 0.5, 0.5, 1});

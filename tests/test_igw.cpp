@@ -706,25 +706,13 @@ TEST(IgwGradient, SampleSetGradientMatchesCentralDifferencesInLongDouble) {
                                          matrices<const double>(ys.data(), d_b, n_b, 1),
                                          matrices(grad_a.data(), d_a, n_a, 1),
                                          matrices(grad_b.data(), d_b, n_b, 1));
-    const long double h = 1e-6L;
-    long double worst = 0, largest = 0;
-    for (const bool side_a : {true, false}) {
-      const Dense& base = side_a ? x : y;
-      for (std::size_t e = 0; e < base.size(); ++e) {
-        Dense plus = base, minus = base;
-        plus[e] += h;
-        minus[e] -= h;
-        const long double numeric =
-            (side_a ? samples_igw_reference(plus, d_a, n_a, y, d_b, n_b) -
-                          samples_igw_reference(minus, d_a, n_a, y, d_b, n_b)
-                    : samples_igw_reference(x, d_a, n_a, plus, d_b, n_b) -
-                          samples_igw_reference(x, d_a, n_a, minus, d_b, n_b)) /
-            (2 * h);
-        worst = std::max(worst, std::abs((side_a ? grad_a : grad_b)[e] - numeric));
-        largest = std::max(largest, std::abs(numeric));
-      }
-    }
-    EXPECT_LT(worst / largest, 1e-7L) << d_a << " " << n_a << " " << d_b << " " << n_b;
+    const long double error = relative_gradient_error(
+        x, y, grad_a, grad_b,
+        [&](const Dense& p, const Dense& q) {
+          return samples_igw_reference(p, d_a, n_a, q, d_b, n_b);
+        },
+        1e-6L);
+    EXPECT_LT(error, 1e-7L) << d_a << " " << n_a << " " << d_b << " " << n_b;
   }
   std::vector<double> one(3 * 1, 1.0), grad(3);
   expect_invalid(

@@ -99,6 +99,28 @@ inline long double frobenius_distance(const Dense& a, const Dense& b) {
   return std::sqrt(s);
 }
 
+/// The largest difference between the analytic gradients grad_x, grad_y of f(x, y) (entry by
+/// entry) and central differences of f with step h, relative to the largest central difference.
+template <typename F>
+long double relative_gradient_error(const Dense& x, const Dense& y,
+                                    const std::vector<double>& grad_x,
+                                    const std::vector<double>& grad_y, F f, long double h) {
+  long double worst = 0, largest = 0;
+  for (const bool first : {true, false}) {
+    const Dense& base = first ? x : y;
+    for (std::size_t e = 0; e < base.size(); ++e) {
+      Dense plus = base, minus = base;
+      plus[e] += h;
+      minus[e] -= h;
+      const long double numeric =
+          (first ? f(plus, y) - f(minus, y) : f(x, plus) - f(x, minus)) / (2 * h);
+      worst = std::max(worst, std::abs((first ? grad_x : grad_y)[e] - numeric));
+      largest = std::max(largest, std::abs(numeric));
+    }
+  }
+  return worst / largest;
+}
+
 inline Dense identity(std::int64_t d) {
   Dense m(static_cast<std::size_t>(d * d), 0.0L);
   for (std::int64_t i = 0; i < d; ++i) m[i + i * d] = 1;

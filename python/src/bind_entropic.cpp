@@ -72,6 +72,26 @@ class RepeatedMasses {
   Masses<T> views_;
 };
 
+/// The gradient outputs of a pair function: (a_mean, a_cov, b_mean, b_cov).
+template <typename T>
+struct PairGradients {
+  Output<T> a_mean, a_cov, b_mean, b_cov;
+  explicit PairGradients(EntropicCall& e)
+      : a_mean(e.call, e.shape({e.d})),
+        a_cov(e.call, e.shape({e.d, e.d}), Order::columns),
+        b_mean(e.call, e.shape({e.d})),
+        b_cov(e.call, e.shape({e.d, e.d}), Order::columns) {}
+  GaussianBatch<T> a(std::int64_t d, std::int64_t k) {
+    return {a_mean.vectors(d, k), a_cov.matrices(d, d, k)};
+  }
+  GaussianBatch<T> b(std::int64_t d, std::int64_t k) {
+    return {b_mean.vectors(d, k), b_cov.matrices(d, d, k)};
+  }
+  nb::tuple release() {
+    return nb::make_tuple(a_mean.release(), a_cov.release(), b_mean.release(), b_cov.release());
+  }
+};
+
 EntropicOptions entropic_options(double sigma, const std::optional<double>& gamma) {
   EntropicOptions options;
   options.sigma = sigma;
@@ -168,9 +188,7 @@ nb::object entropic_ot_gradient_py(nb::handle a_cov, nb::handle b_cov, double si
     using T = decltype(zero);
     const GaussianBatch<const T> a = e.a<T>(), b = e.b<T>();
     const RepeatedMasses<T> masses(e.call, k, gamma, mass_a, mass_b);
-    Output<T> a_mean_grad(e.call, e.shape({d})),
-        a_cov_grad(e.call, e.shape({d, d}), Order::columns), b_mean_grad(e.call, e.shape({d})),
-        b_cov_grad(e.call, e.shape({d, d}), Order::columns);
+    PairGradients<T> grads(e);
     std::optional<Output<T>> mass_a_grad, mass_b_grad;
     if (gamma) {
       mass_a_grad.emplace(e.call, e.shape({}));
@@ -180,40 +198,14 @@ nb::object entropic_ot_gradient_py(nb::handle a_cov, nb::handle b_cov, double si
       nb::gil_scoped_release release;
       entropic_ot_gradient<T>(
           e.call.ctx(), a, b, options,
-          {GaussianBatch<T>(a_mean_grad.vectors(d, k), a_cov_grad.matrices(d, d, k)),
-           GaussianBatch<T>(b_mean_grad.vectors(d, k), b_cov_grad.matrices(d, d, k)),
-           gamma ? mass_a_grad->scalars(k) : VectorBatch<T>(),
+          {grads.a(d, k), grads.b(d, k), gamma ? mass_a_grad->scalars(k) : VectorBatch<T>(),
            gamma ? mass_b_grad->scalars(k) : VectorBatch<T>()},
           masses.views());
     }
-    nb::tuple grads = nb::make_tuple(a_mean_grad.release(), a_cov_grad.release(),
-                                     b_mean_grad.release(), b_cov_grad.release());
-    if (!gamma) return nb::object(grads);
-    return nb::object(nb::make_tuple(grads[0], grads[1], grads[2], grads[3], mass_a_grad->release(),
+    const nb::tuple four = grads.release();
+    if (!gamma) return nb::object(four);
+    return nb::object(nb::make_tuple(four[0], four[1], four[2], four[3], mass_a_grad->release(),
                                      mass_b_grad->release()));
-  });
-}
-
-nb::object sinkhorn_divergence_gradient_py(nb::handle a_cov, nb::handle b_cov, double sigma,
-                                           nb::handle a_mean, nb::handle b_mean,
-                                           const std::string& backend) {
-  EntropicCall e(a_cov, b_cov, a_mean, b_mean, backend);
-  const std::int64_t d = e.d, k = e.k;
-  return with_dtype(e.call, [&](auto zero) {
-    using T = decltype(zero);
-    const GaussianBatch<const T> a = e.a<T>(), b = e.b<T>();
-    Output<T> a_mean_grad(e.call, e.shape({d})),
-        a_cov_grad(e.call, e.shape({d, d}), Order::columns), b_mean_grad(e.call, e.shape({d})),
-        b_cov_grad(e.call, e.shape({d, d}), Order::columns);
-    if (k > 0) {
-      nb::gil_scoped_release release;
-      sinkhorn_divergence_gradient<T>(
-          e.call.ctx(), a, b, sigma,
-          GaussianBatch<T>(a_mean_grad.vectors(d, k), a_cov_grad.matrices(d, d, k)),
-          GaussianBatch<T>(b_mean_grad.vectors(d, k), b_cov_grad.matrices(d, d, k)));
-    }
-    return nb::object(nb::make_tuple(a_mean_grad.release(), a_cov_grad.release(),
-                                     b_mean_grad.release(), b_cov_grad.release()));
   });
 }
 
@@ -230,6 +222,23 @@ nb::object sinkhorn_divergence_py(nb::handle a_cov, nb::handle b_cov, double sig
       sinkhorn_divergence<T>(e.call.ctx(), a, b, sigma, out.scalars(e.k));
     }
     return out.release();
+  });
+}
+
+nb::object sinkhorn_divergence_gradient_py(nb::handle a_cov, nb::handle b_cov, double sigma,
+                                           nb::handle a_mean, nb::handle b_mean,
+                                           const std::string& backend) {
+  EntropicCall e(a_cov, b_cov, a_mean, b_mean, backend);
+  const std::int64_t d = e.d, k = e.k;
+  return with_dtype(e.call, [&](auto zero) {
+    using T = decltype(zero);
+    const GaussianBatch<const T> a = e.a<T>(), b = e.b<T>();
+    PairGradients<T> grads(e);
+    if (k > 0) {
+      nb::gil_scoped_release release;
+      sinkhorn_divergence_gradient<T>(e.call.ctx(), a, b, sigma, grads.a(d, k), grads.b(d, k));
+    }
+    return nb::object(grads.release());
   });
 }
 
