@@ -26,7 +26,9 @@ Methods, each in a child process of its own (peak RSS = the child's VmHWM, as pe
                and the same with --chunk-rows = --batch (the accumulator path of the command).
                Times: the process wall clock and its time_ms + read_ms.
   fid          FrechetDistance update throughput at d = --fid-dim: gaussot.FrechetDistance.update
-               (real side) against NumPy accumulation (sum and XᵀX of each batch), --fid-batches
+               (real side) against NumPy accumulation (sum and XᵀX of each batch) and, when torch
+               and torchmetrics are importable, torchmetrics' FrechetInceptionDistance.update on
+               the features themselves (an identity feature module), --fid-batches
                batches of --batch rows; features/s of each.
 
 Peak RSS floors: `python -c "import numpy, gaussot"` and `gaussot info` (the largest of 5 runs).
@@ -165,8 +167,32 @@ def child_fid(np, args):
         gram += x.T @ x
     numpy_s = time.perf_counter() - t
     rows = args.fid_batches * args.batch
-    return {"gaussot_features_per_s": rows / gaussot_s, "numpy_features_per_s": rows / numpy_s,
-            "gaussot_s": gaussot_s, "numpy_s": numpy_s}
+    result = {"gaussot_features_per_s": rows / gaussot_s, "numpy_features_per_s": rows / numpy_s,
+              "gaussot_s": gaussot_s, "numpy_s": numpy_s}
+    try:  # torchmetrics' FrechetInceptionDistance state update, on features given directly
+        import torch
+        from torchmetrics.image.fid import FrechetInceptionDistance
+    except ImportError as e:
+        result["torchmetrics"] = f"not measured ({e})"
+        return result
+
+    class Features(torch.nn.Module):  # the features are the input: only the state update is timed
+        num_features = args.fid_dim
+
+        def forward(self, x):
+            return x
+
+    tm = FrechetInceptionDistance(feature=Features())
+    tensors = [torch.from_numpy(b) for b in batches]
+    tm.update(tensors[0], real=True)
+    t = time.perf_counter()
+    for j in range(args.fid_batches):
+        tm.update(tensors[j % 4], real=True)
+    torch_s = time.perf_counter() - t
+    result.update(torchmetrics_s=torch_s, torchmetrics_features_per_s=rows / torch_s,
+                  torchmetrics_version=__import__("torchmetrics").__version__,
+                  torch_threads=torch.get_num_threads())
+    return result
 
 
 def run_method(args, method, workdir):
@@ -291,7 +317,10 @@ def main(argv):
               f"{fid['gaussot_features_per_s']:.0f} features/s, NumPy accumulation "
               f"{fid['numpy_features_per_s']:.0f} features/s (ratio "
               f"{fid['gaussot_features_per_s'] / fid['numpy_features_per_s']:.2f}x); "
-              "torchmetrics not measured (torch is not installed)"]
+              + (f"torchmetrics {fid['torchmetrics_version']} FrechetInceptionDistance.update "
+                 f"{fid['torchmetrics_features_per_s']:.0f} features/s (gaussot / torchmetrics "
+                 f"{fid['gaussot_features_per_s'] / fid['torchmetrics_features_per_s']:.2f}x)"
+                 if "torchmetrics_s" in fid else f"torchmetrics {fid['torchmetrics']}")]
     for key in ("accumulator", "numpy", "files", "files_chunked"):
         for m in ("cka", "cka_debiased", "igw"):
             results.get(key, {}).pop(m, None)
