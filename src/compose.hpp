@@ -102,6 +102,24 @@ Scratch<T> on_context(Context& ctx, const std::vector<U>& values, std::int64_t r
   return out;
 }
 
+/// out_i = V_i diag(values_i) V_iᵀ: count eigenvector matrices V_i (d x d, on the context; may
+/// broadcast) and count x d values on the host, item-major (a spectral function whose values were
+/// computed on the host).
+template <typename T>
+void from_eigenpairs(Context& ctx, MatrixBatch<const T> vectors, const std::vector<double>& values,
+                     MatrixBatch<T> out) {
+  const std::int64_t d = vectors.rows, count = out.count;
+  std::vector<double> diagonal(static_cast<std::size_t>(d * d * count), 0.0);
+  for (std::int64_t i = 0; i < count; ++i)
+    for (std::int64_t j = 0; j < d; ++j) diagonal[(i * d + j) * d + j] = values[i * d + j];
+  const Scratch<T> weights = on_context<T>(ctx, diagonal, d, d, count);
+  Scratch<T> scaled(ctx, d, d, count);
+  GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::no, Transpose::no, T(1), vectors, weights.cview(), T(0),
+                   scaled.view);
+  GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::no, Transpose::yes, T(1), scaled.cview(), vectors, T(0),
+                   out);
+}
+
 /// Host numbers into a batch of scalars on the context (nothing when `out` is empty).
 template <typename T>
 void write_scalars(Context& ctx, const std::vector<double>& values, VectorBatch<T> out) {

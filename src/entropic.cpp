@@ -705,18 +705,11 @@ void host_spectral_function(Context& ctx, const ArgumentChecker& check, const ch
   const std::int64_t count = m.count, d = m.rows;
   SpectralOptions never_refused = spectral;
   never_refused.scale_floor = std::numeric_limits<double>::max();
-  Scratch<T> vectors(ctx, d, d, count), scaled(ctx, d, d, count);
-  const std::vector<double> w =
+  Scratch<T> vectors(ctx, d, d, count);
+  std::vector<double> w =
       checked_spectra<T>(ctx, check, name, m, vectors.view, never_refused, false);
-  std::vector<double> diagonal(static_cast<std::size_t>(d * d * count), 0.0);
-  for (std::int64_t i = 0; i < count; ++i)
-    for (std::int64_t j = 0; j < d; ++j)
-      diagonal[(i * d + j) * d + j] = f(std::max(0.0, w[i * d + j]));
-  const Scratch<T> on = on_context<T>(ctx, diagonal, d, d, count);
-  GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::no, Transpose::no, T(1), vectors.cview(), on.cview(),
-                   T(0), scaled.view);
-  GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::no, Transpose::yes, T(1), scaled.cview(),
-                   vectors.cview(), T(0), out);
+  for (double& value : w) value = f(std::max(0.0, value));
+  from_eigenpairs<T>(ctx, vectors.cview(), w, out);
 }
 
 /// The unbalanced gradient of entropic.hpp (entropic_ot_gradient with γ), given the plan masses.

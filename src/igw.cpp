@@ -710,21 +710,16 @@ void igw_squared_gradient(Context& ctx, GaussianBatch<const T> a, GaussianBatch<
     const SideSpectra<T>& own = side_a ? sa : sb;
     const SideSpectra<T>& other = side_a ? sb : sa;
     const std::int64_t d = own.d;
-    std::vector<double> diagonal(static_cast<std::size_t>(d * d * count), 0.0);
+    std::vector<double> differences(static_cast<std::size_t>(d * count));
     for (std::int64_t i = 0; i < count; ++i) {
       for (std::int64_t j = 0; j < d; ++j) {
         const double paired = j < other.d ? other.alpha(i)[j] : 0.0;
-        diagonal[(i * d + j) * d + j] = 2 * (own.alpha(i)[j] - paired);
+        differences[i * d + j] = 2 * (own.alpha(i)[j] - paired);
       }
     }
-    const Scratch<T> weights = on_context<T>(ctx, diagonal, d, d, count);
     const MatrixBatch<const T> vectors =
         own.broadcast ? broadcast(own.eigenvectors->cview(), count) : own.eigenvectors->cview();
-    Scratch<T> scaled(ctx, d, d, count);
-    GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::no, Transpose::no, T(1), vectors, weights.cview(),
-                     T(0), scaled.view);
-    GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::no, Transpose::yes, T(1), scaled.cview(), vectors,
-                     T(0), side_a ? grad_a : grad_b);
+    from_eigenpairs<T>(ctx, vectors, differences, side_a ? grad_a : grad_b);
   }
 }
 

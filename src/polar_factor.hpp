@@ -30,20 +30,16 @@ void polar_factor(Context& ctx, MatrixBatch<const T> m, MatrixBatch<T> out,
   eigh<T>(ctx, gram.cview(), w.vectors(), v.view);
   const std::vector<double> values = to_host<T>(ctx, w.vectors());
   const double tau = spectral.psd_tolerance.value_or(default_psd_tolerance<T>(k));
-  std::vector<double> scaling(static_cast<std::size_t>(k * k * count), 0.0);
+  std::vector<double> inverse_roots(static_cast<std::size_t>(k * count), 0.0);
   for (std::int64_t i = 0; i < count; ++i) {
     const double largest = values[i * k];  // decreasing order
     for (std::int64_t j = 0; j < k; ++j) {
       const double value = values[i * k + j];
-      if (value > tau * largest && value > 0) scaling[(i * k + j) * k + j] = 1 / std::sqrt(value);
+      if (value > tau * largest && value > 0) inverse_roots[i * k + j] = 1 / std::sqrt(value);
     }
   }
-  const Scratch<T> diagonal = on_context<T>(ctx, scaling, k, k, count);
-  Scratch<T> scaled(ctx, k, k, count), root(ctx, k, k, count);
-  GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::no, Transpose::no, T(1), v.cview(), diagonal.cview(),
-                   T(0), scaled.view);
-  GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::no, Transpose::yes, T(1), scaled.cview(), v.cview(),
-                   T(0), root.view);
+  Scratch<T> root(ctx, k, k, count);
+  from_eigenpairs<T>(ctx, v.cview(), inverse_roots, root.view);
   if (left) {
     GAUSSOT_DISPATCH(ctx, gemm<T>, Transpose::no, Transpose::no, T(1), root.cview(), m, T(0), out);
   } else {
